@@ -1,0 +1,43 @@
+//! Measures the verifier's CPU cost for a class: generating Bᵀ and recomputing sampled rows.
+//!
+//! `cargo run --release -p cuproof-capacity --example verifier_cost -- [class] [rows]` (defaults: `h100-sxm`, 2).
+
+use cuproof_capacity::class::{builtin_classes, find};
+use cuproof_capacity::workload::{b_transposed, expected_row};
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let class = args.get(1).map(String::as_str).unwrap_or("h100-sxm");
+    let rows: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2);
+    let table = builtin_classes();
+    let spec = match find(&table, class) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let w = spec.workload;
+    let seed = [7u8; 32];
+    let t0 = Instant::now();
+    let bt = b_transposed(&seed, &w);
+    let gen = t0.elapsed();
+    let t1 = Instant::now();
+    for r in 0..rows.min(w.total_rows()) {
+        if let Err(e) = expected_row(&seed, &w, &bt, r * 7919 % w.total_rows()) {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    }
+    let per_row = t1.elapsed() / rows.max(1) as u32;
+    println!(
+        "class {class}: Bt {} MiB generated in {:.2?}; {:.2?} per row ({} multiply-adds); {} samples -> {:.2?} total",
+        bt.len() >> 20,
+        gen,
+        per_row,
+        w.n as u64 * w.k as u64,
+        spec.samples,
+        gen + per_row * spec.samples
+    );
+}

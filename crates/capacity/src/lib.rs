@@ -1,0 +1,43 @@
+//! # cuproof-capacity — proof of GPU class
+//!
+//! A TPM-clocked capacity challenge (`docs/capacity.md`): the verifier sends a fresh seed and nonce; the node
+//! takes a quote Q1 binding them (TPM clock `t1`), generates A and Bᵀ from a seed that depends on Q1's signature,
+//! runs an int8 GEMM workload sized for about a second on the claimed class, commits each result matrix (Merkle,
+//! one chunk per row) and takes a quote Q2 binding the commitments and Q1 (`t2`). The verifier then picks rows the
+//! node could not predict, the node opens them, and the verifier recomputes them on the CPU from the seed. It
+//! accepts only if both quotes verify under the same AK in the same clock epoch, `t2 − t1` is within the class's
+//! bound, and every opened row is right.
+//!
+//! * [`class`] — the class table (published peaks, workloads, bounds, samples);
+//! * [`workload`] — seeds, digests, row recomputation;
+//! * [`wire`] — the four messages and their strict encodings;
+//! * [`verifier`] — the verifier's state machine and the structured [`verifier::Verdict`];
+//! * `node` (feature `node`) — the node side on the cuproof runtime with a TPM ([`Quoter`]).
+//!
+//! The verifier side is pure Rust (cuproof-core, cuproof-attest): no C, no TPM library, no GPU.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod class;
+pub mod error;
+#[cfg(feature = "node")]
+pub mod node;
+#[cfg(feature = "node")]
+pub mod tpm;
+pub mod verifier;
+pub mod wire;
+pub mod workload;
+
+pub use class::{builtin_classes, ClassSpec};
+pub use error::CapacityError;
+pub use verifier::{Policy, Verdict, Verifier};
+pub use wire::{Challenge, CommitMessage, OpeningsMessage, QuoteEvidence, SampleRequest};
+pub use workload::Workload;
+
+/// Something that quotes with a TPM attestation key: the node side's only view of the TPM.
+pub trait Quoter {
+    /// The AK's TPMT_PUBLIC.
+    fn ak_public(&self) -> Result<Vec<u8>, CapacityError>;
+    /// A quote over the policy's PCR selection with `qualifying_data` as extraData.
+    fn quote(&mut self, qualifying_data: &[u8; 32]) -> Result<QuoteEvidence, CapacityError>;
+}

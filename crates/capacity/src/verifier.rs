@@ -1,0 +1,620 @@
+//! The verifier: issues a challenge, picks the rows after the commitment is fixed, and judges the transcript.
+//!
+//! ```text
+//! let session = Verifier::new(policy).challenge("h100-sxm", &mut OsRng)?;    // send session.challenge()
+//! let session = session.receive(commit_message, &mut OsRng)?;                 // send session.request()
+//! let verdict = session.finish(&openings_message);                            // verdict.accepted
+//! ```
+//! Every check is run and reported ([`Verdict::checks`]); the node is accepted only if all pass.
+
+use crate::class::{find, ClassSpec};
+use crate::error::CapacityError;
+use crate::wire::{Challenge, CommitMessage, OpeningsMessage, QuoteEvidence, SampleRequest};
+use crate::workload::{
+    b_transposed, expected_row, q1_qualifying_data, q2_qualifying_data, result_digest, work_seed,
+};
+use cuproof_attest::alg::HashAlg as TpmHash;
+use cuproof_attest::public::PublicArea;
+use cuproof_attest::quote::{verify_quote, QuoteExpectations, VerifiedQuote};
+use cuproof_attest::signature::SignaturePolicy;
+use rand::{CryptoRng, RngCore};
+use std::time::Instant;
+use subtle::ConstantTimeEq;
+
+/// What the verifier requires besides the class table.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// The class table (see [`crate::class::builtin_classes`]).
+    pub classes: Vec<ClassSpec>,
+    /// The PCRs both quotes must cover, exactly (bank, index).
+    pub required_pcrs: Vec<(TpmHash, u8)>,
+    /// Allowed signature schemes and hashes.
+    pub signature_policy: SignaturePolicy,
+    /// The Name of the node's enrolled AK (from credential activation). `None` accepts any key that has the
+    /// attributes of an AK — acceptable only in tests: without it a software key could sign anything.
+    pub pinned_ak_name: Option<Vec<u8>>,
+    /// Require the `safe` flag of both quotes' clock info.
+    pub require_safe_clock: bool,
+    /// When set, the verifier's own elapsed time from issuing the challenge to receiving the commitment must be at
+    /// most the class bound plus this allowance (network, quoting). Interactive sessions only.
+    pub wall_clock_allowance_ms: Option<u64>,
+}
+
+impl Policy {
+    /// The built-in class table, the job PCR 23 (cuproof-tpm's `DEFAULT_JOB_PCR`) of the SHA-256 bank, default signature policy, safe clock required, 5 s
+    /// wall-clock allowance, no pinned AK.
+    pub fn new(classes: Vec<ClassSpec>) -> Self {
+        Policy {
+            classes,
+            required_pcrs: vec![(TpmHash::Sha256, 23)],
+            signature_policy: SignaturePolicy::default(),
+            pinned_ak_name: None,
+            require_safe_clock: true,
+            wall_clock_allowance_ms: Some(5_000),
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::new(crate::class::builtin_classes())
+    }
+}
+
+/// One check of the verdict.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Check {
+    /// Check name (`q1`, `clock-bound`, `rows`, …; see `docs/capacity.md`).
+    pub name: &'static str,
+    /// Whether it passed.
+    pub passed: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+/// The structured verdict.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Verdict {
+    /// True only if every check passed.
+    pub accepted: bool,
+    /// The claimed class.
+    pub class: String,
+    /// The class's TPM-clock bound (ms).
+    pub bound_ms: u64,
+    /// `t2 − t1` from the verified quotes, when both verified.
+    pub tpm_elapsed_ms: Option<u64>,
+    /// The verifier's own elapsed time from challenge to commitment, when measured.
+    pub observed_ms: Option<u64>,
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+}
+
+impl Verdict {
+    /// The check named `name`.
+    pub fn check(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+
+    /// Names of the failed checks.
+    pub fn failed(&self) -> Vec<&'static str> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.name)
+            .collect()
+    }
+
+    /// JSON rendering.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+/// Issues challenges under a policy.
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    policy: Policy,
+}
+
+impl Verifier {
+    /// A verifier with `policy`.
+    pub fn new(policy: Policy) -> Self {
+        Verifier { policy }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Step 1: a fresh challenge for a node that claims `class`.
+    pub fn challenge<R: RngCore + CryptoRng>(
+        &self,
+        class: &str,
+        rng: &mut R,
+    ) -> Result<AwaitingCommitment, CapacityError> {
+        let spec = find(&self.policy.classes, class)?.clone();
+        spec.validate()?;
+        let mut seed = [0u8; 32];
+        let mut nonce = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        rng.fill_bytes(&mut nonce);
+        let challenge = Challenge {
+            seed,
+            nonce,
+            class: spec.name.clone(),
+            workload: spec.workload,
+            samples: spec.samples,
+        };
+        challenge.validate()?;
+        Ok(AwaitingCommitment {
+            policy: self.policy.clone(),
+            class: spec,
+            challenge,
+            issued: Instant::now(),
+        })
+    }
+}
+
+/// A challenge sent, waiting for the node's commitment.
+#[derive(Debug)]
+pub struct AwaitingCommitment {
+    policy: Policy,
+    class: ClassSpec,
+    challenge: Challenge,
+    issued: Instant,
+}
+
+impl AwaitingCommitment {
+    /// The challenge to send.
+    pub fn challenge(&self) -> &Challenge {
+        &self.challenge
+    }
+
+    /// Step 3: record the commitment (and the verifier's elapsed time), then choose the rows to open with fresh
+    /// randomness: `samples` distinct rows, uniform over all `m·iterations` rows, sorted.
+    pub fn receive<R: RngCore + CryptoRng>(
+        self,
+        commit: CommitMessage,
+        rng: &mut R,
+    ) -> Result<AwaitingOpenings, CapacityError> {
+        let observed_ms = self.issued.elapsed().as_millis().min(u64::MAX as u128) as u64;
+        let request = sample_request(&self.challenge, &commit, rng)?;
+        Ok(AwaitingOpenings {
+            policy: self.policy,
+            class: self.class,
+            challenge: self.challenge,
+            commit,
+            request,
+            observed_ms: Some(observed_ms),
+        })
+    }
+}
+
+/// Step 3 on its own (for a verifier that keeps its state in files): `challenge.samples` distinct rows chosen
+/// uniformly with `rng` among the `m·iterations` rows, sorted, bound to `commit`. Call it only after `commit` was
+/// received: the node must not be able to predict the rows before its commitment is fixed.
+pub fn sample_request<R: RngCore + CryptoRng>(
+    challenge: &Challenge,
+    commit: &CommitMessage,
+    rng: &mut R,
+) -> Result<SampleRequest, CapacityError> {
+    let total = challenge.workload.total_rows();
+    let total_usize = usize::try_from(total)
+        .map_err(|_| CapacityError::Workload(format!("{total} rows do not fit this platform")))?;
+    let s = challenge.samples as usize;
+    if s == 0 || s > total_usize {
+        return Err(CapacityError::Workload(format!(
+            "cannot sample {s} of {total} rows"
+        )));
+    }
+    let mut rows: Vec<u64> = rand::seq::index::sample(rng, total_usize, s)
+        .into_iter()
+        .map(|r| r as u64)
+        .collect();
+    rows.sort_unstable();
+    Ok(SampleRequest {
+        commit_digest: commit.digest(),
+        rows,
+    })
+}
+
+/// Rows requested, waiting for the openings.
+#[derive(Debug)]
+pub struct AwaitingOpenings {
+    policy: Policy,
+    class: ClassSpec,
+    challenge: Challenge,
+    commit: CommitMessage,
+    request: SampleRequest,
+    observed_ms: Option<u64>,
+}
+
+impl AwaitingOpenings {
+    /// The sample request to send.
+    pub fn request(&self) -> &SampleRequest {
+        &self.request
+    }
+
+    /// Step 4: judge everything.
+    pub fn finish(self, openings: &OpeningsMessage) -> Verdict {
+        judge(
+            &self.policy,
+            &self.class,
+            &self.challenge,
+            &self.commit,
+            &self.request,
+            openings,
+            self.observed_ms,
+        )
+    }
+}
+
+struct Checks(Vec<Check>);
+
+impl Checks {
+    fn push(&mut self, name: &'static str, passed: bool, detail: impl Into<String>) -> bool {
+        self.0.push(Check {
+            name,
+            passed,
+            detail: detail.into(),
+        });
+        passed
+    }
+}
+
+fn verify_one(
+    policy: &Policy,
+    ak: Option<&PublicArea>,
+    q: &QuoteEvidence,
+    qualifying_data: &[u8; 32],
+) -> Result<VerifiedQuote, String> {
+    let ak = ak.ok_or("no usable AK")?;
+    let expect = QuoteExpectations {
+        qualifying_data,
+        required_pcrs: &policy.required_pcrs,
+        qualified_signer: None,
+        signature_policy: policy.signature_policy.clone(),
+    };
+    verify_quote(ak, &q.attest, &q.signature, &q.pcrs, &expect).map_err(|e| e.to_string())
+}
+
+/// [`judge`] with the class looked up in the policy's table by the challenge's class name (for a verifier that
+/// reads the four messages from files).
+pub fn judge_transcript(
+    policy: &Policy,
+    challenge: &Challenge,
+    commit: &CommitMessage,
+    request: &SampleRequest,
+    openings: &OpeningsMessage,
+    observed_ms: Option<u64>,
+) -> Result<Verdict, CapacityError> {
+    let class = find(&policy.classes, &challenge.class)?;
+    Ok(judge(
+        policy,
+        class,
+        challenge,
+        commit,
+        request,
+        openings,
+        observed_ms,
+    ))
+}
+
+/// Judge a complete transcript against `class` under `policy`. `observed_ms` is the verifier's own elapsed time
+/// from challenge to commitment (checked only when the policy sets an allowance).
+pub fn judge(
+    policy: &Policy,
+    class: &ClassSpec,
+    challenge: &Challenge,
+    commit: &CommitMessage,
+    request: &SampleRequest,
+    openings: &OpeningsMessage,
+    observed_ms: Option<u64>,
+) -> Verdict {
+    let mut c = Checks(Vec::new());
+    if let Err(e) = challenge.validate() {
+        c.push("challenge", false, format!("invalid challenge: {e}"));
+        return finish(c, class, None, observed_ms, None);
+    }
+    let w = challenge.workload;
+    let cd = challenge.digest();
+
+    // The challenge answered is this one, for this class.
+    let same_challenge = bool::from(commit.challenge_digest.ct_eq(&cd))
+        && challenge.class == class.name
+        && challenge.workload == class.workload
+        && challenge.samples == class.samples;
+    c.push(
+        "challenge",
+        same_challenge,
+        if same_challenge {
+            "the commitment answers this challenge".to_string()
+        } else {
+            "the commitment names another challenge (replay?) or the challenge does not fit the class".to_string()
+        },
+    );
+
+    // The AK: an attestation key, the pinned one when the policy pins it.
+    let ak = match PublicArea::from_tpmt(&commit.ak_public) {
+        Ok(ak) => {
+            let attrs = cuproof_attest::enroll::check_ak_attributes(&ak);
+            let pinned = match &policy.pinned_ak_name {
+                Some(n) => bool::from(ak.name().ct_eq(n)),
+                None => true,
+            };
+            match (attrs, pinned) {
+                (Ok(()), true) => {
+                    let how = if policy.pinned_ak_name.is_some() {
+                        "pinned AK"
+                    } else {
+                        "AK attributes ok (not pinned)"
+                    };
+                    c.push("ak", true, how);
+                    Some(ak)
+                }
+                (Err(e), _) => {
+                    c.push("ak", false, format!("not an attestation key: {e}"));
+                    None
+                }
+                (_, false) => {
+                    c.push("ak", false, "AK is not the node's enrolled AK");
+                    None
+                }
+            }
+        }
+        Err(e) => {
+            c.push("ak", false, format!("AK public area: {e}"));
+            None
+        }
+    };
+
+    // Q1 binds the challenge; Q2 binds the result and Q1.
+    let q1 = verify_one(policy, ak.as_ref(), &commit.q1, &q1_qualifying_data(&cd));
+    c.push(
+        "q1",
+        q1.is_ok(),
+        match &q1 {
+            Ok(v) => format!("verified; clock {} ms", v.attest.clock_info.clock),
+            Err(e) => e.clone(),
+        },
+    );
+    let rd = result_digest(&w, &commit.commitments);
+    let q2 = verify_one(
+        policy,
+        ak.as_ref(),
+        &commit.q2,
+        &q2_qualifying_data(&cd, &rd, &commit.q1.digest()),
+    );
+    c.push(
+        "q2",
+        q2.is_ok(),
+        match &q2 {
+            Ok(v) => format!(
+                "verified by the same AK; clock {} ms",
+                v.attest.clock_info.clock
+            ),
+            Err(e) => e.clone(),
+        },
+    );
+
+    let mut tpm_elapsed = None;
+    match (&q1, &q2) {
+        (Ok(a), Ok(b)) => {
+            let (x, y) = (&a.attest, &b.attest);
+            let same = bool::from(x.qualified_signer.ct_eq(&y.qualified_signer))
+                && x.firmware_version == y.firmware_version;
+            c.push(
+                "same-signer",
+                same,
+                if same {
+                    "same qualified signer and firmware"
+                } else {
+                    "signer or firmware differs"
+                },
+            );
+            let (ci, cj) = (x.clock_info, y.clock_info);
+            let epoch = ci.reset_count == cj.reset_count && ci.restart_count == cj.restart_count;
+            let safe = !policy.require_safe_clock || (ci.safe && cj.safe);
+            c.push(
+                "clock-epoch",
+                epoch && safe,
+                format!(
+                    "reset {}/{}, restart {}/{}, safe {}/{}",
+                    ci.reset_count,
+                    cj.reset_count,
+                    ci.restart_count,
+                    cj.restart_count,
+                    ci.safe,
+                    cj.safe
+                ),
+            );
+            let ordered = cj.clock > ci.clock;
+            c.push(
+                "clock-order",
+                ordered,
+                format!("t1 = {} ms, t2 = {} ms", ci.clock, cj.clock),
+            );
+            if ordered {
+                let dt = cj.clock - ci.clock;
+                tpm_elapsed = Some(dt);
+                c.push(
+                    "clock-bound",
+                    dt <= class.bound_ms,
+                    format!("t2 - t1 = {dt} ms, bound {} ms", class.bound_ms),
+                );
+            } else {
+                c.push("clock-bound", false, "no positive elapsed time");
+            }
+        }
+        _ => {
+            for name in ["same-signer", "clock-epoch", "clock-order", "clock-bound"] {
+                c.push(name, false, "needs both quotes verified");
+            }
+        }
+    }
+
+    if let Some(allow) = policy.wall_clock_allowance_ms {
+        match observed_ms {
+            Some(o) => {
+                let limit = class.bound_ms.saturating_add(allow);
+                c.push(
+                    "wall-clock",
+                    o <= limit,
+                    format!("observed {o} ms, limit {limit} ms"),
+                );
+            }
+            None => {
+                c.push(
+                    "wall-clock",
+                    false,
+                    "the policy requires an observed time and none was measured",
+                );
+            }
+        }
+    }
+
+    // The commitments have the shape of the workload.
+    let params = w.commit_params();
+    let shape_ok = match &params {
+        Ok(p) => {
+            commit.commitments.len() as u64 == w.iterations as u64
+                && commit
+                    .commitments
+                    .iter()
+                    .all(|x| x.params == *p && x.len == w.iteration_bytes())
+        }
+        Err(_) => false,
+    };
+    c.push(
+        "commitments",
+        shape_ok,
+        format!(
+            "{} commitment(s) for {} iteration(s) of {} bytes, one row per chunk",
+            commit.commitments.len(),
+            w.iterations,
+            w.iteration_bytes()
+        ),
+    );
+
+    // The openings answer this request, which was made after this commitment.
+    let req_ok = bool::from(request.commit_digest.ct_eq(&commit.digest()))
+        && bool::from(openings.request_digest.ct_eq(&request.digest()))
+        && request.rows.len() == challenge.samples as usize
+        && request.check_rows(w.total_rows()).is_ok()
+        && openings.openings.len() == request.rows.len();
+    c.push(
+        "sample-request",
+        req_ok,
+        format!(
+            "{} row(s) requested, {} opening(s)",
+            request.rows.len(),
+            openings.openings.len()
+        ),
+    );
+
+    // Each opening is chunk i of commitment t and verifies; each row equals the recomputation.
+    let mut open_fail = Vec::new();
+    let mut opened: Vec<(u64, &[u8])> = Vec::new();
+    if req_ok && shape_ok {
+        for (row, o) in request.rows.iter().zip(&openings.openings) {
+            let t = (row / w.m as u64) as usize;
+            let i = row % w.m as u64;
+            if o.index != i {
+                open_fail.push(format!(
+                    "row {row}: opening of chunk {} instead of {i}",
+                    o.index
+                ));
+                continue;
+            }
+            match commit.commitments.get(t).map(|cm| o.verify(cm)) {
+                Some(Ok(())) => opened.push((*row, &o.chunk)),
+                Some(Err(e)) => open_fail.push(format!("row {row}: {e}")),
+                None => open_fail.push(format!("row {row}: no commitment {t}")),
+            }
+        }
+        c.push(
+            "openings",
+            open_fail.is_empty(),
+            if open_fail.is_empty() {
+                format!("{} opening(s) verify", opened.len())
+            } else {
+                open_fail.join("; ")
+            },
+        );
+    } else {
+        c.push(
+            "openings",
+            false,
+            "not checked: the request or the commitments are wrong",
+        );
+    }
+
+    if req_ok && shape_ok && open_fail.is_empty() {
+        let ws = work_seed(&cd, &commit.q1.attest, &commit.q1.signature);
+        let bt = b_transposed(&ws, &w);
+        let mut wrong = Vec::new();
+        for (row, chunk) in &opened {
+            match expected_row(&ws, &w, &bt, *row) {
+                Ok(want) => {
+                    if !bool::from(want.as_slice().ct_eq(chunk)) {
+                        wrong.push(*row);
+                    }
+                }
+                Err(e) => {
+                    return finish(
+                        c,
+                        class,
+                        tpm_elapsed,
+                        observed_ms,
+                        Some(("rows", false, e.to_string())),
+                    );
+                }
+            }
+        }
+        let detail = if wrong.is_empty() {
+            format!("{} row(s) recomputed from the seed and equal", opened.len())
+        } else {
+            format!(
+                "{} of {} row(s) wrong: {:?}",
+                wrong.len(),
+                opened.len(),
+                wrong
+            )
+        };
+        return finish(
+            c,
+            class,
+            tpm_elapsed,
+            observed_ms,
+            Some(("rows", wrong.is_empty(), detail)),
+        );
+    }
+    finish(
+        c,
+        class,
+        tpm_elapsed,
+        observed_ms,
+        Some(("rows", false, "not recomputed: openings failed".to_string())),
+    )
+}
+
+fn finish(
+    mut c: Checks,
+    class: &ClassSpec,
+    tpm_elapsed_ms: Option<u64>,
+    observed_ms: Option<u64>,
+    last: Option<(&'static str, bool, String)>,
+) -> Verdict {
+    if let Some((n, p, d)) = last {
+        c.push(n, p, d);
+    }
+    Verdict {
+        accepted: c.0.iter().all(|x| x.passed),
+        class: class.name.clone(),
+        bound_ms: class.bound_ms,
+        tpm_elapsed_ms,
+        observed_ms,
+        checks: c.0,
+    }
+}

@@ -1,0 +1,350 @@
+//! End to end on the CPU backend with a real software TPM (swtpm via cuproof-tpm's launcher): an honest node is
+//! accepted; nodes that compute only some rows, are slower than their class, replay an old response, swap the AK
+//! between the quotes, or precompute before Q1 are rejected — each by the check that is meant to catch it.
+//!
+//! Needs `swtpm`, `swtpm_setup` and `swtpm_localca` (Debian: `swtpm swtpm-tools`); paths from `CUPROOF_SWTPM`,
+//! `CUPROOF_SWTPM_SETUP`, `CUPROOF_SWTPM_LOCALCA`. The tests fail when they are missing.
+
+use cuproof::runtime::Runtime;
+use cuproof_capacity::class::{ClassSpec, CPU_WORKLOAD};
+use cuproof_capacity::node::{self, begin, commit, Node};
+use cuproof_capacity::tpm::TpmQuoter;
+use cuproof_capacity::verifier::{judge, judge_transcript, Policy, Verdict, Verifier};
+use cuproof_capacity::wire::{Challenge, CommitMessage, OpeningsMessage, SampleRequest};
+use cuproof_capacity::Workload;
+use cuproof_core::commitment::commit as commit_bytes;
+use cuproof_tpm::swtpm::Swtpm;
+use cuproof_tpm::{Ak, AkType, EkType, Tpm};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+/// Fields drop in order: the TPM handles before the swtpm process.
+struct Fixture {
+    tpm: Tpm,
+    ak: Ak,
+    ak2: Ak,
+    _sw: Swtpm,
+}
+
+fn fixture() -> Fixture {
+    let sw = Swtpm::start().unwrap_or_else(|e| {
+        panic!(
+            "the capacity tests need a software TPM: install swtpm and swtpm-tools (apt-get install swtpm swtpm-tools) \
+             or point CUPROOF_SWTPM / CUPROOF_SWTPM_SETUP / CUPROOF_SWTPM_LOCALCA at them: {e}"
+        )
+    });
+    let mut tpm = Tpm::open(&sw.tcti()).expect("open swtpm");
+    let ek = tpm.endorsement_key(EkType::Rsa2048).expect("EK");
+    let blob = tpm.create_ak(&ek, AkType::Rsa2048Sha256).expect("AK");
+    let ak = tpm.load_ak(&ek, &blob).expect("load AK");
+    let blob2 = tpm.create_ak(&ek, AkType::Rsa2048Sha256).expect("AK 2");
+    let ak2 = tpm.load_ak(&ek, &blob2).expect("load AK 2");
+    Fixture {
+        _sw: sw,
+        tpm,
+        ak,
+        ak2,
+    }
+}
+
+/// A small workload for the CPU backend (4 iterations of 64×64×256).
+const SMALL: Workload = Workload {
+    m: 64,
+    n: 64,
+    k: 256,
+    iterations: 4,
+};
+
+fn policy(f: &Fixture, extra: Vec<ClassSpec>) -> Policy {
+    let mut classes = cuproof_capacity::builtin_classes();
+    classes.extend(extra);
+    let mut p = Policy::new(classes);
+    p.pinned_ak_name = Some(f.ak.name());
+    p
+}
+
+fn rng(tag: u8) -> ChaCha20Rng {
+    ChaCha20Rng::from_seed([tag; 32])
+}
+
+/// Every message through its encoding (as the CLI will move them through files).
+fn wire<T>(bytes: Vec<u8>, dec: fn(&[u8]) -> Result<T, cuproof_capacity::CapacityError>) -> T {
+    dec(&bytes).expect("message decodes")
+}
+
+fn assert_only_failed(v: &Verdict, want: &[&str]) {
+    assert!(!v.accepted, "cheat accepted:\n{}", v.to_json());
+    let mut failed = v.failed();
+    failed.sort_unstable();
+    let mut want = want.to_vec();
+    want.sort_unstable();
+    assert_eq!(failed, want, "verdict:\n{}", v.to_json());
+}
+
+#[test]
+fn honest_cpu_node_is_accepted() {
+    let mut f = fixture();
+    let verifier = Verifier::new(policy(&f, vec![]));
+    let session = verifier.challenge("cpu", &mut rng(1)).unwrap();
+    assert_eq!(session.challenge().workload, CPU_WORKLOAD);
+    let challenge: Challenge = wire(session.challenge().to_bytes(), Challenge::from_bytes);
+
+    let mut n = Node::new(Runtime::cpu());
+    let (cm, ns) =
+        node::respond(&mut n, &challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let cm: CommitMessage = wire(cm.to_bytes(), CommitMessage::from_bytes);
+
+    let session = session.receive(cm.clone(), &mut rng(2)).unwrap();
+    let request: SampleRequest = wire(session.request().to_bytes(), SampleRequest::from_bytes);
+    assert_eq!(request.rows.len(), challenge.samples as usize);
+    let openings: OpeningsMessage = wire(
+        ns.open(&request).unwrap().to_bytes(),
+        OpeningsMessage::from_bytes,
+    );
+
+    let v = session.finish(&openings);
+    assert!(v.accepted, "honest node rejected:\n{}", v.to_json());
+    assert!(v.tpm_elapsed_ms.is_some());
+    for name in [
+        "challenge",
+        "ak",
+        "q1",
+        "q2",
+        "same-signer",
+        "clock-epoch",
+        "clock-order",
+        "clock-bound",
+        "wall-clock",
+        "commitments",
+        "sample-request",
+        "openings",
+        "rows",
+    ] {
+        assert!(
+            v.check(name).is_some_and(|c| c.passed),
+            "check {name} missing or failed"
+        );
+    }
+
+    // The runtime recorded the challenge's fills, GEMMs and commitments in its execution log.
+    let gemms = n
+        .runtime()
+        .log()
+        .records()
+        .iter()
+        .filter(|r| matches!(r, cuproof_core::log::Record::Launch { entry, .. } if entry == cuproof::kernels::gemm::ENTRY))
+        .count();
+    assert_eq!(gemms, CPU_WORKLOAD.iterations as usize);
+
+    // The same transcript judged offline with an observed time far beyond the bound fails only the wall clock.
+    let class = cuproof_capacity::class::find(&verifier.policy().classes, "cpu").unwrap();
+    let v = judge(
+        verifier.policy(),
+        class,
+        &challenge,
+        &cm,
+        &request,
+        &openings,
+        Some(10_000_000),
+    );
+    assert_only_failed(&v, &["wall-clock"]);
+    // The same transcript from files, judged with the class looked up by name; a commitment of the wrong shape fails.
+    // Offline there is no observed time: a policy without the wall-clock check judges by the TPM clock alone.
+    let mut offline = verifier.policy().clone();
+    offline.wall_clock_allowance_ms = None;
+    let v = judge_transcript(&offline, &challenge, &cm, &request, &openings, None).unwrap();
+    assert!(v.accepted, "{}", v.to_json());
+    assert!(v.check("wall-clock").is_none());
+    let v = judge_transcript(
+        verifier.policy(),
+        &challenge,
+        &cm,
+        &request,
+        &openings,
+        None,
+    )
+    .unwrap();
+    assert_only_failed(&v, &["wall-clock"]);
+    let mut short = cm.clone();
+    short.commitments.pop();
+    let v = judge_transcript(&offline, &challenge, &short, &request, &openings, None).unwrap();
+    assert!(!v.check("commitments").unwrap().passed && !v.accepted);
+    let mut unknown = challenge.clone();
+    unknown.class = "h300".into();
+    assert!(judge_transcript(&offline, &unknown, &cm, &request, &openings, None).is_err());
+    // A malformed challenge is a failed check, not a panic.
+    let mut bad = challenge.clone();
+    bad.workload.m = 0;
+    let v = judge(&offline, class, &bad, &cm, &request, &openings, None);
+    assert_only_failed(&v, &["challenge"]);
+    // A node that answers another sample request than the one sent is refused by the node session itself.
+    let mut other = request.clone();
+    other.commit_digest[0] ^= 1;
+    assert!(ns.open(&other).is_err());
+}
+
+#[test]
+fn node_computing_only_some_rows_is_rejected() {
+    let mut f = fixture();
+    let class = ClassSpec::custom("cpu-small", SMALL, 60_000, 16).unwrap();
+    let verifier = Verifier::new(policy(&f, vec![class]));
+    let session = verifier.challenge("cpu-small", &mut rng(3)).unwrap();
+    let challenge = session.challenge().clone();
+
+    let mut n = Node::new(Runtime::cpu());
+    let started = begin(&challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let mut outputs = n.compute(&started).unwrap();
+    // The cheat: only the first quarter of the rows of each iteration is real; the rest is zeros (what a node that
+    // skipped 3/4 of the work would commit). The commitment is made over what it has, so openings verify.
+    let params = SMALL.commit_params().unwrap();
+    let row = SMALL.row_bytes();
+    for o in &mut outputs {
+        for b in &mut o.c[(SMALL.m as usize / 4) * row..] {
+            *b = 0;
+        }
+        o.commitment = commit_bytes(&o.c, &params);
+    }
+    let (cm, ns) = commit(&started, outputs, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let session = session.receive(cm, &mut rng(4)).unwrap();
+    let openings = ns.open(session.request()).unwrap();
+    let v = session.finish(&openings);
+    assert_only_failed(&v, &["rows"]);
+}
+
+#[test]
+fn node_slower_than_its_class_is_rejected_by_the_tpm_clock() {
+    let mut f = fixture();
+    // A class whose bound is 1 s; the node takes more than 1.5 s of real time between Q1 and Q2.
+    let tight = ClassSpec::custom("cpu-tight", SMALL, 1_000, 16).unwrap();
+    let mut p = policy(&f, vec![tight]);
+    p.wall_clock_allowance_ms = None; // judged by the TPM clock alone
+    let verifier = Verifier::new(p);
+    let session = verifier.challenge("cpu-tight", &mut rng(5)).unwrap();
+    let challenge = session.challenge().clone();
+
+    let mut n = Node::new(Runtime::cpu());
+    let started = begin(&challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let outputs = n.compute(&started).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1_600)); // a slow device
+    let (cm, ns) = commit(&started, outputs, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let session = session.receive(cm, &mut rng(6)).unwrap();
+    let openings = ns.open(session.request()).unwrap();
+    let v = session.finish(&openings);
+    assert_only_failed(&v, &["clock-bound"]);
+    assert!(v.tpm_elapsed_ms.unwrap() > 1_000);
+}
+
+#[test]
+fn replayed_response_is_rejected() {
+    let mut f = fixture();
+    let class = ClassSpec::custom("cpu-small", SMALL, 60_000, 16).unwrap();
+    let verifier = Verifier::new(policy(&f, vec![class]));
+
+    // Round 1, honest and accepted.
+    let s1 = verifier.challenge("cpu-small", &mut rng(7)).unwrap();
+    let mut n = Node::new(Runtime::cpu());
+    let (cm1, ns1) = node::respond(
+        &mut n,
+        s1.challenge(),
+        &mut TpmQuoter::new(&mut f.tpm, &f.ak),
+    )
+    .unwrap();
+    let s1 = s1.receive(cm1.clone(), &mut rng(8)).unwrap();
+    let o1 = ns1.open(s1.request()).unwrap();
+    assert!(s1.finish(&o1).accepted);
+
+    // Round 2: the node answers the new challenge with round 1's commitment and openings.
+    let s2 = verifier.challenge("cpu-small", &mut rng(9)).unwrap();
+    let s2 = s2.receive(cm1, &mut rng(10)).unwrap();
+    let o2 = ns1.open(s2.request()).unwrap();
+    let v = s2.finish(&o2);
+    assert!(!v.accepted);
+    for name in ["challenge", "q1", "q2"] {
+        assert!(
+            !v.check(name).unwrap().passed,
+            "{name} should fail:\n{}",
+            v.to_json()
+        );
+    }
+}
+
+#[test]
+fn swapping_the_ak_between_quotes_is_rejected() {
+    let mut f = fixture();
+    let class = ClassSpec::custom("cpu-small", SMALL, 60_000, 16).unwrap();
+    let verifier = Verifier::new(policy(&f, vec![class]));
+    let session = verifier.challenge("cpu-small", &mut rng(11)).unwrap();
+    let challenge = session.challenge().clone();
+
+    let mut n = Node::new(Runtime::cpu());
+    let started = begin(&challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let outputs = n.compute(&started).unwrap();
+    // Q2 from another AK (e.g. another machine's TPM that did not see Q1).
+    let (cm, ns) = commit(&started, outputs, &mut TpmQuoter::new(&mut f.tpm, &f.ak2)).unwrap();
+    let session = session.receive(cm.clone(), &mut rng(12)).unwrap();
+    let openings = ns.open(session.request()).unwrap();
+    let v = session.finish(&openings);
+    assert_only_failed(
+        &v,
+        &[
+            "q2",
+            "same-signer",
+            "clock-epoch",
+            "clock-order",
+            "clock-bound",
+        ],
+    );
+
+    // Declaring the second AK instead: it is not the enrolled (pinned) AK, and Q1 does not verify under it.
+    let mut cm2 = cm;
+    cm2.ak_public = f.ak2.area.tpmt_bytes().to_vec();
+    let class = cuproof_capacity::class::find(&verifier.policy().classes, "cpu-small").unwrap();
+    let req = cuproof_capacity::verifier::sample_request(&challenge, &cm2, &mut rng(13)).unwrap();
+    assert!(
+        ns.open(&req).is_err(),
+        "the node session only answers its own commitment"
+    );
+    let none = OpeningsMessage {
+        request_digest: req.digest(),
+        openings: vec![],
+    };
+    let v = judge(
+        verifier.policy(),
+        class,
+        &challenge,
+        &cm2,
+        &req,
+        &none,
+        None,
+    );
+    assert!(!v.accepted);
+    for name in ["ak", "q1", "q2"] {
+        assert!(
+            !v.check(name).unwrap().passed,
+            "{name} should fail:\n{}",
+            v.to_json()
+        );
+    }
+}
+
+#[test]
+fn work_done_before_q1_is_useless() {
+    let mut f = fixture();
+    let class = ClassSpec::custom("cpu-small", SMALL, 60_000, 16).unwrap();
+    let verifier = Verifier::new(policy(&f, vec![class]));
+    let session = verifier.challenge("cpu-small", &mut rng(14)).unwrap();
+    let challenge = session.challenge().clone();
+
+    // The cheat: take a Q1, do the work at leisure, then take a fresh Q1 and Q2 back to back so that t2 − t1 is
+    // tiny, and send the fresh Q1 with the old work. The work seed depends on Q1's signature, so the rows are wrong.
+    let mut n = Node::new(Runtime::cpu());
+    let early = begin(&challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let outputs = n.compute(&early).unwrap();
+    let late = begin(&challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    assert_ne!(early.work_seed, late.work_seed);
+    let (cm, ns) = commit(&late, outputs, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let session = session.receive(cm, &mut rng(15)).unwrap();
+    let openings = ns.open(session.request()).unwrap();
+    let v = session.finish(&openings);
+    assert_only_failed(&v, &["rows"]);
+}
