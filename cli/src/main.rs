@@ -1,0 +1,791 @@
+//! `cuproof` — prove GPU work: run a measured job and write a receipt; verify receipts under a policy; export
+//! verifiers and calldata for on-chain checks.
+//!
+//! Exit codes: 0 valid / success, 1 invalid receipt, 2 usage or input error, 3 environment (no TPM, GPU, tool).
+
+mod chain;
+mod demo;
+mod error;
+mod job;
+mod node;
+mod npy;
+mod progress;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use error::{read_file, write_file, CliError, CliResult};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(
+    name = "cuproof",
+    version,
+    about = "Receipts for GPU work: measured kernels, TPM quotes, Groth16 proofs",
+    long_about = "cuproof turns a GPU job into a receipt that an auditor verifies offline (`cuproof verify`) and \
+an EVM contract verifies on-chain (`cuproof export solidity`, `cuproof calldata`).\n\n\
+Start with `cuproof demo`: with no GPU and no TPM it uses the CPU backend and a private software TPM.\n\n\
+Exit codes: 0 valid, 1 invalid receipt, 2 usage or input error, 3 environment (no TPM/GPU/tool).\n\
+Logging: set RUST_LOG=debug."
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Show GPUs (or "none: CPU backend"), the TPM that would be used, and tool versions.
+    Info(InfoArgs),
+    /// Make circuit-specific Groth16 keys for matmul-i8 of one shape (single-party setup: for testing only).
+    Setup(SetupArgs),
+    /// Run a job and write its receipt (and output tensor).
+    Run(RunArgs),
+    /// Verify a receipt under a policy (the auditor's command).
+    Verify(VerifyArgs),
+    /// Print a receipt in readable form (or JSON).
+    Inspect(InspectArgs),
+    /// Export a verifier: Solidity contracts, or snarkjs JSON files.
+    #[command(subcommand)]
+    Export(ExportCmd),
+    /// Print the ABI-encoded call that verifies a receipt's proof on-chain.
+    Calldata(CalldataArgs),
+    /// Node enrollment by TPM credential activation, through files.
+    #[command(subcommand)]
+    Enroll(EnrollCmd),
+    /// The main job: setup → run → prove → verify → on-chain check, with a story of what was proven.
+    Demo(DemoArgs),
+    /// Print shell completions.
+    Completions {
+        /// Shell: bash, zsh, fish, elvish, powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Args)]
+struct InfoArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct SetupArgs {
+    /// Rows of A and C.
+    #[arg(long)]
+    m: usize,
+    /// Columns of A / rows of B.
+    #[arg(long)]
+    k: usize,
+    /// Columns of B and C.
+    #[arg(long)]
+    n: usize,
+    /// Output directory for `<circuit>.pk` and `<circuit>.vk`.
+    #[arg(long, default_value = "keys")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Workload: matmul-i8.
+    workload: String,
+    /// Rows of A (with --seed).
+    #[arg(long)]
+    m: Option<usize>,
+    /// Columns of A / rows of B (with --seed).
+    #[arg(long)]
+    k: Option<usize>,
+    /// Columns of B (with --seed).
+    #[arg(long)]
+    n: Option<usize>,
+    /// Generate A and B from this 32-byte hex seed (seeded fill).
+    #[arg(long)]
+    seed: Option<String>,
+    /// A as an int8 .npy file (m×k).
+    #[arg(long)]
+    a: Option<PathBuf>,
+    /// B as an int8 .npy file (k×n).
+    #[arg(long)]
+    b: Option<PathBuf>,
+    /// The verifier's challenge, 32-byte hex.
+    #[arg(long)]
+    challenge: String,
+    /// Job identifier, 32-byte hex (default: random).
+    #[arg(long)]
+    job_id: Option<String>,
+    /// Output directory: receipt.bin, receipt.json, C.npy (and node.json for a self-enrolled software TPM).
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Attach a Groth16 proof made with this proving key (from `cuproof setup`).
+    #[arg(long)]
+    prove: Option<PathBuf>,
+    /// Load the enrolled AK from this file (node side of `cuproof enroll`); default: a fresh AK, self-enrolled.
+    #[arg(long)]
+    ak: Option<PathBuf>,
+    /// Node label written into the receipt.
+    #[arg(long, default_value = "node")]
+    label: String,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The receipt (binary, as written by `cuproof run`).
+    receipt: PathBuf,
+    /// The policy (TOML).
+    #[arg(long)]
+    policy: PathBuf,
+    /// The challenge you issued for this job, 32-byte hex.
+    #[arg(long)]
+    challenge: String,
+    /// The registrar's node record (JSON) from enrollment.
+    #[arg(long)]
+    node: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// The receipt.
+    receipt: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// Write the Groth16 verifier contract for a verifying key, and the receipt contract.
+    Solidity {
+        /// Verifying key file (from `cuproof setup`).
+        #[arg(long)]
+        vk: PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "contracts")]
+        out: PathBuf,
+    },
+    /// Write verification_key.json, proof.json, public.json for `snarkjs groth16 verify`.
+    Snarkjs {
+        /// Receipt carrying a proof.
+        #[arg(long)]
+        receipt: PathBuf,
+        /// Verifying key file.
+        #[arg(long)]
+        vk: PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "snarkjs")]
+        out: PathBuf,
+    },
+    /// Write the receipt's TCG event log (for tpm2_eventlog).
+    Eventlog {
+        /// The receipt.
+        #[arg(long)]
+        receipt: PathBuf,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct CalldataArgs {
+    /// Receipt carrying a proof.
+    receipt: PathBuf,
+    /// Encode the receipt contract's `submit(...)` instead of the verifier's `verifyProof(...)`.
+    #[arg(long)]
+    submit: bool,
+}
+
+#[derive(Subcommand)]
+enum EnrollCmd {
+    /// Node: create an AK under the EK and write the enrollment request (EK public, EK cert, AK public).
+    Request {
+        /// Where to write the request (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        /// Where to save the TPM-wrapped AK (created 0600).
+        #[arg(long)]
+        ak_out: PathBuf,
+    },
+    /// Registrar: check the request (EK certificate chain, AK attributes) and make the credential challenge.
+    Challenge {
+        /// The node's request.
+        #[arg(long)]
+        request: PathBuf,
+        /// Trusted EK root certificates (PEM or DER), repeatable.
+        #[arg(long = "ek-root")]
+        ek_roots: Vec<PathBuf>,
+        /// Where to write the challenge for the node.
+        #[arg(long)]
+        out: PathBuf,
+        /// Where to keep the registrar's pending state (secret: created 0600).
+        #[arg(long)]
+        pending: PathBuf,
+    },
+    /// Node: activate the credential with the TPM and write the response.
+    Activate {
+        /// The registrar's challenge.
+        #[arg(long)]
+        challenge: PathBuf,
+        /// The AK file from `enroll request`.
+        #[arg(long)]
+        ak: PathBuf,
+        /// Where to write the response.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Registrar: check the response and write the node record used by `cuproof verify --node`.
+    Finish {
+        /// The pending state from `enroll challenge`.
+        #[arg(long)]
+        pending: PathBuf,
+        /// The node's response.
+        #[arg(long)]
+        response: PathBuf,
+        /// Where to write the node record.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Working directory for keys, receipt and contracts.
+    #[arg(long, default_value = "cuproof-demo")]
+    dir: PathBuf,
+    /// Matrix size (m = k = n).
+    #[arg(long, default_value_t = 16)]
+    size: usize,
+    /// Print the verdicts as JSON too.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+                _ => error::EXIT_USAGE,
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let code = match dispatch(cli.cmd) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cuproof: error: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
+
+fn dispatch(cmd: Cmd) -> CliResult<i32> {
+    match cmd {
+        Cmd::Info(a) => info(a),
+        Cmd::Setup(a) => setup(a),
+        Cmd::Run(a) => run(a),
+        Cmd::Verify(a) => verify(a),
+        Cmd::Inspect(a) => inspect(a),
+        Cmd::Export(e) => export(e),
+        Cmd::Calldata(a) => calldata(a),
+        Cmd::Enroll(e) => enroll(e),
+        Cmd::Demo(a) => demo::run(&a.dir, a.size, a.json),
+        Cmd::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "cuproof", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}
+
+/// Parse a 32-byte hex value.
+pub fn hex32(what: &str, s: &str) -> CliResult<[u8; 32]> {
+    let s = s.trim().trim_start_matches("0x");
+    let v = hex::decode(s).map_err(|_| CliError::input(format!("{what}: not hex: {s}")))?;
+    v.try_into()
+        .map_err(|v: Vec<u8>| CliError::input(format!("{what}: {} bytes, expected 32", v.len())))
+}
+
+fn random32() -> [u8; 32] {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b
+}
+
+fn tool_version(cmd: &str, arg: &str) -> String {
+    std::process::Command::new(cmd)
+        .arg(arg)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            let s = String::from_utf8_lossy(&o.stdout).to_string()
+                + &String::from_utf8_lossy(&o.stderr);
+            s.lines().find(|l| !l.trim().is_empty()).map(|l| l.trim().to_string())
+        })
+        .unwrap_or_else(|| "not found".into())
+}
+
+fn info(a: InfoArgs) -> CliResult<i32> {
+    let (rt, why) = cuproof::Runtime::auto();
+    let inv = rt.inventory().clone();
+    let gpus: Vec<String> = inv
+        .gpus
+        .iter()
+        .map(|g| {
+            format!(
+                "{} (sm_{}{}, {} SMs, {} MiB, driver {})",
+                g.name,
+                g.compute_capability.0,
+                g.compute_capability.1,
+                g.sm_count,
+                g.memory_bytes >> 20,
+                g.driver_version
+            )
+        })
+        .collect();
+    let tpm = match cuproof_tpm::configured_tcti() {
+        Some(t) => format!("configured: {t}"),
+        None if cuproof_tpm::tpm_available() => "hardware: /dev/tpmrm0".into(),
+        None => "none: a private software TPM (swtpm) will be started".into(),
+    };
+    let tools = [
+        ("swtpm", tool_version("swtpm", "--version")),
+        ("tpm2-tools", tool_version("tpm2_eventlog", "--version")),
+        ("node", tool_version("node", "--version")),
+        ("nvcc", tool_version("nvcc", "--version")),
+    ];
+    if a.json {
+        let v = serde_json::json!({
+            "backend": format!("{:?}", inv.backend).to_lowercase(),
+            "gpus": gpus,
+            "why_not_gpu": why.map(|e| e.to_string()),
+            "host": inv.host, "cpu": inv.cpu,
+            "tpm": tpm,
+            "tools": tools.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(v.clone()))).collect::<serde_json::Map<_,_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        println!("host      {} ({})", inv.host, inv.cpu);
+        if gpus.is_empty() {
+            println!(
+                "GPUs      none: CPU backend{}",
+                why.map(|e| format!(" ({e})")).unwrap_or_default()
+            );
+        } else {
+            for g in &gpus {
+                println!("GPU       {g}");
+            }
+        }
+        println!("TPM       {tpm}");
+        for (k, v) in tools {
+            println!("{k:<10}{v}");
+        }
+    }
+    Ok(0)
+}
+
+fn key_paths(dir: &Path, m: usize, k: usize, n: usize) -> (PathBuf, PathBuf) {
+    let stem = format!("matmul-i8-{m}x{k}x{n}");
+    (dir.join(format!("{stem}.pk")), dir.join(format!("{stem}.vk")))
+}
+
+/// Make (or load, when present) the proving key for a shape; writes `.pk` and `.vk` files.
+pub fn setup_keys(
+    dir: &Path,
+    m: usize,
+    k: usize,
+    n: usize,
+) -> CliResult<(cuproof_circuits::ProvingKey, PathBuf)> {
+    let (pkp, vkp) = key_paths(dir, m, k, n);
+    if pkp.exists() && vkp.exists() {
+        let pk = cuproof_circuits::ProvingKey::from_bytes(&read_file(&pkp, "proving key")?)
+            .map_err(|e| CliError::input(format!("proving key {}: {e}", pkp.display())))?;
+        if pk.shape == (m, k, n) {
+            return Ok((pk, vkp));
+        }
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::input(format!("cannot create {}: {e}", dir.display())))?;
+    let pk = cuproof_circuits::setup_from_seed(m, k, n, random32())
+        .map_err(|e| CliError::input(format!("setup: {e}")))?;
+    let pkb = pk
+        .to_bytes()
+        .map_err(|e| CliError::input(format!("setup: {e}")))?;
+    let vkb = pk
+        .verifying_key_bytes()
+        .map_err(|e| CliError::input(format!("setup: {e}")))?;
+    write_file(&pkp, &pkb, "proving key")?;
+    write_file(&vkp, &vkb, "verifying key")?;
+    Ok((pk, vkp))
+}
+
+fn setup(a: SetupArgs) -> CliResult<i32> {
+    let p = progress::Progress::new();
+    p.step("single-party Groth16 setup (test-only keys)");
+    let (pk, vkp) = setup_keys(&a.out, a.m, a.k, a.n)?;
+    p.done();
+    println!("circuit   matmul-i8 {}x{}x{}", a.m, a.k, a.n);
+    println!("id        {}", hex::encode(pk.circuit_id));
+    println!("vk        {} (digest {})", vkp.display(), hex::encode(job::vk_file_digest(&pk)?));
+    println!("note      single-party setup: whoever ran it can forge proofs; for testing only");
+    Ok(0)
+}
+
+fn load_inputs(a: &RunArgs) -> CliResult<job::MatmulInputs> {
+    match (&a.seed, &a.a, &a.b) {
+        (Some(seed), None, None) => {
+            let (m, k, n) = match (a.m, a.k, a.n) {
+                (Some(m), Some(k), Some(n)) => (m, k, n),
+                _ => return Err(CliError::input("--seed needs --m, --k and --n")),
+            };
+            if m == 0 || k == 0 || n == 0 || m * k > 1 << 30 || k * n > 1 << 30 {
+                return Err(CliError::input("matrix dimensions must be positive and at most 2^30 elements"));
+            }
+            Ok(job::MatmulInputs::from_seed(m, k, n, &hex32("--seed", seed)?))
+        }
+        (None, Some(pa), Some(pb)) => {
+            let ta = npy::parse(&read_file(pa, "A")?)
+                .map_err(|e| CliError::input(format!("{}: {e}", pa.display())))?;
+            let tb = npy::parse(&read_file(pb, "B")?)
+                .map_err(|e| CliError::input(format!("{}: {e}", pb.display())))?;
+            for (t, p) in [(&ta, pa), (&tb, pb)] {
+                if t.descr != "|i1" {
+                    return Err(CliError::input(format!(
+                        "{}: dtype {} but matmul-i8 takes int8",
+                        p.display(),
+                        t.descr
+                    )));
+                }
+                if t.shape.len() != 2 {
+                    return Err(CliError::input(format!(
+                        "{}: shape {:?} is not a matrix",
+                        p.display(),
+                        t.shape
+                    )));
+                }
+            }
+            let (m, k) = (ta.shape[0], ta.shape[1]);
+            let (k2, n) = (tb.shape[0], tb.shape[1]);
+            if k != k2 || m == 0 || k == 0 || n == 0 {
+                return Err(CliError::input(format!(
+                    "shape mismatch: A is {m}x{k}, B is {k2}x{n}"
+                )));
+            }
+            Ok(job::MatmulInputs {
+                m,
+                k,
+                n,
+                a: ta.data.iter().map(|&b| b as i8).collect(),
+                b: tb.data.iter().map(|&b| b as i8).collect(),
+            })
+        }
+        _ => Err(CliError::input(
+            "give either --seed with --m --k --n, or both --a and --b (.npy int8)",
+        )),
+    }
+}
+
+fn run(a: RunArgs) -> CliResult<i32> {
+    if a.workload != job::WORKLOAD {
+        return Err(CliError::input(format!(
+            "unknown workload {} (available: {})",
+            a.workload,
+            job::WORKLOAD
+        )));
+    }
+    let challenge = hex32("--challenge", &a.challenge)?;
+    let job_id = match &a.job_id {
+        Some(s) => hex32("--job-id", s)?,
+        None => random32(),
+    };
+    let inputs = load_inputs(&a)?;
+    let pk = match &a.prove {
+        Some(p) => Some(
+            cuproof_circuits::ProvingKey::from_bytes(&read_file(p, "proving key")?)
+                .map_err(|e| CliError::input(format!("proving key {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| CliError::input(format!("cannot create {}: {e}", a.out.display())))?;
+    let p = progress::Progress::new();
+    p.step("opening the TPM");
+    let mut node = node::NodeSession::open(a.ak.as_deref())?;
+    let record = if a.ak.is_none() {
+        let trust = node.local_ca_trust()?;
+        Some(node.enroll_locally(trust)?)
+    } else {
+        None
+    };
+    let (rt, _) = cuproof::Runtime::auto();
+    let mut say = |s: &str| p.step(s);
+    let out = job::run_matmul(
+        &mut node,
+        rt,
+        &inputs,
+        job::JobOptions {
+            challenge,
+            job_id,
+            label: a.label.clone(),
+            pcr: cuproof_core::log::DEFAULT_JOB_PCR as u8,
+            proving_key: pk.as_ref(),
+            progress: &mut say,
+        },
+    )?;
+    p.done();
+    write_outputs(&a.out, &out, record.as_ref(), inputs.m, inputs.n)?;
+    let r = &out.receipt;
+    println!("receipt   {}", a.out.join("receipt.bin").display());
+    println!("digest    {}", hex::encode(r.digest().map_err(|e| CliError::input(e.to_string()))?));
+    println!("statement {}", hex::encode(r.statement.digest()));
+    println!("backend   {:?}, TPM {:?}, proofs {}", r.statement.backend, r.node.tpm, r.proofs.len());
+    Ok(0)
+}
+
+/// Write receipt.bin, receipt.json, C.npy and node.json (when given) into `dir`.
+pub fn write_outputs(
+    dir: &Path,
+    out: &job::JobOutput,
+    record: Option<&cuproof_attest::NodeRecord>,
+    m: usize,
+    n: usize,
+) -> CliResult<()> {
+    let bytes = out
+        .receipt
+        .encode()
+        .map_err(|e| CliError::input(format!("receipt encoding: {e}")))?;
+    write_file(&dir.join("receipt.bin"), &bytes, "receipt")?;
+    let json = serde_json::to_string_pretty(&out.receipt.to_json()).unwrap_or_default();
+    write_file(&dir.join("receipt.json"), json.as_bytes(), "receipt JSON")?;
+    let c: Vec<u8> = out.c.iter().flat_map(|v| v.to_le_bytes()).collect();
+    write_file(&dir.join("C.npy"), &npy::encode("<i4", &[m, n], &c), "output")?;
+    if let Some(rec) = record {
+        let j = rec
+            .to_json()
+            .map_err(|e| CliError::input(format!("node record: {e}")))?;
+        write_file(&dir.join("node.json"), &j, "node record")?;
+    }
+    Ok(())
+}
+
+fn load_receipt(path: &Path) -> CliResult<cuproof_core::Receipt> {
+    let bytes = read_file(path, "receipt")?;
+    cuproof_core::Receipt::decode(&bytes)
+        .map_err(|e| CliError::input(format!("{}: {e}", path.display())))
+}
+
+fn load_policy(path: &Path) -> CliResult<cuproof_verify::Policy> {
+    if !path.exists() {
+        return Err(CliError::input(format!("cannot read policy {}: no such file", path.display())));
+    }
+    cuproof_verify::Policy::load(path)
+        .map_err(|e| CliError::input(format!("policy {}: {e}", path.display())))
+}
+
+fn load_node_record(path: &Path) -> CliResult<cuproof_attest::NodeRecord> {
+    cuproof_attest::NodeRecord::from_json(&read_file(path, "node record")?)
+        .map_err(|e| CliError::input(format!("node record {}: {e}", path.display())))
+}
+
+fn verify(a: VerifyArgs) -> CliResult<i32> {
+    let policy = load_policy(&a.policy)?;
+    let challenge = hex32("--challenge", &a.challenge)?;
+    let record = match &a.node {
+        Some(p) => Some(load_node_record(p)?),
+        None => None,
+    };
+    let bytes = read_file(&a.receipt, "receipt")?;
+    let verdict = verify_bytes(&bytes, &policy, challenge, record.as_ref())?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&verdict.to_json()).unwrap_or_default());
+    } else {
+        print!("{}", verdict.render_table());
+    }
+    if verdict.any_failed() {
+        let first = verdict
+            .failures()
+            .next()
+            .map(|c| format!("{}: {}", c.name, c.reason))
+            .unwrap_or_default();
+        return Err(CliError::invalid(format!("receipt invalid: {first}")));
+    }
+    Ok(0)
+}
+
+/// Verify receipt bytes under a policy, with the policy's freshness state file when it names one.
+pub fn verify_bytes(
+    bytes: &[u8],
+    policy: &cuproof_verify::Policy,
+    challenge: [u8; 32],
+    record: Option<&cuproof_attest::NodeRecord>,
+) -> CliResult<cuproof_verify::Verdict> {
+    let mut ctx = cuproof_verify::VerifyContext::new(challenge);
+    ctx.node = record;
+    cuproof_verify::verify_with_state_file(bytes, policy, &mut ctx)
+        .map_err(|e| CliError::input(format!("freshness state: {e}")))
+}
+
+fn inspect(a: InspectArgs) -> CliResult<i32> {
+    let r = load_receipt(&a.receipt)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r.to_json()).unwrap_or_default());
+        return Ok(0);
+    }
+    let s = &r.statement;
+    println!("workload   {} {:?}", s.workload, s.params);
+    println!("backend    {:?}", s.backend);
+    println!("job id     {}", hex::encode(s.job_id));
+    println!("challenge  {}", hex::encode(s.challenge));
+    println!("statement  {}", hex::encode(s.digest()));
+    for t in &s.tensors {
+        println!(
+            "tensor     {:?} {} {} {:?} merkle {}",
+            t.role,
+            t.name,
+            t.dtype.name(),
+            t.shape,
+            hex::encode(t.commitment.root)
+        );
+    }
+    println!("log        {} records, {} checkpoints, head {}", r.log.records().len(), r.log.checkpoints().len(), hex::encode(r.log.head()));
+    println!("node       {} ({:?} TPM)", r.node.label, r.node.tpm);
+    for q in &r.quotes {
+        println!("quote      {} ({} PCRs)", q.purpose, q.pcrs.len());
+    }
+    for p in &r.proofs {
+        println!("proof      {:?} circuit {}", p.system, hex::encode(p.circuit_id));
+    }
+    for t in &r.timings {
+        println!("timing     {} {:.3} ms", t.label, t.nanos as f64 / 1e6);
+    }
+    Ok(0)
+}
+
+fn export(e: ExportCmd) -> CliResult<i32> {
+    match e {
+        ExportCmd::Solidity { vk, out } => {
+            let files = chain::write_contracts(&read_file(&vk, "verifying key")?, &out)?;
+            for f in files {
+                println!("wrote {}", f.display());
+            }
+            Ok(0)
+        }
+        ExportCmd::Snarkjs { receipt, vk, out } => {
+            let r = load_receipt(&receipt)?;
+            let files = chain::write_snarkjs(&r, &read_file(&vk, "verifying key")?, &out)?;
+            for f in files {
+                println!("wrote {}", f.display());
+            }
+            Ok(0)
+        }
+        ExportCmd::Eventlog { receipt, out } => {
+            let r = load_receipt(&receipt)?;
+            let bytes = r
+                .log
+                .to_tcg_bytes()
+                .map_err(|e| CliError::input(format!("event log: {e}")))?;
+            write_file(&out, &bytes, "event log")?;
+            println!("wrote {} (read it with: tpm2_eventlog {})", out.display(), out.display());
+            Ok(0)
+        }
+    }
+}
+
+fn calldata(a: CalldataArgs) -> CliResult<i32> {
+    let r = load_receipt(&a.receipt)?;
+    let data = chain::calldata(&r, a.submit)?;
+    println!("0x{}", hex::encode(data));
+    Ok(0)
+}
+
+fn enroll(e: EnrollCmd) -> CliResult<i32> {
+    use cuproof_attest::{EnrollmentChallenge, EnrollmentRequest, EnrollmentResponse, PendingEnrollment};
+    fn json_in<T: serde::de::DeserializeOwned>(p: &Path, what: &str) -> CliResult<T> {
+        serde_json::from_slice(&read_file(p, what)?)
+            .map_err(|e| CliError::input(format!("{what} {}: {e}", p.display())))
+    }
+    fn json_out<T: serde::Serialize>(p: &Path, v: &T, what: &str, secret: bool) -> CliResult<()> {
+        let bytes = serde_json::to_vec_pretty(v).map_err(|e| CliError::input(e.to_string()))?;
+        if secret {
+            cuproof_core::fsutil::write_secret(p, &bytes)
+                .map_err(|e| CliError::input(format!("cannot write {what} {}: {e}", p.display())))
+        } else {
+            write_file(p, &bytes, what)
+        }
+    }
+    match e {
+        EnrollCmd::Request { out, ak_out } => {
+            let mut tpm = cuproof_tpm::Tpm::open_default().map_err(|e| CliError::env(format!("TPM: {e}")))?;
+            let ek = tpm
+                .endorsement_key(cuproof_tpm::EkType::Rsa2048)
+                .map_err(|e| CliError::env(format!("TPM: {e}")))?;
+            let cert = tpm.ek_certificate(cuproof_tpm::EkType::Rsa2048).ok();
+            let blob = tpm
+                .create_ak(&ek, cuproof_tpm::AkType::Rsa2048Sha256)
+                .map_err(|e| CliError::env(format!("TPM: {e}")))?;
+            cuproof_tpm::akfile::save(&ak_out, &blob)
+                .map_err(|e| CliError::input(format!("AK file {}: {e}", ak_out.display())))?;
+            let req = EnrollmentRequest {
+                ek_public: ek.public.clone(),
+                ek_cert: cert,
+                ak_public: blob.public.clone(),
+            };
+            json_out(&out, &req, "request", false)?;
+            println!("wrote {} and {} (0600)", out.display(), ak_out.display());
+        }
+        EnrollCmd::Challenge {
+            request,
+            ek_roots,
+            out,
+            pending,
+        } => {
+            let req: EnrollmentRequest = json_in(&request, "request")?;
+            let mut trust = cuproof_attest::EkTrust::default();
+            for r in &ek_roots {
+                trust
+                    .add_roots(&read_file(r, "EK root")?, cuproof_attest::TpmKind::Hardware)
+                    .map_err(|e| CliError::input(format!("EK root {}: {e}", r.display())))?;
+            }
+            let policy = cuproof_attest::RegistrarPolicy {
+                trust,
+                allow_uncertified: false,
+            };
+            let (ch, pend) = cuproof_attest::start_enrollment(&req, &policy, &mut rand::rngs::OsRng)
+                .map_err(|e| CliError::invalid(format!("enrollment refused: {e}")))?;
+            json_out(&out, &ch, "challenge", false)?;
+            json_out(&pending, &pend, "pending state", true)?;
+            println!("wrote {} (send to the node) and {} (keep, 0600)", out.display(), pending.display());
+        }
+        EnrollCmd::Activate { challenge, ak, out } => {
+            let ch: EnrollmentChallenge = json_in(&challenge, "challenge")?;
+            let mut node = node::NodeSession::open(Some(&ak))?;
+            let credential = node
+                .tpm
+                .activate_credential(&node.ek, &node.ak, &ch.id_object, &ch.encrypted_secret)
+                .map_err(|e| CliError::env(format!("TPM: {e}")))?;
+            json_out(&out, &EnrollmentResponse { credential }, "response", false)?;
+            println!("wrote {}", out.display());
+        }
+        EnrollCmd::Finish {
+            pending,
+            response,
+            out,
+        } => {
+            let pend: PendingEnrollment = json_in(&pending, "pending state")?;
+            let resp: EnrollmentResponse = json_in(&response, "response")?;
+            let rec = pend
+                .finish(&resp, node::now_unix())
+                .map_err(|e| CliError::invalid(format!("enrollment failed: {e}")))?;
+            let j = rec.to_json().map_err(|e| CliError::input(e.to_string()))?;
+            write_file(&out, &j, "node record")?;
+            println!("wrote {} (AK name {})", out.display(), hex::encode(&rec.ak_name));
+        }
+    }
+    Ok(0)
+}
