@@ -4,6 +4,7 @@
 use std::fmt;
 
 /// Exit code of a valid result.
+#[allow(dead_code)]
 pub const EXIT_VALID: i32 = 0;
 /// Exit code of an invalid receipt (or a failed challenge).
 pub const EXIT_INVALID: i32 = 1;

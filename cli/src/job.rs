@@ -77,6 +77,8 @@ pub struct JobOutput {
     pub receipt: Receipt,
     /// C = A·B, m×n row-major.
     pub c: Vec<i32>,
+    /// Why the CPU backend was used instead of a GPU, if it was.
+    pub why_cpu: Option<String>,
 }
 
 fn rt_err(e: impl std::fmt::Display) -> CliError {
@@ -90,7 +92,6 @@ fn as_bytes(v: &[i8]) -> Vec<u8> {
 /// Run a measured matmul job on `rt` with the TPM of `node`.
 pub fn run_matmul(
     node: &mut NodeSession,
-    mut rt: Runtime,
     inp: &MatmulInputs,
     opts: JobOptions<'_>,
 ) -> CliResult<JobOutput> {
@@ -104,12 +105,12 @@ pub fn run_matmul(
         ("n".to_string(), n.to_string()),
     ];
     node.reset(pcr)?;
-    rt.recorder().append(Record::JobStart {
+    let (mut rt, why_cpu) = Runtime::auto_for_job(Some(Record::JobStart {
         job_id: opts.job_id,
         workload: WORKLOAD.into(),
         params: params.clone(),
         challenge: opts.challenge,
-    });
+    }));
     let (d, _) = rt.checkpoint(pcr as u32);
     node.extend(pcr, &d)?;
     progress("job started: inventory, measured modules and job start extended into the job PCR");
@@ -227,6 +228,7 @@ pub fn run_matmul(
             timings,
         },
         c: out.c,
+        why_cpu: why_cpu.map(|e| e.to_string()),
     })
 }
 

@@ -310,6 +310,11 @@ pub fn hex32(what: &str, s: &str) -> CliResult<[u8; 32]> {
         .map_err(|v: Vec<u8>| CliError::input(format!("{what}: {} bytes, expected 32", v.len())))
 }
 
+/// 32 random bytes from the OS.
+pub fn random32_pub() -> [u8; 32] {
+    random32()
+}
+
 fn random32() -> [u8; 32] {
     use rand::RngCore;
     let mut b = [0u8; 32];
@@ -523,11 +528,9 @@ fn run(a: RunArgs) -> CliResult<i32> {
     } else {
         None
     };
-    let (rt, _) = cuproof::Runtime::auto();
     let mut say = |s: &str| p.step(s);
     let out = job::run_matmul(
         &mut node,
-        rt,
         &inputs,
         job::JobOptions {
             challenge,
@@ -580,7 +583,7 @@ fn load_receipt(path: &Path) -> CliResult<cuproof_core::Receipt> {
         .map_err(|e| CliError::input(format!("{}: {e}", path.display())))
 }
 
-fn load_policy(path: &Path) -> CliResult<cuproof_verify::Policy> {
+pub fn load_policy(path: &Path) -> CliResult<cuproof_verify::Policy> {
     if !path.exists() {
         return Err(CliError::input(format!("cannot read policy {}: no such file", path.display())));
     }
