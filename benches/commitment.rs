@@ -18,7 +18,10 @@ fn bench(c: &mut Criterion) {
     let mut data = vec![0u8; mib << 20];
     rand::thread_rng().fill_bytes(&mut data);
     let cores = rayon::current_num_threads();
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
 
     let mut g = c.benchmark_group(format!("commit-{mib}MiB"));
     g.sample_size(10);

@@ -40,7 +40,9 @@ pub fn chain_statement(r: &Receipt) -> CliResult<cuproof_chain::Statement> {
         r.statement
             .tensor(role, name)
             .and_then(|t| t.field_commitment)
-            .ok_or_else(|| CliError::input(format!("the statement has no field commitment of {name}")))
+            .ok_or_else(|| {
+                CliError::input(format!("the statement has no field commitment of {name}"))
+            })
     };
     Ok(cuproof_chain::Statement {
         circuit_id: p.circuit_id,
@@ -62,7 +64,10 @@ pub fn calldata(r: &Receipt, submit: bool) -> CliResult<Vec<u8>> {
     if submit {
         Ok(cuproof_chain::calldata::encode_submit(&proof, &st))
     } else {
-        Ok(cuproof_chain::calldata::encode_verify(&proof, &st.public_input_fr()))
+        Ok(cuproof_chain::calldata::encode_verify(
+            &proof,
+            &st.public_input_fr(),
+        ))
     }
 }
 
@@ -78,14 +83,23 @@ pub fn write_snarkjs(r: &Receipt, vk_file: &[u8], out: &Path) -> CliResult<Vec<P
     std::fs::create_dir_all(out)
         .map_err(|e| CliError::input(format!("cannot create {}: {e}", out.display())))?;
     let files = [
-        ("verification_key.json", cuproof_circuits::snarkjs::vk_json(&vk)),
+        (
+            "verification_key.json",
+            cuproof_circuits::snarkjs::vk_json(&vk),
+        ),
         ("proof.json", cuproof_circuits::snarkjs::proof_json(&proof)),
         ("public.json", cuproof_circuits::snarkjs::public_json(&[x])),
     ];
     let mut paths = Vec::new();
     for (name, v) in files {
         let path = out.join(name);
-        write_file(&path, serde_json::to_string_pretty(&v).unwrap_or_default().as_bytes(), name)?;
+        write_file(
+            &path,
+            serde_json::to_string_pretty(&v)
+                .unwrap_or_default()
+                .as_bytes(),
+            name,
+        )?;
         paths.push(path);
     }
     Ok(paths)

@@ -34,7 +34,10 @@ fn policy_toml(
     } else {
         ("any", r#"["software", "hardware"]"#)
     };
-    let mods: Vec<String> = modules.iter().map(|m| format!("  \"{}\",", hex::encode(m))).collect();
+    let mods: Vec<String> = modules
+        .iter()
+        .map(|m| format!("  \"{}\",", hex::encode(m)))
+        .collect();
     format!(
         r#"# Written by `cuproof demo`.
 name = "{name}"
@@ -98,8 +101,16 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
     say(
         "1. circuit keys (single-party Groth16 setup: for testing only)",
         &[
-            format!("circuit matmul-i8 {m}x{k}x{n}, id {}", short(&pk.circuit_id)),
-            format!("{} R1CS constraints; keys in {} ({:.1} s)", size_info.constraints, dir.join("keys").display(), t.elapsed().as_secs_f64()),
+            format!(
+                "circuit matmul-i8 {m}x{k}x{n}, id {}",
+                short(&pk.circuit_id)
+            ),
+            format!(
+                "{} R1CS constraints; keys in {} ({:.1} s)",
+                size_info.constraints,
+                dir.join("keys").display(),
+                t.elapsed().as_secs_f64()
+            ),
         ],
     );
 
@@ -107,7 +118,9 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
     let mut node = node::NodeSession::open(None)?;
     let trust = node.local_ca_trust()?;
     let ca_pem = match &node.swtpm {
-        Some(sw) => sw.ca_root_pem().map_err(|e| CliError::env(format!("TPM: {e}")))?,
+        Some(sw) => sw
+            .ca_root_pem()
+            .map_err(|e| CliError::env(format!("TPM: {e}")))?,
         None => Vec::new(),
     };
     let ca_path = dir.join("ek-ca.pem");
@@ -115,7 +128,9 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
     let record = node.enroll_locally(trust)?;
     write_file(
         &dir.join("node.json"),
-        &record.to_json().map_err(|e| CliError::input(e.to_string()))?,
+        &record
+            .to_json()
+            .map_err(|e| CliError::input(e.to_string()))?,
         "node record",
     )?;
     say(
@@ -197,12 +212,30 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
     let ca = ca_path.to_string_lossy().to_string();
     write_file(
         &demo_policy,
-        policy_toml("demo", false, &ca, &modules, &pk.circuit_id, &vk_rel, &state.to_string_lossy()).as_bytes(),
+        policy_toml(
+            "demo",
+            false,
+            &ca,
+            &modules,
+            &pk.circuit_id,
+            &vk_rel,
+            &state.to_string_lossy(),
+        )
+        .as_bytes(),
         "policy",
     )?;
     write_file(
         &prod_policy,
-        policy_toml("production-like", true, &ca, &modules, &pk.circuit_id, &vk_rel, &dir.join("freshness-prod.json").to_string_lossy()).as_bytes(),
+        policy_toml(
+            "production-like",
+            true,
+            &ca,
+            &modules,
+            &pk.circuit_id,
+            &vk_rel,
+            &dir.join("freshness-prod.json").to_string_lossy(),
+        )
+        .as_bytes(),
         "policy",
     )?;
     let bytes = r
@@ -213,27 +246,47 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
     println!("\n== 4. the auditor: cuproof verify receipt.bin --policy policy-demo.toml");
     print!("{}", verdict.render_table());
     if json {
-        println!("{}", serde_json::to_string_pretty(&verdict.to_json()).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&verdict.to_json()).unwrap_or_default()
+        );
     }
     if verdict.any_failed() {
-        return Err(CliError::invalid("the demo receipt did not verify under the demo policy"));
+        return Err(CliError::invalid(
+            "the demo receipt did not verify under the demo policy",
+        ));
     }
     let prod = crate::load_policy(&prod_policy)?;
     let pv = crate::verify_bytes(&bytes, &prod, challenge, Some(&record))?;
-    let refused: Vec<String> = pv.failures().map(|c| format!("✗ {}: {}", c.name, c.reason)).collect();
-    say("5. what a production policy still refuses (policy-production.toml)", &refused);
+    let refused: Vec<String> = pv
+        .failures()
+        .map(|c| format!("✗ {}: {}", c.name, c.reason))
+        .collect();
+    say(
+        "5. what a production policy still refuses (policy-production.toml)",
+        &refused,
+    );
 
     // Tampering is caught.
     let mut forged = r.clone();
     if let Some(t) = forged.statement.tensors.iter_mut().find(|t| t.name == "C") {
         t.commitment.root[0] ^= 1;
     }
-    let fb = forged.encode().map_err(|e| CliError::input(e.to_string()))?;
+    let fb = forged
+        .encode()
+        .map_err(|e| CliError::input(e.to_string()))?;
     let mut ctx = cuproof_verify::VerifyContext::new(challenge);
     ctx.node = Some(&record);
     let fv = cuproof_verify::verify_receipt_bytes(&fb, &pol, &mut ctx);
-    let first = fv.failures().next().map(|c| format!("{}: {}", c.name, c.reason)).unwrap_or_else(|| "accepted (!)".into());
-    say("6. a forged receipt (one bit of C's commitment flipped)", &[format!("rejected: {first}")]);
+    let first = fv
+        .failures()
+        .next()
+        .map(|c| format!("{}: {}", c.name, c.reason))
+        .unwrap_or_else(|| "accepted (!)".into());
+    say(
+        "6. a forged receipt (one bit of C's commitment flipped)",
+        &[format!("rejected: {first}")],
+    );
     if !fv.any_failed() {
         return Err(CliError::invalid("a forged receipt was accepted"));
     }
@@ -270,9 +323,17 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
                     ),
                     format!(
                         "receipt contract submit: {} ({} gas); replaying the same job: {}",
-                        if s1.is_success() { "recorded" } else { "REVERTED" },
+                        if s1.is_success() {
+                            "recorded"
+                        } else {
+                            "REVERTED"
+                        },
                         s1.gas_used,
-                        if s2.is_success() { "ACCEPTED (!)" } else { "rejected" }
+                        if s2.is_success() {
+                            "ACCEPTED (!)"
+                        } else {
+                            "rejected"
+                        }
                     ),
                 ],
             );

@@ -77,7 +77,8 @@ pub type CliResult<T> = Result<T, CliError>;
 
 /// Read a file, mapping failures to an input error naming the path.
 pub fn read_file(path: &std::path::Path, what: &str) -> CliResult<Vec<u8>> {
-    std::fs::read(path).map_err(|e| CliError::input(format!("cannot read {what} {}: {e}", path.display())))
+    std::fs::read(path)
+        .map_err(|e| CliError::input(format!("cannot read {what} {}: {e}", path.display())))
 }
 
 /// Write a file atomically, mapping failures to an input error naming the path.

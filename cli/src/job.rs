@@ -117,10 +117,24 @@ pub fn run_matmul(
 
     let cp = CommitParams::default();
     let commit_a = rt
-        .commit_buffer(&as_bytes(&inp.a), &cp, BufferRole::Input, "A", DType::I8, &[m as u64, k as u64])
+        .commit_buffer(
+            &as_bytes(&inp.a),
+            &cp,
+            BufferRole::Input,
+            "A",
+            DType::I8,
+            &[m as u64, k as u64],
+        )
         .map_err(rt_err)?;
     let commit_b = rt
-        .commit_buffer(&as_bytes(&inp.b), &cp, BufferRole::Input, "B", DType::I8, &[k as u64, n as u64])
+        .commit_buffer(
+            &as_bytes(&inp.b),
+            &cp,
+            BufferRole::Input,
+            "B",
+            DType::I8,
+            &[k as u64, n as u64],
+        )
         .map_err(rt_err)?;
     let bt = inp.b_transposed();
     let t_gemm = Instant::now();

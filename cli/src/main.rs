@@ -296,7 +296,12 @@ fn dispatch(cmd: Cmd) -> CliResult<i32> {
         Cmd::Enroll(e) => enroll(e),
         Cmd::Demo(a) => demo::run(&a.dir, a.size, a.json),
         Cmd::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "cuproof", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "cuproof",
+                &mut std::io::stdout(),
+            );
             Ok(0)
         }
     }
@@ -331,7 +336,9 @@ fn tool_version(cmd: &str, arg: &str) -> String {
         .and_then(|o| {
             let s = String::from_utf8_lossy(&o.stdout).to_string()
                 + &String::from_utf8_lossy(&o.stderr);
-            s.lines().find(|l| !l.trim().is_empty()).map(|l| l.trim().to_string())
+            s.lines()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| l.trim().to_string())
         })
         .unwrap_or_else(|| "not found".into())
 }
@@ -397,7 +404,10 @@ fn info(a: InfoArgs) -> CliResult<i32> {
 
 fn key_paths(dir: &Path, m: usize, k: usize, n: usize) -> (PathBuf, PathBuf) {
     let stem = format!("matmul-i8-{m}x{k}x{n}");
-    (dir.join(format!("{stem}.pk")), dir.join(format!("{stem}.vk")))
+    (
+        dir.join(format!("{stem}.pk")),
+        dir.join(format!("{stem}.vk")),
+    )
 }
 
 /// Make (or load, when present) the proving key for a shape; writes `.pk` and `.vk` files.
@@ -437,7 +447,11 @@ fn setup(a: SetupArgs) -> CliResult<i32> {
     p.done();
     println!("circuit   matmul-i8 {}x{}x{}", a.m, a.k, a.n);
     println!("id        {}", hex::encode(pk.circuit_id));
-    println!("vk        {} (digest {})", vkp.display(), hex::encode(job::vk_file_digest(&pk)?));
+    println!(
+        "vk        {} (digest {})",
+        vkp.display(),
+        hex::encode(job::vk_file_digest(&pk)?)
+    );
     println!("note      single-party setup: whoever ran it can forge proofs; for testing only");
     Ok(0)
 }
@@ -450,9 +464,16 @@ fn load_inputs(a: &RunArgs) -> CliResult<job::MatmulInputs> {
                 _ => return Err(CliError::input("--seed needs --m, --k and --n")),
             };
             if m == 0 || k == 0 || n == 0 || m * k > 1 << 30 || k * n > 1 << 30 {
-                return Err(CliError::input("matrix dimensions must be positive and at most 2^30 elements"));
+                return Err(CliError::input(
+                    "matrix dimensions must be positive and at most 2^30 elements",
+                ));
             }
-            Ok(job::MatmulInputs::from_seed(m, k, n, &hex32("--seed", seed)?))
+            Ok(job::MatmulInputs::from_seed(
+                m,
+                k,
+                n,
+                &hex32("--seed", seed)?,
+            ))
         }
         (None, Some(pa), Some(pb)) => {
             let ta = npy::parse(&read_file(pa, "A")?)
@@ -545,9 +566,17 @@ fn run(a: RunArgs) -> CliResult<i32> {
     write_outputs(&a.out, &out, record.as_ref(), inputs.m, inputs.n)?;
     let r = &out.receipt;
     println!("receipt   {}", a.out.join("receipt.bin").display());
-    println!("digest    {}", hex::encode(r.digest().map_err(|e| CliError::input(e.to_string()))?));
+    println!(
+        "digest    {}",
+        hex::encode(r.digest().map_err(|e| CliError::input(e.to_string()))?)
+    );
     println!("statement {}", hex::encode(r.statement.digest()));
-    println!("backend   {:?}, TPM {:?}, proofs {}", r.statement.backend, r.node.tpm, r.proofs.len());
+    println!(
+        "backend   {:?}, TPM {:?}, proofs {}",
+        r.statement.backend,
+        r.node.tpm,
+        r.proofs.len()
+    );
     Ok(0)
 }
 
@@ -567,7 +596,11 @@ pub fn write_outputs(
     let json = serde_json::to_string_pretty(&out.receipt.to_json()).unwrap_or_default();
     write_file(&dir.join("receipt.json"), json.as_bytes(), "receipt JSON")?;
     let c: Vec<u8> = out.c.iter().flat_map(|v| v.to_le_bytes()).collect();
-    write_file(&dir.join("C.npy"), &npy::encode("<i4", &[m, n], &c), "output")?;
+    write_file(
+        &dir.join("C.npy"),
+        &npy::encode("<i4", &[m, n], &c),
+        "output",
+    )?;
     if let Some(rec) = record {
         let j = rec
             .to_json()
@@ -585,7 +618,10 @@ fn load_receipt(path: &Path) -> CliResult<cuproof_core::Receipt> {
 
 pub fn load_policy(path: &Path) -> CliResult<cuproof_verify::Policy> {
     if !path.exists() {
-        return Err(CliError::input(format!("cannot read policy {}: no such file", path.display())));
+        return Err(CliError::input(format!(
+            "cannot read policy {}: no such file",
+            path.display()
+        )));
     }
     cuproof_verify::Policy::load(path)
         .map_err(|e| CliError::input(format!("policy {}: {e}", path.display())))
@@ -606,7 +642,10 @@ fn verify(a: VerifyArgs) -> CliResult<i32> {
     let bytes = read_file(&a.receipt, "receipt")?;
     let verdict = verify_bytes(&bytes, &policy, challenge, record.as_ref())?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&verdict.to_json()).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&verdict.to_json()).unwrap_or_default()
+        );
     } else {
         print!("{}", verdict.render_table());
     }
@@ -637,7 +676,10 @@ pub fn verify_bytes(
 fn inspect(a: InspectArgs) -> CliResult<i32> {
     let r = load_receipt(&a.receipt)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r.to_json()).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r.to_json()).unwrap_or_default()
+        );
         return Ok(0);
     }
     let s = &r.statement;
@@ -656,13 +698,22 @@ fn inspect(a: InspectArgs) -> CliResult<i32> {
             hex::encode(t.commitment.root)
         );
     }
-    println!("log        {} records, {} checkpoints, head {}", r.log.records().len(), r.log.checkpoints().len(), hex::encode(r.log.head()));
+    println!(
+        "log        {} records, {} checkpoints, head {}",
+        r.log.records().len(),
+        r.log.checkpoints().len(),
+        hex::encode(r.log.head())
+    );
     println!("node       {} ({:?} TPM)", r.node.label, r.node.tpm);
     for q in &r.quotes {
         println!("quote      {} ({} PCRs)", q.purpose, q.pcrs.len());
     }
     for p in &r.proofs {
-        println!("proof      {:?} circuit {}", p.system, hex::encode(p.circuit_id));
+        println!(
+            "proof      {:?} circuit {}",
+            p.system,
+            hex::encode(p.circuit_id)
+        );
     }
     for t in &r.timings {
         println!("timing     {} {:.3} ms", t.label, t.nanos as f64 / 1e6);
@@ -694,7 +745,11 @@ fn export(e: ExportCmd) -> CliResult<i32> {
                 .to_tcg_bytes()
                 .map_err(|e| CliError::input(format!("event log: {e}")))?;
             write_file(&out, &bytes, "event log")?;
-            println!("wrote {} (read it with: tpm2_eventlog {})", out.display(), out.display());
+            println!(
+                "wrote {} (read it with: tpm2_eventlog {})",
+                out.display(),
+                out.display()
+            );
             Ok(0)
         }
     }
@@ -708,7 +763,9 @@ fn calldata(a: CalldataArgs) -> CliResult<i32> {
 }
 
 fn enroll(e: EnrollCmd) -> CliResult<i32> {
-    use cuproof_attest::{EnrollmentChallenge, EnrollmentRequest, EnrollmentResponse, PendingEnrollment};
+    use cuproof_attest::{
+        EnrollmentChallenge, EnrollmentRequest, EnrollmentResponse, PendingEnrollment,
+    };
     fn json_in<T: serde::de::DeserializeOwned>(p: &Path, what: &str) -> CliResult<T> {
         serde_json::from_slice(&read_file(p, what)?)
             .map_err(|e| CliError::input(format!("{what} {}: {e}", p.display())))
@@ -724,7 +781,8 @@ fn enroll(e: EnrollCmd) -> CliResult<i32> {
     }
     match e {
         EnrollCmd::Request { out, ak_out } => {
-            let mut tpm = cuproof_tpm::Tpm::open_default().map_err(|e| CliError::env(format!("TPM: {e}")))?;
+            let mut tpm =
+                cuproof_tpm::Tpm::open_default().map_err(|e| CliError::env(format!("TPM: {e}")))?;
             let ek = tpm
                 .endorsement_key(cuproof_tpm::EkType::Rsa2048)
                 .map_err(|e| CliError::env(format!("TPM: {e}")))?;
@@ -759,11 +817,16 @@ fn enroll(e: EnrollCmd) -> CliResult<i32> {
                 trust,
                 allow_uncertified: false,
             };
-            let (ch, pend) = cuproof_attest::start_enrollment(&req, &policy, &mut rand::rngs::OsRng)
-                .map_err(|e| CliError::invalid(format!("enrollment refused: {e}")))?;
+            let (ch, pend) =
+                cuproof_attest::start_enrollment(&req, &policy, &mut rand::rngs::OsRng)
+                    .map_err(|e| CliError::invalid(format!("enrollment refused: {e}")))?;
             json_out(&out, &ch, "challenge", false)?;
             json_out(&pending, &pend, "pending state", true)?;
-            println!("wrote {} (send to the node) and {} (keep, 0600)", out.display(), pending.display());
+            println!(
+                "wrote {} (send to the node) and {} (keep, 0600)",
+                out.display(),
+                pending.display()
+            );
         }
         EnrollCmd::Activate { challenge, ak, out } => {
             let ch: EnrollmentChallenge = json_in(&challenge, "challenge")?;
@@ -787,7 +850,11 @@ fn enroll(e: EnrollCmd) -> CliResult<i32> {
                 .map_err(|e| CliError::invalid(format!("enrollment failed: {e}")))?;
             let j = rec.to_json().map_err(|e| CliError::input(e.to_string()))?;
             write_file(&out, &j, "node record")?;
-            println!("wrote {} (AK name {})", out.display(), hex::encode(&rec.ak_name));
+            println!(
+                "wrote {} (AK name {})",
+                out.display(),
+                hex::encode(&rec.ak_name)
+            );
         }
     }
     Ok(0)

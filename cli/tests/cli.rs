@@ -21,17 +21,36 @@ fn hex32(b: u8) -> String {
 
 fn assert_fails(o: &Output, code: i32, needle: &str) {
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(code), "stderr: {err}\nstdout: {}", String::from_utf8_lossy(&o.stdout));
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("cuproof: error:")).collect();
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stderr: {err}\nstdout: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("cuproof: error:"))
+        .collect();
     assert_eq!(lines.len(), 1, "expected one error line, got: {err}");
-    assert!(lines[0].contains(needle), "{:?} does not mention {needle:?}", lines[0]);
+    assert!(
+        lines[0].contains(needle),
+        "{:?} does not mention {needle:?}",
+        lines[0]
+    );
 }
 
 fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let shape_s = if shape.len() == 1 {
         format!("({},)", shape[0])
     } else {
-        format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+        format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     };
     let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_s}, }}");
     let total = 10 + h.len() + 1;
@@ -49,7 +68,23 @@ fn usage_errors_exit_2() {
     let d = tempfile::tempdir().unwrap();
     let o = cuproof(&["frobnicate"], d.path());
     assert_eq!(o.status.code(), Some(2));
-    let o = cuproof(&["run", "matmul-i8", "--challenge", "zz", "--seed", &hex32(1), "--m", "2", "--k", "2", "--n", "2"], d.path());
+    let o = cuproof(
+        &[
+            "run",
+            "matmul-i8",
+            "--challenge",
+            "zz",
+            "--seed",
+            &hex32(1),
+            "--m",
+            "2",
+            "--k",
+            "2",
+            "--n",
+            "2",
+        ],
+        d.path(),
+    );
     assert_fails(&o, 2, "--challenge");
     let o = cuproof(&["run", "conv2d", "--challenge", &hex32(1)], d.path());
     assert_fails(&o, 2, "unknown workload");
@@ -61,23 +96,79 @@ fn bad_inputs_exit_2_and_write_nothing() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
     // Missing file.
-    let o = cuproof(&["run", "matmul-i8", "--a", "nope.npy", "--b", "nope.npy", "--challenge", &hex32(1), "--out", "o1"], p);
+    let o = cuproof(
+        &[
+            "run",
+            "matmul-i8",
+            "--a",
+            "nope.npy",
+            "--b",
+            "nope.npy",
+            "--challenge",
+            &hex32(1),
+            "--out",
+            "o1",
+        ],
+        p,
+    );
     assert_fails(&o, 2, "nope.npy");
     // Wrong dtype.
     std::fs::write(p.join("f.npy"), npy("<f4", &[2, 2], &[0; 16])).unwrap();
     std::fs::write(p.join("a.npy"), npy("|i1", &[2, 3], &[1; 6])).unwrap();
-    let o = cuproof(&["run", "matmul-i8", "--a", "f.npy", "--b", "a.npy", "--challenge", &hex32(1), "--out", "o2"], p);
+    let o = cuproof(
+        &[
+            "run",
+            "matmul-i8",
+            "--a",
+            "f.npy",
+            "--b",
+            "a.npy",
+            "--challenge",
+            &hex32(1),
+            "--out",
+            "o2",
+        ],
+        p,
+    );
     assert_fails(&o, 2, "dtype");
     // Shape mismatch: A 2x3, B 2x3.
-    let o = cuproof(&["run", "matmul-i8", "--a", "a.npy", "--b", "a.npy", "--challenge", &hex32(1), "--out", "o3"], p);
+    let o = cuproof(
+        &[
+            "run",
+            "matmul-i8",
+            "--a",
+            "a.npy",
+            "--b",
+            "a.npy",
+            "--challenge",
+            &hex32(1),
+            "--out",
+            "o3",
+        ],
+        p,
+    );
     assert_fails(&o, 2, "shape mismatch");
     // Corrupt receipt for inspect.
     std::fs::write(p.join("bad.bin"), b"CUPROOF\0garbage").unwrap();
     let o = cuproof(&["inspect", "bad.bin"], p);
     assert_fails(&o, 2, "bad.bin");
     // Unknown policy key.
-    std::fs::write(p.join("p.toml"), "name = \"x\"\nbackend = \"any\"\nfrobnicate = 1\n").unwrap();
-    let o = cuproof(&["verify", "bad.bin", "--policy", "p.toml", "--challenge", &hex32(1)], p);
+    std::fs::write(
+        p.join("p.toml"),
+        "name = \"x\"\nbackend = \"any\"\nfrobnicate = 1\n",
+    )
+    .unwrap();
+    let o = cuproof(
+        &[
+            "verify",
+            "bad.bin",
+            "--policy",
+            "p.toml",
+            "--challenge",
+            &hex32(1),
+        ],
+        p,
+    );
     assert_fails(&o, 2, "frobnicate");
     for o in ["o1", "o2", "o3"] {
         assert!(!p.join(o).join("receipt.bin").exists(), "{o} has a receipt");
@@ -88,7 +179,22 @@ fn bad_inputs_exit_2_and_write_nothing() {
 fn tpm_unreachable_exits_3() {
     let d = tempfile::tempdir().unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_cuproof"))
-        .args(["run", "matmul-i8", "--seed", &hex32(1), "--m", "2", "--k", "2", "--n", "2", "--challenge", &hex32(2), "--out", "o"])
+        .args([
+            "run",
+            "matmul-i8",
+            "--seed",
+            &hex32(1),
+            "--m",
+            "2",
+            "--k",
+            "2",
+            "--n",
+            "2",
+            "--challenge",
+            &hex32(2),
+            "--out",
+            "o",
+        ])
         .current_dir(d.path())
         .env("CUPROOF_TCTI", "swtpm:host=127.0.0.1,port=1")
         .env("TSS2_LOG", "all+none")
@@ -103,21 +209,94 @@ fn run_then_verify_valid_and_tampered() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
     let ch = hex32(7);
-    let o = cuproof(&["run", "matmul-i8", "--seed", &hex32(3), "--m", "4", "--k", "8", "--n", "4", "--challenge", &ch, "--out", "out"], p);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/verify/policies/development.toml");
-    let o = cuproof(&["verify", "out/receipt.bin", "--policy", policy, "--challenge", &ch, "--node", "out/node.json"], p);
-    assert_eq!(o.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let o = cuproof(
+        &[
+            "run",
+            "matmul-i8",
+            "--seed",
+            &hex32(3),
+            "--m",
+            "4",
+            "--k",
+            "8",
+            "--n",
+            "4",
+            "--challenge",
+            &ch,
+            "--out",
+            "out",
+        ],
+        p,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let policy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/verify/policies/development.toml"
+    );
+    let o = cuproof(
+        &[
+            "verify",
+            "out/receipt.bin",
+            "--policy",
+            policy,
+            "--challenge",
+            &ch,
+            "--node",
+            "out/node.json",
+        ],
+        p,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     // Another challenge: invalid.
-    let o = cuproof(&["verify", "out/receipt.bin", "--policy", policy, "--challenge", &hex32(8), "--node", "out/node.json"], p);
+    let o = cuproof(
+        &[
+            "verify",
+            "out/receipt.bin",
+            "--policy",
+            policy,
+            "--challenge",
+            &hex32(8),
+            "--node",
+            "out/node.json",
+        ],
+        p,
+    );
     assert_fails(&o, 1, "invalid");
     // A flipped byte in the receipt: invalid (never accepted).
     let mut b = std::fs::read(p.join("out/receipt.bin")).unwrap();
     let i = b.len() / 2;
     b[i] ^= 0x40;
     std::fs::write(p.join("t.bin"), &b).unwrap();
-    let o = cuproof(&["verify", "t.bin", "--policy", policy, "--challenge", &ch, "--node", "out/node.json"], p);
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = cuproof(
+        &[
+            "verify",
+            "t.bin",
+            "--policy",
+            policy,
+            "--challenge",
+            &ch,
+            "--node",
+            "out/node.json",
+        ],
+        p,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // The output tensor is a valid int32 .npy of the right shape.
     let c = std::fs::read(p.join("out/C.npy")).unwrap();
     assert!(String::from_utf8_lossy(&c[..80]).contains("'shape': (4, 4)"));

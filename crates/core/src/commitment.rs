@@ -176,7 +176,10 @@ pub fn tree_root_of_leaves(alg: HashAlg, leaves: Vec<[u8; 32]>) -> [u8; 32] {
     while level.len() > 1 {
         level = reduce_level(alg, &level);
     }
-    level.first().copied().unwrap_or_else(|| leaf_hash(alg, &[]))
+    level
+        .first()
+        .copied()
+        .unwrap_or_else(|| leaf_hash(alg, &[]))
 }
 
 /// Commit to a buffer.
@@ -335,18 +338,19 @@ impl Opening {
     /// Strict decoding (no trailing bytes).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CommitError> {
         let mut r = crate::encoding::Reader::new(bytes);
-        let parse = |r: &mut crate::encoding::Reader| -> Result<Opening, crate::error::DecodeError> {
-            let index = r.u64()?;
-            let n = r.u32()? as usize;
-            let chunk = r.take(n)?.to_vec();
-            let pl = r.u8()? as usize;
-            let mut path = Vec::with_capacity(pl.min(64));
-            for _ in 0..pl {
-                path.push(r.array32()?);
-            }
-            r.finish()?;
-            Ok(Opening { index, chunk, path })
-        };
+        let parse =
+            |r: &mut crate::encoding::Reader| -> Result<Opening, crate::error::DecodeError> {
+                let index = r.u64()?;
+                let n = r.u32()? as usize;
+                let chunk = r.take(n)?.to_vec();
+                let pl = r.u8()? as usize;
+                let mut path = Vec::with_capacity(pl.min(64));
+                for _ in 0..pl {
+                    path.push(r.array32()?);
+                }
+                r.finish()?;
+                Ok(Opening { index, chunk, path })
+            };
         parse(&mut r).map_err(CommitError::Decode)
     }
 }

@@ -8,6 +8,7 @@
 //!   TCG crypto-agile event-log format (`docs/eventlog.md`).
 //! * [`receipt`] — the receipt: statement, log, node identity, TPM quotes, proofs, timings; deterministic binary
 //!   encoding and a JSON rendering (`docs/receipt.md`).
+//! * [`fill`] — the seeded, counter-based fill generator of the capacity challenge (GPU kernel twin).
 //! * [`encoding`] — the strict little-endian reader/writer both formats use.
 //! * [`fsutil`] — atomic file writes (temp file + rename), 0600 key files.
 //!
@@ -22,6 +23,7 @@
 pub mod commitment;
 pub mod encoding;
 pub mod error;
+pub mod fill;
 pub mod fsutil;
 pub mod hash;
 mod hexser;

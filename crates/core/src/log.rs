@@ -761,7 +761,10 @@ impl ExecutionLog {
         let ty = r.u32()?;
         let zero = r.take(20)?;
         let spec = r.bytes("spec id event", 4096)?;
-        if pcr0 != 0 || ty != EV_NO_ACTION || zero.iter().any(|&b| b != 0) || spec != spec_id_event()
+        if pcr0 != 0
+            || ty != EV_NO_ACTION
+            || zero.iter().any(|&b| b != 0)
+            || spec != spec_id_event()
         {
             return Err(LogError::Decode(DecodeError::BadMagic { offset: 0 }));
         }

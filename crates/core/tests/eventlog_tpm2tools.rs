@@ -12,6 +12,9 @@ fn tpm2_eventlog_parses_our_log_and_replays_our_pcr() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("cuproof.evlog");
     std::fs::write(&path, &bytes).expect("write");
+    if let Some(dump) = std::env::var_os("CUPROOF_DUMP_EVLOG") {
+        std::fs::write(dump, &bytes).expect("dump");
+    }
     let out = Command::new("tpm2_eventlog").arg(&path).output().unwrap_or_else(|e| {
         panic!("tpm2_eventlog (Debian package tpm2-tools) is required; run scripts/test to install it: {e}")
     });
@@ -29,11 +32,13 @@ fn tpm2_eventlog_parses_our_log_and_replays_our_pcr() {
     let pcr_line = stdout
         .lines()
         .skip_while(|l| !l.trim_start().starts_with("sha256:"))
-        .find(|l| l.trim_start().starts_with(&format!("{DEFAULT_JOB_PCR} ")) || l.trim_start().starts_with(&format!("{DEFAULT_JOB_PCR}:")))
+        .find(|l| {
+            l.trim_start().starts_with(&format!("{DEFAULT_JOB_PCR} "))
+                || l.trim_start().starts_with(&format!("{DEFAULT_JOB_PCR}:"))
+        })
         .unwrap_or_else(|| panic!("no replayed PCR {DEFAULT_JOB_PCR} in output:\n{stdout}"));
     assert!(
         pcr_line.to_lowercase().contains(&ours),
         "tpm2_eventlog replayed {pcr_line}, we replay {ours}"
     );
 }
-

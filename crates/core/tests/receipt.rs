@@ -42,7 +42,10 @@ fn strict_decoding() {
         Err(ReceiptError::Decode(DecodeError::BadMagic { .. }))
     ));
     for cut in 0..bytes.len() {
-        assert!(Receipt::decode(&bytes[..cut]).is_err(), "truncation at {cut} accepted");
+        assert!(
+            Receipt::decode(&bytes[..cut]).is_err(),
+            "truncation at {cut} accepted"
+        );
     }
 }
 
@@ -88,7 +91,11 @@ fn random_mutations_never_panic() {
         }
         if let Ok(r) = Receipt::decode(&m) {
             // Whatever decodes must be canonical: it re-encodes to exactly the mutated bytes.
-            assert_eq!(r.encode().unwrap(), m, "non-canonical decoding at iteration {i}");
+            assert_eq!(
+                r.encode().unwrap(),
+                m,
+                "non-canonical decoding at iteration {i}"
+            );
             accepted += 1;
         }
     }

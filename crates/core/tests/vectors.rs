@@ -67,7 +67,13 @@ fn naive_root(alg: HashAlg, k: u8, data: &[u8]) -> ([u8; 32], [u8; 32]) {
     };
     let root = h(
         alg,
-        &[&[2], b"cuproof-commit-v1", &[alg_id, k], &(data.len() as u64).to_le_bytes(), &tree_root],
+        &[
+            &[2],
+            b"cuproof-commit-v1",
+            &[alg_id, k],
+            &(data.len() as u64).to_le_bytes(),
+            &tree_root,
+        ],
     );
     (tree_root, root)
 }
@@ -120,7 +126,11 @@ fn commitment_vectors() {
         let p = CommitParams::new(alg, k).unwrap();
         let c = commit(&data, &p);
         let (naive_tree, naive) = naive_root(alg, k, &data);
-        assert_eq!(hex::encode(c.root), case["root"].as_str().unwrap(), "{case}");
+        assert_eq!(
+            hex::encode(c.root),
+            case["root"].as_str().unwrap(),
+            "{case}"
+        );
         assert_eq!(naive, c.root, "naive implementation disagrees: {case}");
         assert_eq!(hex::encode(naive_tree), case["tree_root"].as_str().unwrap());
         let cb = hex::decode(case["commitment"].as_str().unwrap()).unwrap();

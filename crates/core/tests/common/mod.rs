@@ -11,7 +11,11 @@ pub fn sample_log() -> ExecutionLog {
     log.append(Record::JobStart {
         job_id: [1; 32],
         workload: "matmul-i8".into(),
-        params: vec![("k".into(), "8".into()), ("m".into(), "8".into()), ("n".into(), "8".into())],
+        params: vec![
+            ("k".into(), "8".into()),
+            ("m".into(), "8".into()),
+            ("n".into(), "8".into()),
+        ],
         challenge: [2; 32],
     });
     log.append(Record::Inventory(Inventory {
@@ -65,7 +69,11 @@ pub fn sample_receipt() -> Receipt {
     let log = sample_log();
     let statement = Statement {
         workload: "matmul-i8".into(),
-        params: vec![("k".into(), "8".into()), ("m".into(), "8".into()), ("n".into(), "8".into())],
+        params: vec![
+            ("k".into(), "8".into()),
+            ("m".into(), "8".into()),
+            ("n".into(), "8".into()),
+        ],
         job_id: [1; 32],
         challenge: [2; 32],
         backend: Backend::Cpu,

@@ -1,0 +1,581 @@
+//! The CUDA backend (feature `cuda`, cust 0.3.2 over the driver API).
+//!
+//! [`CudaExec`] owns the context, one stream and the loaded modules. Modules are loaded only from a
+//! [`MeasuredImage`] (made by [`Recorder::measure_module`] after it logged the image digest); every launch goes
+//! through [`CudaExec::launch`], which records it in the log first. Without a usable driver (the stub libcuda that
+//! `build.rs` links when CUDA is absent answers CUDA_ERROR_NO_DEVICE) [`CudaExec::new`] returns
+//! [`RuntimeError::NoDevice`].
+#![allow(unsafe_code)]
+
+use crate::error::RuntimeError;
+use crate::kernels::{fill, freivalds, gemm, keccak, merkle};
+use crate::runtime::{Arg, MeasuredImage, Recorder};
+use cuproof_core::commitment::{CommitParams, Commitment};
+use cuproof_core::log::GpuInfo;
+use cust::device::DeviceAttribute;
+use cust::event::{Event, EventFlags};
+use cust::memory::{CopyDestination, DeviceBuffer};
+use cust::module::Module;
+use cust::prelude::{Context, Device, Stream, StreamFlags};
+use std::collections::HashMap;
+use std::ffi::c_void;
+
+/// Where the linked libcuda came from at build time: `real:<dir>` or `stub:<dir>`.
+pub const LIBCUDA: &str = env!("CUPROOF_LIBCUDA");
+
+fn err(op: &'static str) -> impl Fn(cust::error::CudaError) -> RuntimeError {
+    move |e| match e {
+        cust::error::CudaError::NoDevice => {
+            RuntimeError::NoDevice(format!("{op}: CUDA_ERROR_NO_DEVICE ({LIBCUDA})"))
+        }
+        e => RuntimeError::Cuda {
+            op,
+            msg: e.to_string(),
+        },
+    }
+}
+
+/// A GPU with the cuproof modules loaded.
+pub struct CudaExec {
+    info: GpuInfo,
+    modules: HashMap<String, Module>,
+    stream: Stream,
+    _ctx: Context,
+}
+
+impl std::fmt::Debug for CudaExec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CudaExec")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+fn device_uuid(dev: &Device) -> Result<[u8; 16], RuntimeError> {
+    let mut u = cust::sys::CUuuid_st { bytes: [0; 16] };
+    // SAFETY: cuDeviceGetUuid writes 16 bytes into the CUuuid we own; dev is a valid device handle.
+    let r = unsafe { cust::sys::cuDeviceGetUuid(&mut u, dev.as_raw()) };
+    if r != cust::sys::cudaError_enum::CUDA_SUCCESS {
+        return Err(RuntimeError::Cuda {
+            op: "cuDeviceGetUuid",
+            msg: format!("{r:?}"),
+        });
+    }
+    let mut out = [0u8; 16];
+    for (o, b) in out.iter_mut().zip(u.bytes.iter()) {
+        *o = *b as u8;
+    }
+    Ok(out)
+}
+
+/// A launch configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct LaunchCfg {
+    /// Grid.
+    pub grid: [u32; 3],
+    /// Block.
+    pub block: [u32; 3],
+    /// Dynamic shared memory bytes.
+    pub shared: u32,
+}
+
+/// Device scratch of a commitment: two digest buffers for the levels and the root.
+pub struct CommitScratch {
+    leaves: u64,
+    a: DeviceBuffer<u64>,
+    b: DeviceBuffer<u64>,
+    root: DeviceBuffer<u64>,
+}
+
+impl CommitScratch {
+    /// Scratch for up to `leaves` leaves.
+    pub fn new(leaves: u64) -> Result<Self, RuntimeError> {
+        let words = usize::try_from(leaves.max(1).saturating_mul(4))
+            .map_err(|_| RuntimeError::Shape("too many leaves".into()))?;
+        // level 1 holds ceil(n/2) digests; later levels alternate between `a` (n digests) and `b`
+        let words_b = 4 * (words / 4).div_ceil(2);
+        Ok(CommitScratch {
+            leaves: leaves.max(1),
+            a: DeviceBuffer::zeroed(words).map_err(err("cuMemAlloc"))?,
+            b: DeviceBuffer::zeroed(words_b).map_err(err("cuMemAlloc"))?,
+            root: DeviceBuffer::zeroed(4).map_err(err("cuMemAlloc"))?,
+        })
+    }
+}
+
+impl CudaExec {
+    /// Initialises the driver and creates a context on device `ordinal`; reads the inventory.
+    pub fn new(ordinal: u32) -> Result<Self, RuntimeError> {
+        cust::init(cust::CudaFlags::empty()).map_err(err("cuInit"))?;
+        let dev = Device::get_device(ordinal).map_err(err("cuDeviceGet"))?;
+        let ctx = Context::new(dev).map_err(err("cuCtxCreate"))?;
+        let attr = |a| dev.get_attribute(a).map_err(err("cuDeviceGetAttribute"));
+        let ver = cust::CudaApiVersion::get().map_err(err("cuDriverGetVersion"))?;
+        let info = GpuInfo {
+            ordinal,
+            name: dev.name().map_err(err("cuDeviceGetName"))?,
+            uuid: device_uuid(&dev)?,
+            sm_count: attr(DeviceAttribute::MultiprocessorCount)? as u32,
+            memory_bytes: dev.total_memory().map_err(err("cuDeviceTotalMem"))? as u64,
+            compute_capability: (
+                attr(DeviceAttribute::ComputeCapabilityMajor)? as u8,
+                attr(DeviceAttribute::ComputeCapabilityMinor)? as u8,
+            ),
+            driver_version: (ver.major() * 1000 + ver.minor() * 10) as u32,
+        };
+        // A blocking stream: it is ordered with the legacy default stream that cust's synchronous copies and
+        // memsets use, so uploads are complete before our kernels read them.
+        let stream = Stream::new(StreamFlags::DEFAULT, None).map_err(err("cuStreamCreate"))?;
+        Ok(CudaExec {
+            info,
+            modules: HashMap::new(),
+            stream,
+            _ctx: ctx,
+        })
+    }
+
+    /// The device inventory entry.
+    pub fn gpu_info(&self) -> &GpuInfo {
+        &self.info
+    }
+
+    /// Loads a measured module image (the digest was logged before this call).
+    pub fn load(&mut self, token: MeasuredImage<'_>) -> Result<(), RuntimeError> {
+        let module = Module::from_ptx(token.image, &[]).map_err(err("cuModuleLoadData"))?;
+        self.modules.insert(token.name.to_string(), module);
+        Ok(())
+    }
+
+    /// Records, then issues a launch of `entry` from a measured module.
+    pub fn launch(
+        &self,
+        rec: &mut Recorder,
+        module: &str,
+        entry: &str,
+        cfg: LaunchCfg,
+        args: &[Arg],
+    ) -> Result<(), RuntimeError> {
+        rec.launch(module, entry, cfg.grid, cfg.block, cfg.shared, args)?;
+        let m = self
+            .modules
+            .get(module)
+            .ok_or_else(|| RuntimeError::Unmeasured(module.to_string()))?;
+        let f = m.get_function(entry).map_err(err("cuModuleGetFunction"))?;
+        let mut slots: Vec<[u8; 8]> = args
+            .iter()
+            .map(|a| {
+                let mut s = [0u8; 8];
+                let b = a.bytes();
+                s[..b.len()].copy_from_slice(&b);
+                s
+            })
+            .collect();
+        let ptrs: Vec<*mut c_void> = slots
+            .iter_mut()
+            .map(|s| s.as_mut_ptr() as *mut c_void)
+            .collect();
+        // SAFETY: every pointer in `ptrs` points to an 8-byte slot holding the argument in the kernel's parameter
+        // type (u64 / u32, little-endian); the slots outlive the call (the driver copies them at launch). Device
+        // pointers passed as arguments come from live DeviceBuffers owned by the caller until synchronisation.
+        unsafe {
+            self.stream
+                .launch(
+                    &f,
+                    (cfg.grid[0], cfg.grid[1], cfg.grid[2]),
+                    (cfg.block[0], cfg.block[1], cfg.block[2]),
+                    cfg.shared,
+                    &ptrs,
+                )
+                .map_err(err("cuLaunchKernel"))?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the stream.
+    pub fn sync(&self) -> Result<(), RuntimeError> {
+        self.stream
+            .synchronize()
+            .map_err(err("cuStreamSynchronize"))
+    }
+
+    /// Host -> device copy into a new buffer (at least one byte is allocated).
+    pub fn upload(&self, data: &[u8]) -> Result<DeviceBuffer<u8>, RuntimeError> {
+        if data.is_empty() {
+            return DeviceBuffer::zeroed(1).map_err(err("cuMemAlloc"));
+        }
+        DeviceBuffer::from_slice(data).map_err(err("cuMemcpyHtoD"))
+    }
+
+    /// A zeroed device buffer of `len` bytes (at least one).
+    pub fn alloc(&self, len: usize) -> Result<DeviceBuffer<u8>, RuntimeError> {
+        DeviceBuffer::zeroed(len.max(1)).map_err(err("cuMemAlloc"))
+    }
+
+    /// Device -> host copy of a whole buffer.
+    pub fn download_u8(&self, buf: &DeviceBuffer<u8>) -> Result<Vec<u8>, RuntimeError> {
+        self.sync()?;
+        let mut v = vec![0u8; buf.len()];
+        buf.copy_to(&mut v[..]).map_err(err("cuMemcpyDtoH"))?;
+        Ok(v)
+    }
+
+    fn download_u64(&self, buf: &DeviceBuffer<u64>) -> Result<Vec<u64>, RuntimeError> {
+        self.sync()?;
+        let mut v = vec![0u64; buf.len()];
+        buf.copy_to(&mut v[..]).map_err(err("cuMemcpyDtoH"))?;
+        Ok(v)
+    }
+
+    /// Commitment of the first `len` bytes of a device buffer, on the device (leaf, level and root kernels).
+    pub fn commit_device(
+        &self,
+        rec: &mut Recorder,
+        buf: &DeviceBuffer<u8>,
+        len: u64,
+        params: &CommitParams,
+    ) -> Result<Commitment, RuntimeError> {
+        let scratch = CommitScratch::new(params.leaf_count(len))?;
+        self.commit_device_with(rec, buf, len, params, &scratch)
+    }
+
+    /// [`CudaExec::commit_device`] with preallocated scratch (for timing loops).
+    pub fn commit_device_with(
+        &self,
+        rec: &mut Recorder,
+        buf: &DeviceBuffer<u8>,
+        len: u64,
+        params: &CommitParams,
+        scratch: &CommitScratch,
+    ) -> Result<Commitment, RuntimeError> {
+        if len > buf.len() as u64 {
+            return Err(RuntimeError::Shape(format!(
+                "commit: {len} bytes requested from a {}-byte buffer",
+                buf.len()
+            )));
+        }
+        let n = params.leaf_count(len);
+        if n > scratch.leaves {
+            return Err(RuntimeError::Shape(format!(
+                "commit: scratch holds {} leaves, {n} needed",
+                scratch.leaves
+            )));
+        }
+        let pad = merkle::pad_byte(params.alg) as u32;
+        let CommitScratch { a, b, root, .. } = scratch;
+        let (a, b): (&DeviceBuffer<u64>, &DeviceBuffer<u64>) = (a, b);
+        // the leaves always go to `a` (n digests); the levels ping-pong between the two without moving the
+        // buffers inside the scratch, so it stays valid for the next call
+        let (mut src, mut dst) = (a, b);
+        self.launch(
+            rec,
+            "keccak_merkle",
+            merkle::ENTRY_LEAVES,
+            LaunchCfg {
+                grid: [n.div_ceil(merkle::LEAF_BLOCK as u64) as u32, 1, 1],
+                block: [merkle::LEAF_BLOCK, 1, 1],
+                shared: 0,
+            },
+            &[
+                Arg::Ptr(buf.as_device_ptr().as_raw()),
+                Arg::U64(len),
+                Arg::U32(params.chunk_log2 as u32),
+                Arg::U32(pad),
+                Arg::Ptr(a.as_device_ptr().as_raw()),
+                Arg::U64(n),
+            ],
+        )?;
+        let mut cnt = n;
+        while cnt > 1 {
+            let out = cnt.div_ceil(2);
+            self.launch(
+                rec,
+                "keccak_merkle",
+                merkle::ENTRY_LEVEL,
+                LaunchCfg {
+                    grid: [out.div_ceil(merkle::LEVEL_BLOCK as u64) as u32, 1, 1],
+                    block: [merkle::LEVEL_BLOCK, 1, 1],
+                    shared: 0,
+                },
+                &[
+                    Arg::Ptr(src.as_device_ptr().as_raw()),
+                    Arg::U64(cnt),
+                    Arg::U32(pad),
+                    Arg::Ptr(dst.as_device_ptr().as_raw()),
+                ],
+            )?;
+            std::mem::swap(&mut src, &mut dst);
+            cnt = out;
+        }
+        self.launch(
+            rec,
+            "keccak_merkle",
+            merkle::ENTRY_ROOT,
+            LaunchCfg {
+                grid: [1, 1, 1],
+                block: [1, 1, 1],
+                shared: 0,
+            },
+            &[
+                Arg::Ptr(src.as_device_ptr().as_raw()),
+                Arg::U32(params.alg.id() as u32),
+                Arg::U32(params.chunk_log2 as u32),
+                Arg::U64(len),
+                Arg::U32(pad),
+                Arg::Ptr(root.as_device_ptr().as_raw()),
+            ],
+        )?;
+        let r = self.download_u64(root)?;
+        Ok(Commitment {
+            params: *params,
+            len,
+            root: merkle::lanes_to_digest(&r),
+        })
+    }
+
+    /// Seeded fill of a new device buffer of `len` bytes.
+    pub fn fill_device(
+        &self,
+        rec: &mut Recorder,
+        seed: &[u8; 32],
+        stream: u8,
+        len: usize,
+    ) -> Result<DeviceBuffer<u8>, RuntimeError> {
+        let out = self.alloc(len)?;
+        let w = fill::seed_words(seed);
+        let blocks = (len as u64).div_ceil(fill::RATE as u64);
+        self.launch(
+            rec,
+            "keccak_merkle",
+            fill::ENTRY,
+            LaunchCfg {
+                grid: [blocks.div_ceil(fill::BLOCK as u64).max(1) as u32, 1, 1],
+                block: [fill::BLOCK, 1, 1],
+                shared: 0,
+            },
+            &[
+                Arg::Ptr(out.as_device_ptr().as_raw()),
+                Arg::U64(len as u64),
+                Arg::U64(w[0]),
+                Arg::U64(w[1]),
+                Arg::U64(w[2]),
+                Arg::U64(w[3]),
+                Arg::U32(stream as u32),
+            ],
+        )?;
+        Ok(out)
+    }
+
+    /// C = A·B on the tensor cores; returns C as a device byte buffer (m·n little-endian int32).
+    pub fn gemm_device(
+        &self,
+        rec: &mut Recorder,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<DeviceBuffer<u8>, RuntimeError> {
+        gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+        let c = self.alloc(m * n * 4)?;
+        self.gemm_into(rec, a, bt, &c, m, n, k)?;
+        Ok(c)
+    }
+
+    /// C = A·B into an existing buffer (for timing loops).
+    #[allow(clippy::too_many_arguments)]
+    pub fn gemm_into(
+        &self,
+        rec: &mut Recorder,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<(), RuntimeError> {
+        gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+        if c.len() < m * n * 4 {
+            return Err(RuntimeError::Shape("gemm: C buffer too small".into()));
+        }
+        self.launch(
+            rec,
+            "gemm_i8",
+            gemm::ENTRY,
+            LaunchCfg {
+                grid: gemm::grid(m, n),
+                block: [gemm::THREADS, 1, 1],
+                shared: 0,
+            },
+            &[
+                Arg::Ptr(a.as_device_ptr().as_raw()),
+                Arg::Ptr(bt.as_device_ptr().as_raw()),
+                Arg::Ptr(c.as_device_ptr().as_raw()),
+                Arg::U32(m as u32),
+                Arg::U32(n as u32),
+                Arg::U32(k as u32),
+            ],
+        )
+    }
+
+    /// The Freivalds kernels on device operands (C as little-endian int32 bytes); r is uploaded.
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds_device(
+        &self,
+        rec: &mut Recorder,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &[u64],
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<freivalds::FreivaldsOutcome, RuntimeError> {
+        gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+        if c.len() != m * n * 4 || r.len() != n {
+            return Err(RuntimeError::Shape(
+                "freivalds: C or r has the wrong size".into(),
+            ));
+        }
+        let dr = DeviceBuffer::from_slice(r).map_err(err("cuMemcpyHtoD"))?;
+        let part: DeviceBuffer<u64> =
+            DeviceBuffer::zeroed(k * freivalds::SLICES as usize).map_err(err("cuMemAlloc"))?;
+        let y: DeviceBuffer<u64> = DeviceBuffer::zeroed(k).map_err(err("cuMemAlloc"))?;
+        let z: DeviceBuffer<u64> = DeviceBuffer::zeroed(m).map_err(err("cuMemAlloc"))?;
+        let w: DeviceBuffer<u64> = DeviceBuffer::zeroed(m).map_err(err("cuMemAlloc"))?;
+        self.freivalds_launches(rec, a, bt, c, &dr, &part, &y, &z, &w, m, n, k)?;
+        let (y, z, w) = (
+            self.download_u64(&y)?,
+            self.download_u64(&z)?,
+            self.download_u64(&w)?,
+        );
+        let accept = z == w;
+        Ok(freivalds::FreivaldsOutcome { y, z, w, accept })
+    }
+
+    /// The four Freivalds launches on preallocated buffers (for timing loops).
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds_launches(
+        &self,
+        rec: &mut Recorder,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &DeviceBuffer<u64>,
+        part: &DeviceBuffer<u64>,
+        y: &DeviceBuffer<u64>,
+        z: &DeviceBuffer<u64>,
+        w: &DeviceBuffer<u64>,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<(), RuntimeError> {
+        let (m32, n32, k32) = (m as u32, n as u32, k as u32);
+        let p = |b: &DeviceBuffer<u8>| Arg::Ptr(b.as_device_ptr().as_raw());
+        let q = |b: &DeviceBuffer<u64>| Arg::Ptr(b.as_device_ptr().as_raw());
+        let cfg = |gx: u32, gy: u32| LaunchCfg {
+            grid: [gx.max(1), gy, 1],
+            block: [256, 1, 1],
+            shared: 0,
+        };
+        self.launch(
+            rec,
+            "freivalds",
+            freivalds::ENTRY_BR_PARTIAL,
+            cfg(k32.div_ceil(1024), freivalds::SLICES),
+            &[p(bt), q(r), Arg::U32(n32), Arg::U32(k32), q(part)],
+        )?;
+        self.launch(
+            rec,
+            "freivalds",
+            freivalds::ENTRY_SUM_SLICES,
+            cfg(k32.div_ceil(256), 1),
+            &[q(part), Arg::U32(k32), Arg::U32(freivalds::SLICES), q(y)],
+        )?;
+        self.launch(
+            rec,
+            "freivalds",
+            freivalds::ENTRY_ROWS_I8,
+            cfg(m32.div_ceil(8), 1),
+            &[p(a), q(y), Arg::U32(m32), Arg::U32(k32), q(z)],
+        )?;
+        self.launch(
+            rec,
+            "freivalds",
+            freivalds::ENTRY_ROWS_I32,
+            cfg(m32.div_ceil(8), 1),
+            &[p(c), q(r), Arg::U32(m32), Arg::U32(n32), q(w)],
+        )
+    }
+
+    /// The hand-written PTX permutation on a batch of states, in place.
+    pub fn keccak_batch(&self, rec: &mut Recorder, states: &mut [u64]) -> Result<(), RuntimeError> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        let count = (states.len() / 25) as u64;
+        let buf = DeviceBuffer::from_slice(states).map_err(err("cuMemcpyHtoD"))?;
+        self.launch(
+            rec,
+            "keccak_f1600",
+            keccak::ENTRY_F1600_BATCH,
+            LaunchCfg {
+                grid: [count.div_ceil(128).max(1) as u32, 1, 1],
+                block: [128, 1, 1],
+                shared: 0,
+            },
+            &[Arg::Ptr(buf.as_device_ptr().as_raw()), Arg::U64(count)],
+        )?;
+        let out = self.download_u64(&buf)?;
+        states.copy_from_slice(&out);
+        Ok(())
+    }
+
+    /// Device-to-device copy of `src` into `dst` (equal lengths), asynchronously on the stream.
+    pub fn copy_d2d(
+        &self,
+        src: &DeviceBuffer<u8>,
+        dst: &mut DeviceBuffer<u8>,
+    ) -> Result<(), RuntimeError> {
+        if src.len() != dst.len() {
+            return Err(RuntimeError::Shape("copy: lengths differ".into()));
+        }
+        // SAFETY: both buffers are live device allocations of src.len() bytes; the copy is ordered on our stream.
+        let r = unsafe {
+            cust::sys::cuMemcpyDtoDAsync_v2(
+                dst.as_device_ptr().as_raw(),
+                src.as_device_ptr().as_raw(),
+                src.len(),
+                self.stream.as_inner(),
+            )
+        };
+        if r != cust::sys::cudaError_enum::CUDA_SUCCESS {
+            return Err(RuntimeError::Cuda {
+                op: "cuMemcpyDtoDAsync",
+                msg: format!("{r:?}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Times `f` (work queued on this executor's stream) with CUDA events: milliseconds per iteration over
+    /// `iters` runs after one warm-up.
+    pub fn time_ms<F>(&self, iters: u32, mut f: F) -> Result<f64, RuntimeError>
+    where
+        F: FnMut() -> Result<(), RuntimeError>,
+    {
+        f()?;
+        self.sync()?;
+        let start = Event::new(EventFlags::DEFAULT).map_err(err("cuEventCreate"))?;
+        let stop = Event::new(EventFlags::DEFAULT).map_err(err("cuEventCreate"))?;
+        start.record(&self.stream).map_err(err("cuEventRecord"))?;
+        for _ in 0..iters.max(1) {
+            f()?;
+        }
+        stop.record(&self.stream).map_err(err("cuEventRecord"))?;
+        stop.synchronize().map_err(err("cuEventSynchronize"))?;
+        let ms = stop
+            .elapsed_time_f32(&start)
+            .map_err(err("cuEventElapsedTime"))?;
+        Ok(ms as f64 / iters.max(1) as f64)
+    }
+}

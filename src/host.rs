@@ -1,0 +1,167 @@
+//! The kernels' portable math (`kernels/*.cuh`), compiled for the host by `build.rs` and called through the C ABI.
+//!
+//! These are not the CPU backend (that is the Rust twins in [`crate::kernels`]); they exist so that the tests run
+//! the very source the GPU runs and compare it with the Rust twins and with the references (`sha3`,
+//! [`cuproof_core::commitment`], a naive product). Every wrapper checks sizes before it calls into C.
+#![allow(unsafe_code)]
+
+use crate::error::RuntimeError;
+use cuproof_core::commitment::CommitParams;
+
+mod ffi {
+    extern "C" {
+        pub fn cuproof_host_keccak_f1600(state: *mut u64);
+        pub fn cuproof_host_hash_prefixed(
+            prefix: u8,
+            data: *const u8,
+            len: u64,
+            pad: u32,
+            out: *mut u8,
+        );
+        pub fn cuproof_host_commit(
+            data: *const u8,
+            len: u64,
+            chunk_log2: u32,
+            alg_id: u32,
+            pad: u32,
+            scratch: *mut u64,
+            tree_root: *mut u8,
+            root: *mut u8,
+        );
+        pub fn cuproof_host_fill(out: *mut u8, len: u64, seed: *const u8, stream: u32);
+        pub fn cuproof_host_gemm_i8_tiled(
+            a: *const i8,
+            bt: *const i8,
+            c: *mut i32,
+            m: i32,
+            n: i32,
+            k: i32,
+        );
+        pub fn cuproof_host_freivalds(
+            a: *const i8,
+            bt: *const i8,
+            c: *const i32,
+            r: *const u64,
+            m: u32,
+            n: u32,
+            k: u32,
+            y: *mut u64,
+            z: *mut u64,
+            w: *mut u64,
+        );
+    }
+}
+
+/// Keccak-f[1600] of `kernels/keccak.cuh`.
+pub fn keccak_f1600(state: &mut [u64; 25]) {
+    // SAFETY: the C function reads and writes exactly 25 u64 through the pointer.
+    unsafe { ffi::cuproof_host_keccak_f1600(state.as_mut_ptr()) }
+}
+
+/// `H(prefix || data)` of `kernels/keccak.cuh` (`pad` = 0x01 Keccak-256, 0x06 SHA3-256).
+pub fn hash_prefixed(prefix: u8, data: &[u8], pad: u8) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    // SAFETY: data is valid for data.len() bytes; out holds 32 bytes.
+    unsafe {
+        ffi::cuproof_host_hash_prefixed(
+            prefix,
+            data.as_ptr(),
+            data.len() as u64,
+            pad as u32,
+            out.as_mut_ptr(),
+        )
+    };
+    out
+}
+
+/// The commitment computed by the leaf / level / root kernel functions in the kernels' order: `(tree_root, root)`.
+pub fn commit(data: &[u8], params: &CommitParams) -> ([u8; 32], [u8; 32]) {
+    let n = params.leaf_count(data.len() as u64) as usize;
+    let mut scratch = vec![0u64; 4 * n];
+    let (mut tree_root, mut root) = ([0u8; 32], [0u8; 32]);
+    // SAFETY: scratch holds 4 words per leaf as the C function requires; the outputs hold 32 bytes each.
+    unsafe {
+        ffi::cuproof_host_commit(
+            data.as_ptr(),
+            data.len() as u64,
+            params.chunk_log2 as u32,
+            params.alg.id() as u32,
+            crate::kernels::merkle::pad_byte(params.alg) as u32,
+            scratch.as_mut_ptr(),
+            tree_root.as_mut_ptr(),
+            root.as_mut_ptr(),
+        )
+    };
+    (tree_root, root)
+}
+
+/// The seeded fill of `kernels/keccak.cuh` (`cp_fill_block`).
+pub fn fill(seed: &[u8; 32], stream: u8, len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    // SAFETY: out holds len bytes, seed 32.
+    unsafe { ffi::cuproof_host_fill(out.as_mut_ptr(), len as u64, seed.as_ptr(), stream as u32) };
+    out
+}
+
+/// C = A·B through the GEMM kernel's tiling, fragment loads and stores with an emulated `mma.sync` (slow: tests).
+pub fn gemm_i8_tiled(
+    a: &[i8],
+    bt: &[i8],
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Result<Vec<i32>, RuntimeError> {
+    crate::kernels::gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+    let mut c = vec![0i32; m * n];
+    // SAFETY: shapes checked above: a has m*k, bt n*k elements, c m*n; dims fit in i32.
+    unsafe {
+        ffi::cuproof_host_gemm_i8_tiled(
+            a.as_ptr(),
+            bt.as_ptr(),
+            c.as_mut_ptr(),
+            m as i32,
+            n as i32,
+            k as i32,
+        )
+    };
+    Ok(c)
+}
+
+/// Freivalds vectors `(y, z, w)` of `kernels/freivalds.cuh` for the given `r`.
+#[allow(clippy::type_complexity)]
+pub fn freivalds(
+    a: &[i8],
+    bt: &[i8],
+    c: &[i32],
+    r: &[u64],
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Result<(Vec<u64>, Vec<u64>, Vec<u64>), RuntimeError> {
+    crate::kernels::gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+    if c.len() != m * n || r.len() != n {
+        return Err(RuntimeError::Shape(format!(
+            "freivalds: C has {} elements, r {}; expected {} and {n}",
+            c.len(),
+            r.len(),
+            m * n
+        )));
+    }
+    let (mut y, mut z, mut w) = (vec![0u64; k], vec![0u64; m], vec![0u64; m]);
+    // SAFETY: all lengths checked above; dims fit in u32 (check_shape).
+    unsafe {
+        ffi::cuproof_host_freivalds(
+            a.as_ptr(),
+            bt.as_ptr(),
+            c.as_ptr(),
+            r.as_ptr(),
+            m as u32,
+            n as u32,
+            k as u32,
+            y.as_mut_ptr(),
+            z.as_mut_ptr(),
+            w.as_mut_ptr(),
+        )
+    };
+    Ok((y, z, w))
+}

@@ -1,0 +1,845 @@
+//! The runtime: one API over the CPU backend (always) and the CUDA backend (feature `cuda`), recording what it
+//! does into an [`ExecutionLog`].
+//!
+//! * At start the runtime records the [`Inventory`] (backend, host, CPU, GPUs) and then, for every kernel module,
+//!   a `ModuleLoad` record with the SHA-256 of the exact image — **before** the image is handed to the driver. The
+//!   only way to load a module is [`Recorder::measure_module`], and a launch from a module the recorder did not
+//!   measure fails with [`RuntimeError::Unmeasured`].
+//! * Every launch is recorded (module, entry, grid, block, dynamic shared memory, SHA-256 of the packed argument
+//!   bytes) before it is issued. On the CPU backend a "launch" is the call of the CPU twin; it is recorded with the
+//!   launch shape the GPU would use and with buffer handles in place of device pointers.
+//! * Commitments of device buffers are computed on the device (`cuproof_merkle_*` kernels) and recorded as
+//!   `Buffer` records by [`Runtime::commit_buffer`].
+//!
+//! Results and commitments are bit-identical across backends (checked by `scripts/device-check`).
+
+use crate::error::RuntimeError;
+use crate::kernels::{fill, freivalds, gemm, keccak, merkle};
+use cuproof_core::commitment::{CommitParams, Commitment};
+use cuproof_core::hash::sha256;
+use cuproof_core::log::{self, BufferRole, DType, ExecutionLog, Inventory, ModuleFormat, Record};
+
+/// One kernel argument as the kernel receives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// A device pointer (on the CPU backend: a buffer handle).
+    Ptr(u64),
+    /// A 64-bit scalar.
+    U64(u64),
+    /// A 32-bit scalar.
+    U32(u32),
+}
+
+impl Arg {
+    /// The argument's bytes as the kernel parameter holds them (little-endian, 8 or 4 bytes).
+    pub fn bytes(&self) -> Vec<u8> {
+        match self {
+            Arg::Ptr(v) | Arg::U64(v) => v.to_le_bytes().to_vec(),
+            Arg::U32(v) => v.to_le_bytes().to_vec(),
+        }
+    }
+}
+
+/// Packed argument bytes of a launch (the concatenation of [`Arg::bytes`]).
+pub fn pack_args(args: &[Arg]) -> Vec<u8> {
+    args.iter().flat_map(|a| a.bytes()).collect()
+}
+
+/// Owns the execution log and the set of measured modules; every load and launch goes through it.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    log: ExecutionLog,
+    modules: Vec<(String, [u8; 32])>,
+    next_buffer: u32,
+}
+
+/// Proof that a module image was measured: only [`Recorder::measure_module`] makes one.
+#[derive(Debug)]
+pub struct MeasuredImage<'a> {
+    /// Module handle in the log.
+    pub handle: u32,
+    /// Module name.
+    pub name: &'a str,
+    /// The exact bytes that were digested (and must be loaded).
+    pub image: &'a str,
+}
+
+impl Recorder {
+    /// An empty recorder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> &ExecutionLog {
+        &self.log
+    }
+
+    /// Appends an arbitrary record.
+    pub fn append(&mut self, r: Record) -> u64 {
+        self.log.append(r)
+    }
+
+    /// Records a `ModuleLoad` of `image` (SHA-256 of its bytes) and returns the token the loader requires.
+    pub fn measure_module<'a>(
+        &mut self,
+        name: &'a str,
+        format: ModuleFormat,
+        image: &'a str,
+    ) -> MeasuredImage<'a> {
+        let digest = sha256(image.as_bytes());
+        let handle = self.modules.len() as u32;
+        self.log.append(Record::ModuleLoad {
+            module: handle,
+            name: name.to_string(),
+            format,
+            image_digest: digest,
+            image_len: image.len() as u64,
+        });
+        self.modules.push((name.to_string(), digest));
+        MeasuredImage {
+            handle,
+            name,
+            image,
+        }
+    }
+
+    /// Handle of a measured module, or [`RuntimeError::Unmeasured`].
+    pub fn module_handle(&self, name: &str) -> Result<u32, RuntimeError> {
+        self.modules
+            .iter()
+            .position(|(n, _)| n == name)
+            .map(|i| i as u32)
+            .ok_or_else(|| RuntimeError::Unmeasured(name.to_string()))
+    }
+
+    /// Records a launch; fails if the module was not measured.
+    pub fn launch(
+        &mut self,
+        module: &str,
+        entry: &str,
+        grid: [u32; 3],
+        block: [u32; 3],
+        shared_mem: u32,
+        args: &[Arg],
+    ) -> Result<(), RuntimeError> {
+        let handle = self.module_handle(module)?;
+        self.log.append(Record::Launch {
+            module: handle,
+            entry: entry.to_string(),
+            grid,
+            block,
+            shared_mem,
+            args_digest: sha256(&pack_args(args)),
+        });
+        Ok(())
+    }
+
+    /// A fresh buffer handle.
+    pub fn buffer_handle(&mut self) -> u32 {
+        let h = self.next_buffer;
+        self.next_buffer = self.next_buffer.wrapping_add(1);
+        h
+    }
+
+    /// The finished log.
+    pub fn into_log(self) -> ExecutionLog {
+        self.log
+    }
+
+    /// Close a checkpoint over the records since the last one: returns the SHA-256 digest to extend into the job
+    /// PCR `pcr` and the TCG event data (see `cuproof_core::log`).
+    pub fn checkpoint(&mut self, pcr: u32) -> ([u8; 32], Vec<u8>) {
+        self.log.checkpoint(pcr)
+    }
+}
+
+/// A buffer held by the runtime's backend: host memory on the CPU backend, device memory on CUDA. Made by
+/// [`Runtime::buf_upload`], [`Runtime::buf_fill`] and [`Runtime::buf_gemm_i8`]; data stays where it is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BufferId(u32);
+
+impl BufferId {
+    /// The handle number (as recorded in place of device pointers on the CPU backend).
+    pub fn handle(self) -> u32 {
+        self.0
+    }
+}
+
+enum Stored {
+    Host(Vec<u8>),
+    #[cfg(feature = "cuda")]
+    Device(cust::memory::DeviceBuffer<u8>, usize),
+}
+
+impl Stored {
+    fn len(&self) -> usize {
+        match self {
+            Stored::Host(v) => v.len(),
+            #[cfg(feature = "cuda")]
+            Stored::Device(_, len) => *len,
+        }
+    }
+}
+
+enum Exec {
+    Cpu,
+    #[cfg(feature = "cuda")]
+    Cuda(Box<crate::cuda::CudaExec>),
+}
+
+/// Output of [`Runtime::gemm_i8`]: C and its commitment, computed where C lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GemmOutput {
+    /// C, m×n row-major int32.
+    pub c: Vec<i32>,
+    /// Commitment of C's little-endian bytes.
+    pub commitment: Commitment,
+}
+
+/// The runtime (see the module documentation).
+pub struct Runtime {
+    exec: Exec,
+    rec: Recorder,
+    inventory: Inventory,
+    store: std::collections::HashMap<u32, Stored>,
+}
+
+fn host_description() -> (String, String) {
+    let host = format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string());
+    (host, cpu)
+}
+
+/// The CPU backend's module images: the kernel source it executes, one "module" per GPU module.
+fn host_image() -> String {
+    let mut s = String::new();
+    for (name, text) in crate::ptx::HOST_SOURCES {
+        s.push_str("// file: ");
+        s.push_str(name);
+        s.push('\n');
+        s.push_str(text);
+    }
+    s
+}
+
+/// Bytes of an int32 slice, little-endian.
+pub fn i32_bytes(v: &[i32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Bytes of an int8 slice.
+pub fn i8_bytes(v: &[i8]) -> Vec<u8> {
+    v.iter().map(|x| *x as u8).collect()
+}
+
+impl Runtime {
+    /// The CPU backend (always available).
+    pub fn cpu() -> Self {
+        Self::cpu_for_job(None)
+    }
+
+    /// The CPU backend whose log opens with `job_start` (a `JobStart` record), before the inventory and the
+    /// measured modules.
+    pub fn cpu_for_job(job_start: Option<Record>) -> Self {
+        let (host, cpu) = host_description();
+        let inventory = Inventory {
+            backend: log::Backend::Cpu,
+            host,
+            cpu,
+            gpus: Vec::new(),
+        };
+        let mut rec = Recorder::new();
+        if let Some(r) = job_start {
+            rec.append(r);
+        }
+        rec.append(Record::Inventory(inventory.clone()));
+        let image = host_image();
+        for (name, _) in crate::ptx::modules() {
+            rec.measure_module(name, ModuleFormat::Host, &image);
+        }
+        Runtime {
+            exec: Exec::Cpu,
+            rec,
+            inventory,
+            store: Default::default(),
+        }
+    }
+
+    /// The CUDA backend on device `ordinal`: inventory, then every module measured and loaded.
+    #[cfg(feature = "cuda")]
+    pub fn cuda(ordinal: u32) -> Result<Self, RuntimeError> {
+        Self::cuda_for_job(ordinal, None)
+    }
+
+    /// The CUDA backend whose log opens with `job_start` (see [`Runtime::cpu_for_job`]).
+    #[cfg(feature = "cuda")]
+    pub fn cuda_for_job(ordinal: u32, job_start: Option<Record>) -> Result<Self, RuntimeError> {
+        let exec = crate::cuda::CudaExec::new(ordinal)?;
+        let (host, cpu) = host_description();
+        let inventory = Inventory {
+            backend: log::Backend::Cuda,
+            host,
+            cpu,
+            gpus: vec![exec.gpu_info().clone()],
+        };
+        let mut rec = Recorder::new();
+        if let Some(r) = job_start {
+            rec.append(r);
+        }
+        rec.append(Record::Inventory(inventory.clone()));
+        let mut exec = Box::new(exec);
+        for (name, ptx) in crate::ptx::modules() {
+            let token = rec.measure_module(name, ModuleFormat::Ptx, ptx);
+            exec.load(token)?;
+        }
+        Ok(Runtime {
+            exec: Exec::Cuda(exec),
+            rec,
+            inventory,
+            store: Default::default(),
+        })
+    }
+
+    /// The CUDA backend when the `cuda` feature is on and a device is usable, else the CPU backend; the second
+    /// value says why CUDA was not used.
+    pub fn auto() -> (Self, Option<RuntimeError>) {
+        Self::auto_for_job(None)
+    }
+
+    /// [`Runtime::auto`] with the log opening with `job_start` (see [`Runtime::cpu_for_job`]).
+    pub fn auto_for_job(job_start: Option<Record>) -> (Self, Option<RuntimeError>) {
+        #[cfg(feature = "cuda")]
+        {
+            match Self::cuda_for_job(0, job_start.clone()) {
+                Ok(rt) => (rt, None),
+                Err(e) => (Self::cpu_for_job(job_start), Some(e)),
+            }
+        }
+        #[cfg(not(feature = "cuda"))]
+        {
+            (
+                Self::cpu_for_job(job_start),
+                Some(RuntimeError::NoDevice(
+                    "built without feature `cuda`".into(),
+                )),
+            )
+        }
+    }
+
+    /// The backend in use (also recorded in the log's inventory).
+    pub fn backend(&self) -> log::Backend {
+        self.inventory.backend
+    }
+
+    /// The recorded inventory.
+    pub fn inventory(&self) -> &Inventory {
+        &self.inventory
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> &ExecutionLog {
+        self.rec.log()
+    }
+
+    /// The recorder (to append job records around the workloads).
+    pub fn recorder(&mut self) -> &mut Recorder {
+        &mut self.rec
+    }
+
+    /// The finished log.
+    pub fn into_log(self) -> ExecutionLog {
+        self.rec.into_log()
+    }
+
+    /// Close a checkpoint of the log (see [`Recorder::checkpoint`]); the caller extends the digest into the TPM.
+    pub fn checkpoint(&mut self, pcr: u32) -> ([u8; 32], Vec<u8>) {
+        self.rec.checkpoint(pcr)
+    }
+
+    /// The CUDA executor, when this runtime runs on a GPU.
+    #[cfg(feature = "cuda")]
+    pub fn cuda_exec(&mut self) -> Option<&mut crate::cuda::CudaExec> {
+        match &mut self.exec {
+            Exec::Cuda(e) => Some(e),
+            Exec::Cpu => None,
+        }
+    }
+
+    fn stored(&self, b: BufferId) -> Result<&Stored, RuntimeError> {
+        self.store.get(&b.0).ok_or(RuntimeError::UnknownBuffer(b.0))
+    }
+
+    /// Copies `data` into a new backend buffer.
+    pub fn buf_upload(&mut self, data: &[u8]) -> Result<BufferId, RuntimeError> {
+        let h = self.rec.buffer_handle();
+        let stored = match &mut self.exec {
+            Exec::Cpu => Stored::Host(data.to_vec()),
+            #[cfg(feature = "cuda")]
+            Exec::Cuda(e) => Stored::Device(e.upload(data)?, data.len()),
+        };
+        self.store.insert(h, stored);
+        Ok(BufferId(h))
+    }
+
+    /// A new backend buffer holding `len` bytes of the seeded fill stream (computed on the device on CUDA).
+    pub fn buf_fill(
+        &mut self,
+        seed: &[u8; 32],
+        stream: u8,
+        len: usize,
+    ) -> Result<BufferId, RuntimeError> {
+        let h = self.rec.buffer_handle();
+        let stored = match &mut self.exec {
+            Exec::Cpu => {
+                record_fill_launch(&mut self.rec, h as u64, len as u64, seed, stream)?;
+                Stored::Host(fill::fill_cpu(seed, stream, len))
+            }
+            #[cfg(feature = "cuda")]
+            Exec::Cuda(e) => Stored::Device(e.fill_device(&mut self.rec, seed, stream, len)?, len),
+        };
+        self.store.insert(h, stored);
+        Ok(BufferId(h))
+    }
+
+    /// C = A·B on backend buffers (A: m×k int8, Bt: n×k int8); C is a new buffer of m·n little-endian int32.
+    pub fn buf_gemm_i8(
+        &mut self,
+        a: BufferId,
+        bt: BufferId,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<BufferId, RuntimeError> {
+        gemm::check_shape(self.stored(a)?.len(), self.stored(bt)?.len(), m, n, k)?;
+        let h = self.rec.buffer_handle();
+        let stored = match (&mut self.exec, self.store.get(&a.0), self.store.get(&bt.0)) {
+            (Exec::Cpu, Some(Stored::Host(av)), Some(Stored::Host(bv))) => {
+                self.rec.launch(
+                    "gemm_i8",
+                    gemm::ENTRY,
+                    gemm::grid(m, n),
+                    [gemm::THREADS, 1, 1],
+                    0,
+                    &[
+                        Arg::Ptr(a.0 as u64),
+                        Arg::Ptr(bt.0 as u64),
+                        Arg::Ptr(h as u64),
+                        Arg::U32(m as u32),
+                        Arg::U32(n as u32),
+                        Arg::U32(k as u32),
+                    ],
+                )?;
+                let ai: Vec<i8> = av.iter().map(|x| *x as i8).collect();
+                let bi: Vec<i8> = bv.iter().map(|x| *x as i8).collect();
+                Stored::Host(i32_bytes(&gemm::gemm_i8_cpu(&ai, &bi, m, n, k)?))
+            }
+            #[cfg(feature = "cuda")]
+            (Exec::Cuda(e), Some(Stored::Device(da, _)), Some(Stored::Device(db, _))) => {
+                Stored::Device(e.gemm_device(&mut self.rec, da, db, m, n, k)?, m * n * 4)
+            }
+            _ => return Err(RuntimeError::UnknownBuffer(a.0)),
+        };
+        self.store.insert(h, stored);
+        Ok(BufferId(h))
+    }
+
+    /// Commitment of a backend buffer, computed where it lives.
+    pub fn buf_commit(
+        &mut self,
+        b: BufferId,
+        params: &CommitParams,
+    ) -> Result<Commitment, RuntimeError> {
+        match (&mut self.exec, self.store.get(&b.0)) {
+            (Exec::Cpu, Some(Stored::Host(v))) => {
+                record_commit_launches(&mut self.rec, b.0 as u64, v.len() as u64, params)?;
+                Ok(merkle::commit_cpu(v, params))
+            }
+            #[cfg(feature = "cuda")]
+            (Exec::Cuda(e), Some(Stored::Device(d, len))) => {
+                e.commit_device(&mut self.rec, d, *len as u64, params)
+            }
+            _ => Err(RuntimeError::UnknownBuffer(b.0)),
+        }
+    }
+
+    /// Copies a backend buffer to host memory.
+    pub fn buf_download(&mut self, b: BufferId) -> Result<Vec<u8>, RuntimeError> {
+        match (&mut self.exec, self.store.get(&b.0)) {
+            (Exec::Cpu, Some(Stored::Host(v))) => Ok(v.clone()),
+            #[cfg(feature = "cuda")]
+            (Exec::Cuda(e), Some(Stored::Device(d, len))) => {
+                let mut v = e.download_u8(d)?;
+                v.truncate(*len);
+                Ok(v)
+            }
+            _ => Err(RuntimeError::UnknownBuffer(b.0)),
+        }
+    }
+
+    /// Length in bytes of a backend buffer.
+    pub fn buf_len(&self, b: BufferId) -> Result<usize, RuntimeError> {
+        Ok(self.stored(b)?.len())
+    }
+
+    /// Releases a backend buffer.
+    pub fn buf_free(&mut self, b: BufferId) -> Result<(), RuntimeError> {
+        self.store
+            .remove(&b.0)
+            .map(|_| ())
+            .ok_or(RuntimeError::UnknownBuffer(b.0))
+    }
+
+    /// Waits until all work issued so far has finished (no-op on the CPU backend).
+    pub fn synchronize(&mut self) -> Result<(), RuntimeError> {
+        match &mut self.exec {
+            Exec::Cpu => Ok(()),
+            #[cfg(feature = "cuda")]
+            Exec::Cuda(e) => e.sync(),
+        }
+    }
+
+    /// Commitment of `data`, computed by the backend (leaf, level and root kernels on the GPU).
+    pub fn commit(
+        &mut self,
+        data: &[u8],
+        params: &CommitParams,
+    ) -> Result<Commitment, RuntimeError> {
+        let handle = self.rec.buffer_handle();
+        match &mut self.exec {
+            Exec::Cpu => {
+                record_commit_launches(&mut self.rec, handle as u64, data.len() as u64, params)?;
+                Ok(merkle::commit_cpu(data, params))
+            }
+            #[cfg(feature = "cuda")]
+            Exec::Cuda(e) => {
+                let buf = e.upload(data)?;
+                e.commit_device(&mut self.rec, &buf, data.len() as u64, params)
+            }
+        }
+    }
+
+    /// [`Runtime::commit`] plus a `Buffer` record (role, name, dtype, shape) in the log.
+    #[allow(clippy::too_many_arguments)]
+    pub fn commit_buffer(
+        &mut self,
+        data: &[u8],
+        params: &CommitParams,
+        role: BufferRole,
+        name: &str,
+        dtype: DType,
+        shape: &[u64],
+    ) -> Result<Commitment, RuntimeError> {
+        let c = self.commit(data, params)?;
+        let buffer = self.rec.buffer_handle();
+        self.rec.append(Record::Buffer {
+            buffer,
+            role,
+            name: name.to_string(),
+            dtype,
+            shape: shape.to_vec(),
+            commitment: c,
+        });
+        Ok(c)
+    }
+
+    /// `len` bytes of the seeded fill stream.
+    pub fn fill(
+        &mut self,
+        seed: &[u8; 32],
+        stream: u8,
+        len: usize,
+    ) -> Result<Vec<u8>, RuntimeError> {
+        let handle = self.rec.buffer_handle();
+        match &mut self.exec {
+            Exec::Cpu => {
+                record_fill_launch(&mut self.rec, handle as u64, len as u64, seed, stream)?;
+                Ok(fill::fill_cpu(seed, stream, len))
+            }
+            #[cfg(feature = "cuda")]
+            Exec::Cuda(e) => {
+                let buf = e.fill_device(&mut self.rec, seed, stream, len)?;
+                let mut v = e.download_u8(&buf)?;
+                v.truncate(len); // an empty fill still allocates one byte
+                Ok(v)
+            }
+        }
+    }
+
+    /// C = A·B (A m×k row-major, Bt n×k row-major) and the commitment of C, computed where C lives.
+    pub fn gemm_i8(
+        &mut self,
+        a: &[i8],
+        bt: &[i8],
+        m: usize,
+        n: usize,
+        k: usize,
+        params: &CommitParams,
+    ) -> Result<GemmOutput, RuntimeError> {
+        gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+        let (ha, hb, hc) = (
+            self.rec.buffer_handle(),
+            self.rec.buffer_handle(),
+            self.rec.buffer_handle(),
+        );
+        match &mut self.exec {
+            Exec::Cpu => {
+                self.rec.launch(
+                    "gemm_i8",
+                    gemm::ENTRY,
+                    gemm::grid(m, n),
+                    [gemm::THREADS, 1, 1],
+                    0,
+                    &[
+                        Arg::Ptr(ha as u64),
+                        Arg::Ptr(hb as u64),
+                        Arg::Ptr(hc as u64),
+                        Arg::U32(m as u32),
+                        Arg::U32(n as u32),
+                        Arg::U32(k as u32),
+                    ],
+                )?;
+                let c = gemm::gemm_i8_cpu(a, bt, m, n, k)?;
+                let bytes = i32_bytes(&c);
+                record_commit_launches(&mut self.rec, hc as u64, bytes.len() as u64, params)?;
+                let commitment = merkle::commit_cpu(&bytes, params);
+                Ok(GemmOutput { c, commitment })
+            }
+            #[cfg(feature = "cuda")]
+            Exec::Cuda(e) => {
+                let da = e.upload(&i8_bytes(a))?;
+                let db = e.upload(&i8_bytes(bt))?;
+                let dc = e.gemm_device(&mut self.rec, &da, &db, m, n, k)?;
+                let commitment = e.commit_device(&mut self.rec, &dc, (m * n * 4) as u64, params)?;
+                let bytes = e.download_u8(&dc)?;
+                let c = bytes
+                    .chunks_exact(4)
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                Ok(GemmOutput { c, commitment })
+            }
+        }
+    }
+
+    /// Freivalds check of C = A·B with r derived from `seed` (the verifier's challenge).
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds(
+        &mut self,
+        a: &[i8],
+        bt: &[i8],
+        c: &[i32],
+        m: usize,
+        n: usize,
+        k: usize,
+        seed: &[u8; 32],
+    ) -> Result<freivalds::FreivaldsOutcome, RuntimeError> {
+        freivalds::check(a, bt, c, m, n, k)?;
+        let r = freivalds::r_vector(seed, n);
+        let hs: Vec<u64> = (0..5).map(|_| self.rec.buffer_handle() as u64).collect();
+        match &mut self.exec {
+            Exec::Cpu => {
+                record_freivalds_launches(&mut self.rec, &hs, m, n, k)?;
+                Ok(freivalds::freivalds_with_r(a, bt, c, &r, m, n, k))
+            }
+            #[cfg(feature = "cuda")]
+            Exec::Cuda(e) => {
+                let da = e.upload(&i8_bytes(a))?;
+                let db = e.upload(&i8_bytes(bt))?;
+                let dc = e.upload(&i32_bytes(c))?;
+                e.freivalds_device(&mut self.rec, &da, &db, &dc, &r, m, n, k)
+            }
+        }
+    }
+
+    /// The hand-written PTX permutation on a batch of 25-lane states (length a multiple of 25), in place.
+    pub fn keccak_f1600_batch(&mut self, states: &mut [u64]) -> Result<(), RuntimeError> {
+        if !states.len().is_multiple_of(25) {
+            return Err(RuntimeError::Shape(format!(
+                "keccak batch: {} lanes is not a multiple of 25",
+                states.len()
+            )));
+        }
+        let count = (states.len() / 25) as u64;
+        let h = self.rec.buffer_handle();
+        match &mut self.exec {
+            Exec::Cpu => {
+                self.rec.launch(
+                    "keccak_f1600",
+                    keccak::ENTRY_F1600_BATCH,
+                    [count.div_ceil(128).max(1) as u32, 1, 1],
+                    [128, 1, 1],
+                    0,
+                    &[Arg::Ptr(h as u64), Arg::U64(count)],
+                )?;
+                keccak::f1600_batch_cpu(states);
+                Ok(())
+            }
+            #[cfg(feature = "cuda")]
+            Exec::Cuda(e) => e.keccak_batch(&mut self.rec, states),
+        }
+    }
+}
+
+/// Launch shapes of a commitment, recorded by the CPU backend exactly as the CUDA backend issues them.
+pub(crate) fn record_commit_launches(
+    rec: &mut Recorder,
+    buf: u64,
+    len: u64,
+    params: &CommitParams,
+) -> Result<(), RuntimeError> {
+    let n = params.leaf_count(len);
+    let pad = merkle::pad_byte(params.alg) as u32;
+    rec.launch(
+        "keccak_merkle",
+        merkle::ENTRY_LEAVES,
+        [n.div_ceil(merkle::LEAF_BLOCK as u64) as u32, 1, 1],
+        [merkle::LEAF_BLOCK, 1, 1],
+        0,
+        &[
+            Arg::Ptr(buf),
+            Arg::U64(len),
+            Arg::U32(params.chunk_log2 as u32),
+            Arg::U32(pad),
+            Arg::Ptr(u64::MAX),
+            Arg::U64(n),
+        ],
+    )?;
+    let mut cnt = n;
+    while cnt > 1 {
+        let out = cnt.div_ceil(2);
+        rec.launch(
+            "keccak_merkle",
+            merkle::ENTRY_LEVEL,
+            [out.div_ceil(merkle::LEVEL_BLOCK as u64) as u32, 1, 1],
+            [merkle::LEVEL_BLOCK, 1, 1],
+            0,
+            &[
+                Arg::Ptr(u64::MAX),
+                Arg::U64(cnt),
+                Arg::U32(pad),
+                Arg::Ptr(u64::MAX - 1),
+            ],
+        )?;
+        cnt = out;
+    }
+    rec.launch(
+        "keccak_merkle",
+        merkle::ENTRY_ROOT,
+        [1, 1, 1],
+        [1, 1, 1],
+        0,
+        &[
+            Arg::Ptr(u64::MAX),
+            Arg::U32(params.alg.id() as u32),
+            Arg::U32(params.chunk_log2 as u32),
+            Arg::U64(len),
+            Arg::U32(pad),
+            Arg::Ptr(u64::MAX - 2),
+        ],
+    )
+}
+
+fn record_fill_launch(
+    rec: &mut Recorder,
+    buf: u64,
+    len: u64,
+    seed: &[u8; 32],
+    stream: u8,
+) -> Result<(), RuntimeError> {
+    let w = fill::seed_words(seed);
+    rec.launch(
+        "keccak_merkle",
+        fill::ENTRY,
+        [
+            len.div_ceil(fill::RATE as u64)
+                .div_ceil(fill::BLOCK as u64)
+                .max(1) as u32,
+            1,
+            1,
+        ],
+        [fill::BLOCK, 1, 1],
+        0,
+        &[
+            Arg::Ptr(buf),
+            Arg::U64(len),
+            Arg::U64(w[0]),
+            Arg::U64(w[1]),
+            Arg::U64(w[2]),
+            Arg::U64(w[3]),
+            Arg::U32(stream as u32),
+        ],
+    )
+}
+
+fn record_freivalds_launches(
+    rec: &mut Recorder,
+    h: &[u64],
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Result<(), RuntimeError> {
+    let (m32, n32, k32) = (m as u32, n as u32, k as u32);
+    rec.launch(
+        "freivalds",
+        freivalds::ENTRY_BR_PARTIAL,
+        [k32.div_ceil(1024), freivalds::SLICES, 1],
+        [256, 1, 1],
+        0,
+        &[
+            Arg::Ptr(h[1]),
+            Arg::Ptr(h[3]),
+            Arg::U32(n32),
+            Arg::U32(k32),
+            Arg::Ptr(h[4]),
+        ],
+    )?;
+    rec.launch(
+        "freivalds",
+        freivalds::ENTRY_SUM_SLICES,
+        [k32.div_ceil(256), 1, 1],
+        [256, 1, 1],
+        0,
+        &[
+            Arg::Ptr(h[4]),
+            Arg::U32(k32),
+            Arg::U32(freivalds::SLICES),
+            Arg::Ptr(h[4]),
+        ],
+    )?;
+    rec.launch(
+        "freivalds",
+        freivalds::ENTRY_ROWS_I8,
+        [m32.div_ceil(8), 1, 1],
+        [256, 1, 1],
+        0,
+        &[
+            Arg::Ptr(h[0]),
+            Arg::Ptr(h[4]),
+            Arg::U32(m32),
+            Arg::U32(k32),
+            Arg::Ptr(h[4]),
+        ],
+    )?;
+    rec.launch(
+        "freivalds",
+        freivalds::ENTRY_ROWS_I32,
+        [m32.div_ceil(8), 1, 1],
+        [256, 1, 1],
+        0,
+        &[
+            Arg::Ptr(h[2]),
+            Arg::Ptr(h[3]),
+            Arg::U32(m32),
+            Arg::U32(n32),
+            Arg::Ptr(h[4]),
+        ],
+    )
+}
