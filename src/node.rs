@@ -1,0 +1,205 @@
+//! The node's TPM session: open the configured TPM or start a private software TPM, EK + certificate, AK,
+//! local enrollment (the registrar's MakeCredential and the node's ActivateCredential in one process), the job
+//! PCR (reset, extend) and quotes in the receipt's format.
+//!
+//! A [`NodeSession`] is what a [`crate::job::MeasuredJob`] extends its checkpoints into and quotes with. The TPM
+//! is the one named by `CUPROOF_TCTI`, `TPM2TOOLS_TCTI` or `TCTI`, else `/dev/tpmrm0`; when none is configured a
+//! private `swtpm` is started for the session (the receipt then says `tpm = software`, and a production policy
+//! rejects it).
+//!
+//! ```no_run
+//! use cuproof::node::NodeSession;
+//! let mut node = NodeSession::open(None)?;           // configured TPM or a private swtpm
+//! let record = node.enroll_locally(node.local_ca_trust()?)?; // development enrollment
+//! # let _ = record;
+//! # Ok::<(), cuproof::node::NodeError>(())
+//! ```
+
+use cuproof_attest::{EkTrust, EnrollmentRequest, EnrollmentResponse, NodeRecord, RegistrarPolicy};
+use cuproof_core::receipt::{NodeIdentity, PcrValue as ReceiptPcr, TpmKind, TpmQuote};
+use cuproof_tpm::{swtpm::Swtpm, Ak, AkType, Ek, EkType, HashAlg, Tpm, TpmError};
+
+/// Boot/driver PCRs quoted with the job PCR.
+pub const BOOT_PCRS: [u8; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
+
+/// Errors of the node session.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// A TPM command, the TPM transport or the private swtpm failed.
+    #[error("TPM: {0}")]
+    Tpm(#[from] TpmError),
+    /// The AK key file could not be read.
+    #[error("AK file {path}: {source}")]
+    AkFile {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: TpmError,
+    },
+    /// The registrar refused the enrollment request or the credential answer.
+    #[error("enrollment: {0}")]
+    Enrollment(#[from] cuproof_attest::Error),
+}
+
+/// An open TPM with its keys loaded.
+pub struct NodeSession {
+    /// The TPM.
+    pub tpm: Tpm,
+    /// The private software TPM, when one was started (kept alive with the session).
+    pub swtpm: Option<Swtpm>,
+    /// Software or hardware.
+    pub kind: TpmKind,
+    /// Endorsement key.
+    pub ek: Ek,
+    /// EK certificate (DER), empty if the TPM has none.
+    pub ek_cert: Vec<u8>,
+    /// Attestation key.
+    pub ak: Ak,
+}
+
+impl std::fmt::Debug for NodeSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeSession")
+            .field("kind", &self.kind)
+            .field("swtpm", &self.swtpm.is_some())
+            .field("ek_cert_len", &self.ek_cert.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl NodeSession {
+    /// Open the configured TPM (`CUPROOF_TCTI`, `TPM2TOOLS_TCTI`, `TCTI`, `/dev/tpmrm0`), or start a private
+    /// swtpm when none is configured; create the EK and a fresh AK (or load the AK from `ak_file`).
+    pub fn open(ak_file: Option<&std::path::Path>) -> Result<Self, NodeError> {
+        let (mut tpm, swtpm, kind) = cuproof_tpm::open_or_start_swtpm()?;
+        let kind = match kind {
+            cuproof_attest::TpmKind::Hardware => TpmKind::Hardware,
+            _ => TpmKind::Software,
+        };
+        let ek = tpm.endorsement_key(EkType::Rsa2048)?;
+        let ek_cert = tpm.ek_certificate(EkType::Rsa2048).unwrap_or_default();
+        let blob = match ak_file {
+            Some(p) => cuproof_tpm::akfile::load(p).map_err(|source| NodeError::AkFile {
+                path: p.display().to_string(),
+                source,
+            })?,
+            None => tpm.create_ak(&ek, AkType::Rsa2048Sha256)?,
+        };
+        let ak = tpm.load_ak(&ek, &blob)?;
+        Ok(NodeSession {
+            tpm,
+            swtpm,
+            kind,
+            ek,
+            ek_cert,
+            ak,
+        })
+    }
+
+    /// The enrollment request (EK public, EK certificate, AK public).
+    pub fn enrollment_request(&self) -> EnrollmentRequest {
+        EnrollmentRequest {
+            ek_public: self.ek.public.clone(),
+            ek_cert: if self.ek_cert.is_empty() {
+                None
+            } else {
+                Some(self.ek_cert.clone())
+            },
+            ak_public: self.ak.public.clone(),
+        }
+    }
+
+    /// The EK trust anchors of this node's own software TPM (its per-instance local CA); empty for a TPM that
+    /// this session did not start.
+    pub fn local_ca_trust(&self) -> Result<EkTrust, NodeError> {
+        let mut trust = EkTrust::default();
+        if let Some(sw) = &self.swtpm {
+            let root = sw.ca_root_pem()?;
+            trust.add_roots(&root, cuproof_attest::TpmKind::Software)?;
+            if let Ok(inter) = sw.ca_intermediate_pem() {
+                // The intermediate is optional: the chain may also be root → EK.
+                let _ = trust.add_intermediates(&inter);
+            }
+        }
+        Ok(trust)
+    }
+
+    /// Enroll against a registrar in this process: MakeCredential (registrar, pure Rust) → ActivateCredential
+    /// (this TPM) → the registrar's node record.
+    pub fn enroll_locally(&mut self, trust: EkTrust) -> Result<NodeRecord, NodeError> {
+        let policy = RegistrarPolicy {
+            trust,
+            allow_uncertified: false,
+        };
+        let (challenge, pending) = cuproof_attest::start_enrollment(
+            &self.enrollment_request(),
+            &policy,
+            &mut rand::rngs::OsRng,
+        )?;
+        let credential = self.tpm.activate_credential(
+            &self.ek,
+            &self.ak,
+            &challenge.id_object,
+            &challenge.encrypted_secret,
+        )?;
+        Ok(pending.finish(&EnrollmentResponse { credential }, now_unix())?)
+    }
+
+    /// The receipt's node identity.
+    pub fn identity(&self, label: &str) -> NodeIdentity {
+        NodeIdentity {
+            label: label.to_string(),
+            tpm: self.kind,
+            ek_public: self.ek.public.clone(),
+            ek_cert: self.ek_cert.clone(),
+            ak_public: self.ak.public.clone(),
+        }
+    }
+
+    /// Extend a checkpoint digest into the job PCR.
+    pub fn extend(&mut self, pcr: u8, digest: &[u8; 32]) -> Result<(), NodeError> {
+        Ok(self.tpm.extend(pcr, digest)?)
+    }
+
+    /// Reset the job PCR before a job (PCR 23 is resettable from locality 0).
+    pub fn reset(&mut self, pcr: u8) -> Result<(), NodeError> {
+        Ok(self.tpm.reset_pcr(pcr)?)
+    }
+
+    /// Quote the boot PCRs and the job PCR with the given qualifying data.
+    pub fn quote(
+        &mut self,
+        purpose: &str,
+        job_pcr: u8,
+        qualifying: &[u8],
+    ) -> Result<TpmQuote, NodeError> {
+        let mut pcrs = BOOT_PCRS.to_vec();
+        pcrs.push(job_pcr);
+        let q = self
+            .tpm
+            .quote(&self.ak, HashAlg::Sha256, &pcrs, qualifying)?;
+        Ok(TpmQuote {
+            purpose: purpose.to_string(),
+            attest: q.attest,
+            signature: q.signature,
+            pcrs: q
+                .pcrs
+                .into_iter()
+                .map(|p| ReceiptPcr {
+                    bank: p.bank,
+                    index: p.index,
+                    value: p.value,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
