@@ -1,0 +1,825 @@
+//! The auditor's policy: what a receipt must show to be accepted (`docs/policy.md`).
+//!
+//! A policy is a TOML file. Every table rejects unknown keys (the error names the key). Files the policy refers
+//! to (EK root certificates, Groth16 verifying keys, the freshness state file) are resolved relative to the
+//! policy file's directory, read once by [`Policy::load`] / [`Policy::from_toml_str`], and kept in memory.
+
+use ark_bn254::Bn254;
+use ark_groth16::{PreparedVerifyingKey, VerifyingKey};
+use ark_serialize::CanonicalDeserialize;
+use cuproof_attest::alg::{
+    HashAlg as TpmHash, TPM_ALG_ECDSA, TPM_ALG_RSAPSS, TPM_ALG_RSASSA, TPM_ALG_SHA256,
+};
+use cuproof_attest::ekcert::{EkTrust, TpmKind as AttestTpmKind};
+use cuproof_attest::signature::SignaturePolicy;
+use cuproof_core::log::{Backend, DEFAULT_JOB_PCR};
+use cuproof_core::receipt::TpmKind;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Largest policy file read.
+const MAX_POLICY_BYTES: u64 = 1 << 20;
+/// Largest auxiliary file (certificate, verifying key) read.
+const MAX_AUX_BYTES: u64 = 1 << 22;
+
+/// Errors of loading a policy.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The policy file (or a file it names) could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file is larger than the limit.
+    #[error("{path}: file larger than {limit} bytes")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit.
+        limit: u64,
+    },
+    /// TOML syntax error, unknown key, or a value of the wrong type (the message names the key).
+    #[error("policy: {0}")]
+    Toml(String),
+    /// A value is well-typed but not acceptable.
+    #[error("policy: {key}: {why}")]
+    Invalid {
+        /// The key, dotted (`pcrs.allowed.0`).
+        key: String,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+fn invalid(key: impl Into<String>, why: impl Into<String>) -> PolicyError {
+    PolicyError::Invalid {
+        key: key.into(),
+        why: why.into(),
+    }
+}
+
+/// Backend the policy requires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendRequirement {
+    /// Only the CUDA backend.
+    Cuda,
+    /// Only the CPU backend.
+    Cpu,
+    /// Either.
+    Any,
+}
+
+impl BackendRequirement {
+    /// Whether `b` satisfies the requirement.
+    pub fn admits(self, b: Backend) -> bool {
+        matches!(
+            (self, b),
+            (BackendRequirement::Any, _)
+                | (BackendRequirement::Cuda, Backend::Cuda)
+                | (BackendRequirement::Cpu, Backend::Cpu)
+        )
+    }
+}
+
+/// Kinds of TPM a policy may accept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TpmKindName {
+    /// A hardware TPM.
+    Hardware,
+    /// A software TPM (swtpm).
+    Software,
+    /// No TPM at all (no quote): only sensible for local development.
+    None,
+}
+
+impl TpmKindName {
+    fn matches(self, k: TpmKind) -> bool {
+        matches!(
+            (self, k),
+            (TpmKindName::Hardware, TpmKind::Hardware)
+                | (TpmKindName::Software, TpmKind::Software)
+                | (TpmKindName::None, TpmKind::None)
+        )
+    }
+}
+
+/// A signature scheme on the allow-list, e.g. `"rsassa-sha256"`, `"rsapss-sha384"`, `"ecdsa-sha256"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchemeName {
+    /// TPM_ALG_ID of the scheme.
+    pub scheme: u16,
+    /// The hash.
+    pub hash: TpmHash,
+}
+
+impl SchemeName {
+    fn parse(s: &str) -> Option<Self> {
+        let (a, h) = s.split_once('-')?;
+        let scheme = match a {
+            "rsassa" => TPM_ALG_RSASSA,
+            "rsapss" => TPM_ALG_RSAPSS,
+            "ecdsa" => TPM_ALG_ECDSA,
+            _ => return None,
+        };
+        let hash = match h {
+            "sha256" => TpmHash::Sha256,
+            "sha384" => TpmHash::Sha384,
+            "sha512" => TpmHash::Sha512,
+            _ => return None,
+        };
+        Some(SchemeName { scheme, hash })
+    }
+}
+
+impl fmt::Display for SchemeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = match self.scheme {
+            TPM_ALG_RSASSA => "rsassa",
+            TPM_ALG_RSAPSS => "rsapss",
+            _ => "ecdsa",
+        };
+        let h = match self.hash {
+            TpmHash::Sha1 => "sha1",
+            TpmHash::Sha256 => "sha256",
+            TpmHash::Sha384 => "sha384",
+            TpmHash::Sha512 => "sha512",
+        };
+        write!(f, "{a}-{h}")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Raw TOML shape.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    name: String,
+    #[serde(default)]
+    description: String,
+    backend: BackendRequirement,
+    tpm: RawTpm,
+    pcrs: RawPcrs,
+    #[serde(default)]
+    freshness: RawFreshness,
+    #[serde(default)]
+    modules: RawModules,
+    #[serde(default)]
+    gpu: RawGpu,
+    #[serde(default)]
+    proofs: RawProofs,
+    #[serde(default)]
+    capacity: RawCapacity,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTpm {
+    accept: Vec<TpmKindName>,
+    #[serde(default)]
+    hardware_roots: Vec<String>,
+    #[serde(default)]
+    software_roots: Vec<String>,
+    #[serde(default)]
+    intermediates: Vec<String>,
+    #[serde(default = "default_true")]
+    require_ek_certificate: bool,
+    #[serde(default = "default_true")]
+    require_enrollment: bool,
+    #[serde(default = "default_schemes")]
+    signature_schemes: Vec<String>,
+    #[serde(default = "default_job_quote")]
+    job_quote: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPcrs {
+    #[serde(default = "default_bank")]
+    bank: String,
+    #[serde(default = "default_job_pcr")]
+    job: u32,
+    #[serde(default)]
+    allowed: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    also_quoted: Vec<u32>,
+    #[serde(default = "default_true")]
+    exact_selection: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFreshness {
+    #[serde(default = "default_true")]
+    require_safe_clock: bool,
+    #[serde(default)]
+    max_age_seconds: Option<u64>,
+    #[serde(default = "default_skew")]
+    max_clock_skew_seconds: u64,
+    #[serde(default)]
+    state_file: Option<String>,
+}
+
+impl Default for RawFreshness {
+    fn default() -> Self {
+        RawFreshness {
+            require_safe_clock: true,
+            max_age_seconds: None,
+            max_clock_skew_seconds: default_skew(),
+            state_file: None,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawModules {
+    #[serde(default)]
+    allow_any: bool,
+    #[serde(default)]
+    allowed: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGpu {
+    #[serde(default)]
+    models: Vec<String>,
+    #[serde(default)]
+    uuids: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProofs {
+    #[serde(default)]
+    required: Vec<String>,
+    #[serde(default)]
+    circuits: BTreeMap<String, RawCircuit>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCircuit {
+    circuit_id: String,
+    vk: String,
+    #[serde(default)]
+    vk_digest: Option<String>,
+    #[serde(default)]
+    workloads: Vec<String>,
+    #[serde(default = "default_inputs")]
+    inputs: [String; 2],
+    #[serde(default = "default_output")]
+    output: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCapacity {
+    #[serde(default)]
+    workload: Option<String>,
+    #[serde(default)]
+    require_class: Option<String>,
+    #[serde(default)]
+    classes: BTreeMap<String, RawClass>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClass {
+    size: u64,
+    max_seconds: f64,
+    #[serde(default)]
+    description: String,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_schemes() -> Vec<String> {
+    [
+        "rsassa-sha256",
+        "rsassa-sha384",
+        "rsapss-sha256",
+        "rsapss-sha384",
+        "ecdsa-sha256",
+        "ecdsa-sha384",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+fn default_job_quote() -> String {
+    "job-end".into()
+}
+fn default_bank() -> String {
+    "sha256".into()
+}
+fn default_job_pcr() -> u32 {
+    DEFAULT_JOB_PCR
+}
+fn default_skew() -> u64 {
+    120
+}
+fn default_inputs() -> [String; 2] {
+    ["A".into(), "B".into()]
+}
+fn default_output() -> String {
+    "C".into()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Resolved policy.
+
+/// A Groth16 circuit the policy knows: its id, verifying key and which tensors feed its statement.
+#[derive(Clone)]
+pub struct CircuitPolicy {
+    /// Name in the policy (`proofs.circuits.<name>`).
+    pub name: String,
+    /// Circuit identifier as carried by receipts.
+    pub circuit_id: [u8; 32],
+    /// Where the verifying key came from.
+    pub vk_path: PathBuf,
+    /// Expected `vk_digest` in receipts: pinned by the policy, else SHA-256 of the verifying-key file.
+    pub vk_digest: [u8; 32],
+    /// Workloads this circuit proves (empty: any).
+    pub workloads: Vec<String>,
+    /// Names of the two input tensors whose field commitments enter the statement (`commit_a`, `commit_b`).
+    pub inputs: [String; 2],
+    /// Name of the output tensor (`commit_c`).
+    pub output: String,
+    /// The prepared verifying key.
+    pub pvk: PreparedVerifyingKey<Bn254>,
+}
+
+impl fmt::Debug for CircuitPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CircuitPolicy")
+            .field("name", &self.name)
+            .field("circuit_id", &hex::encode(self.circuit_id))
+            .field("vk_path", &self.vk_path)
+            .field("workloads", &self.workloads)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A capacity class: a GPU of this class finishes the seeded capacity workload of `size` within
+/// `max_seconds` (measured between two TPM-clocked quotes).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CapacityClass {
+    /// Class name (e.g. `"h100"`).
+    pub name: String,
+    /// Workload size the threshold applies to (n for an n×n×n int8 matmul).
+    pub size: u64,
+    /// Largest time, in seconds, a GPU of this class may take.
+    pub max_seconds: f64,
+    /// Free text.
+    pub description: String,
+}
+
+/// Capacity-challenge settings.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct CapacityPolicy {
+    /// Workload name of capacity receipts (e.g. `"capacity"`).
+    pub workload: Option<String>,
+    /// A class the node must reach, if any.
+    pub require_class: Option<String>,
+    /// Classes, sorted by size then by `max_seconds` ascending (most demanding first).
+    pub classes: Vec<CapacityClass>,
+}
+
+impl CapacityPolicy {
+    /// The most demanding class whose threshold a run of `size` taking `seconds` meets, if any.
+    pub fn classify(&self, size: u64, seconds: f64) -> Option<&CapacityClass> {
+        if !seconds.is_finite() || seconds < 0.0 {
+            return None;
+        }
+        self.classes
+            .iter()
+            .filter(|c| c.size == size && seconds <= c.max_seconds)
+            .min_by(|a, b| a.max_seconds.total_cmp(&b.max_seconds))
+    }
+
+    /// Whether a run of `size` taking `seconds` meets the class named `class`.
+    pub fn meets(&self, class: &str, size: u64, seconds: f64) -> bool {
+        seconds.is_finite()
+            && seconds >= 0.0
+            && self
+                .classes
+                .iter()
+                .any(|c| c.name == class && c.size == size && seconds <= c.max_seconds)
+    }
+}
+
+/// A loaded, validated policy.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Policy name.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Required backend.
+    pub backend: BackendRequirement,
+    /// Accepted TPM kinds.
+    pub tpm_accept: Vec<TpmKindName>,
+    /// Trusted EK roots, each marked hardware (manufacturer) or software (a swtpm local CA).
+    pub ek_trust: EkTrust,
+    /// Whether the node must present an EK certificate chaining to `ek_roots`.
+    pub require_ek_certificate: bool,
+    /// Whether an enrollment record (credential activation) must vouch for the AK.
+    pub require_enrollment: bool,
+    /// Signature allow-list.
+    pub signature_schemes: Vec<SchemeName>,
+    /// Purpose of the quote that covers the job.
+    pub job_quote: String,
+    /// PCR bank (TPM_ALG_ID; only SHA-256 = 0x000B is supported for the job log).
+    pub pcr_bank: u16,
+    /// The PCR the job log is extended into.
+    pub job_pcr: u32,
+    /// Allowed values for boot/driver PCRs.
+    pub allowed_pcrs: BTreeMap<u32, Vec<Vec<u8>>>,
+    /// Further PCRs that must be in the quote's selection (values not judged).
+    pub also_quoted: Vec<u32>,
+    /// Whether the quote must select exactly the required PCRs (else: at least them).
+    pub exact_selection: bool,
+    /// Whether the quote's clock must be marked safe.
+    pub require_safe_clock: bool,
+    /// Largest age of a receipt, measured from the issue of the challenge to verification.
+    pub max_age_seconds: Option<u64>,
+    /// Tolerated excess (s) of TPM-clock advance over wall-clock advance between two receipts of one AK, on top
+    /// of `max_age_seconds` (the bound applies only when a maximum age is set).
+    pub max_clock_skew_seconds: u64,
+    /// Freshness state file (JSON), if the policy keeps one.
+    pub state_file: Option<PathBuf>,
+    /// Whether any kernel module is accepted.
+    pub modules_allow_any: bool,
+    /// Allowed module image digests (SHA-256 of the exact image bytes).
+    pub allowed_modules: Vec<[u8; 32]>,
+    /// Allowed GPU model names (exact match).
+    pub gpu_models: Vec<String>,
+    /// Allowed GPU UUIDs.
+    pub gpu_uuids: Vec<[u8; 16]>,
+    /// Circuits that must have a valid proof in every receipt (by policy name).
+    pub required_proofs: Vec<String>,
+    /// Known circuits.
+    pub circuits: Vec<CircuitPolicy>,
+    /// Capacity-class thresholds.
+    pub capacity: CapacityPolicy,
+}
+
+fn hex32(key: &str, s: &str) -> Result<[u8; 32], PolicyError> {
+    let v = hex::decode(s.trim()).map_err(|e| invalid(key, format!("not hex: {e}")))?;
+    v.try_into()
+        .map_err(|v: Vec<u8>| invalid(key, format!("{} bytes, expected 32", v.len())))
+}
+
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, PolicyError> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|source| PolicyError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut buf = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|source| PolicyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if buf.len() as u64 > limit {
+        return Err(PolicyError::TooLarge {
+            path: path.to_path_buf(),
+            limit,
+        });
+    }
+    Ok(buf)
+}
+
+impl Policy {
+    /// Read and validate a policy file; relative paths inside are resolved against its directory.
+    pub fn load(path: &Path) -> Result<Self, PolicyError> {
+        let bytes = read_limited(path, MAX_POLICY_BYTES)?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| PolicyError::Toml(format!("{}: not UTF-8", path.display())))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml_str(text, base)
+    }
+
+    /// Parse and validate a policy from TOML text; relative paths are resolved against `base_dir`.
+    pub fn from_toml_str(text: &str, base_dir: &Path) -> Result<Self, PolicyError> {
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| PolicyError::Toml(e.to_string()))?;
+        Self::resolve(raw, base_dir)
+    }
+
+    /// Check the TOML shape only (syntax, types, unknown keys); no file is read. Used by fuzzing and linting.
+    pub fn parse_only(text: &str) -> Result<(), PolicyError> {
+        let _: RawPolicy = toml::from_str(text).map_err(|e| PolicyError::Toml(e.to_string()))?;
+        Ok(())
+    }
+
+    fn resolve(raw: RawPolicy, base: &Path) -> Result<Self, PolicyError> {
+        let path_of = |s: &str| -> PathBuf {
+            let p = Path::new(s);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        if raw.tpm.accept.is_empty() {
+            return Err(invalid("tpm.accept", "empty: no receipt could pass"));
+        }
+        let mut ek_trust = EkTrust::default();
+        for (list, kind, name) in [
+            (
+                &raw.tpm.hardware_roots,
+                AttestTpmKind::Hardware,
+                "hardware_roots",
+            ),
+            (
+                &raw.tpm.software_roots,
+                AttestTpmKind::Software,
+                "software_roots",
+            ),
+        ] {
+            for (i, entry) in list.iter().enumerate() {
+                let key = format!("tpm.{name}[{i}]");
+                let bytes = if entry.trim_start().starts_with("-----BEGIN") {
+                    entry.as_bytes().to_vec()
+                } else {
+                    read_limited(&path_of(entry), MAX_AUX_BYTES)?
+                };
+                ek_trust
+                    .add_roots(&bytes, kind)
+                    .map_err(|e| invalid(&key, e.to_string()))?;
+            }
+        }
+        for (i, entry) in raw.tpm.intermediates.iter().enumerate() {
+            let key = format!("tpm.intermediates[{i}]");
+            let bytes = if entry.trim_start().starts_with("-----BEGIN") {
+                entry.as_bytes().to_vec()
+            } else {
+                read_limited(&path_of(entry), MAX_AUX_BYTES)?
+            };
+            ek_trust
+                .add_intermediates(&bytes)
+                .map_err(|e| invalid(&key, e.to_string()))?;
+        }
+        let needs_tpm = raw.tpm.accept.iter().any(|k| *k != TpmKindName::None);
+        if needs_tpm && raw.tpm.require_ek_certificate && ek_trust.roots.is_empty() {
+            return Err(invalid(
+                "tpm.hardware_roots",
+                "require_ek_certificate is set but no root is given",
+            ));
+        }
+        let mut signature_schemes = Vec::new();
+        for (i, s) in raw.tpm.signature_schemes.iter().enumerate() {
+            signature_schemes.push(SchemeName::parse(s).ok_or_else(|| {
+                invalid(
+                    format!("tpm.signature_schemes[{i}]"),
+                    format!("unknown scheme {s:?} (use rsassa|rsapss|ecdsa-sha256|sha384|sha512)"),
+                )
+            })?);
+        }
+        if needs_tpm && signature_schemes.is_empty() {
+            return Err(invalid("tpm.signature_schemes", "empty"));
+        }
+        if raw.tpm.job_quote.is_empty() {
+            return Err(invalid("tpm.job_quote", "empty"));
+        }
+        if raw.pcrs.bank != "sha256" {
+            return Err(invalid(
+                "pcrs.bank",
+                format!("{:?}: only \"sha256\" is supported", raw.pcrs.bank),
+            ));
+        }
+        if raw.pcrs.job > 23 {
+            return Err(invalid("pcrs.job", "PCR index above 23"));
+        }
+        let mut allowed_pcrs = BTreeMap::new();
+        for (k, vals) in &raw.pcrs.allowed {
+            let key = format!("pcrs.allowed.{k}");
+            let idx: u32 = k
+                .parse::<u32>()
+                .ok()
+                .filter(|i| *i <= 23 && k == &i.to_string())
+                .ok_or_else(|| invalid(&key, "not a PCR index 0..=23"))?;
+            if idx == raw.pcrs.job {
+                return Err(invalid(
+                    &key,
+                    "the job PCR is judged by log replay, not by a fixed value",
+                ));
+            }
+            if vals.is_empty() {
+                return Err(invalid(&key, "empty list: no value could pass"));
+            }
+            let mut vs = Vec::new();
+            for (i, v) in vals.iter().enumerate() {
+                vs.push(hex32(&format!("{key}[{i}]"), v)?.to_vec());
+            }
+            allowed_pcrs.insert(idx, vs);
+        }
+        for (i, p) in raw.pcrs.also_quoted.iter().enumerate() {
+            if *p > 23 {
+                return Err(invalid(format!("pcrs.also_quoted[{i}]"), "above 23"));
+            }
+        }
+        let mut allowed_modules = Vec::new();
+        for (i, m) in raw.modules.allowed.iter().enumerate() {
+            allowed_modules.push(hex32(&format!("modules.allowed[{i}]"), m)?);
+        }
+        if !raw.modules.allow_any && allowed_modules.is_empty() {
+            return Err(invalid(
+                "modules.allowed",
+                "empty while allow_any is false: no module could load",
+            ));
+        }
+        let mut gpu_uuids = Vec::new();
+        for (i, u) in raw.gpu.uuids.iter().enumerate() {
+            let key = format!("gpu.uuids[{i}]");
+            let clean: String = u.chars().filter(|c| *c != '-').collect();
+            let clean = clean.strip_prefix("GPU").unwrap_or(&clean).to_string();
+            let v = hex::decode(&clean).map_err(|e| invalid(&key, format!("not hex: {e}")))?;
+            gpu_uuids.push(
+                v.try_into()
+                    .map_err(|_| invalid(&key, "a GPU UUID has 16 bytes"))?,
+            );
+        }
+        let mut circuits = Vec::new();
+        for (name, c) in &raw.proofs.circuits {
+            let key = format!("proofs.circuits.{name}");
+            let circuit_id = hex32(&format!("{key}.circuit_id"), &c.circuit_id)?;
+            if circuits
+                .iter()
+                .any(|x: &CircuitPolicy| x.circuit_id == circuit_id)
+            {
+                return Err(invalid(
+                    format!("{key}.circuit_id"),
+                    "two circuits share this id",
+                ));
+            }
+            let vk_path = path_of(&c.vk);
+            let vk_bytes = read_limited(&vk_path, MAX_AUX_BYTES)?;
+            let pvk = prepare_vk(&vk_bytes).map_err(|why| invalid(format!("{key}.vk"), why))?;
+            let vk_digest = match &c.vk_digest {
+                Some(d) => hex32(&format!("{key}.vk_digest"), d)?,
+                None => cuproof_core::hash::sha256(&vk_bytes),
+            };
+            circuits.push(CircuitPolicy {
+                name: name.clone(),
+                circuit_id,
+                vk_path,
+                vk_digest,
+                workloads: c.workloads.clone(),
+                inputs: c.inputs.clone(),
+                output: c.output.clone(),
+                pvk,
+            });
+        }
+        for (i, r) in raw.proofs.required.iter().enumerate() {
+            if !raw.proofs.circuits.contains_key(r) {
+                return Err(invalid(
+                    format!("proofs.required[{i}]"),
+                    format!("{r:?} is not a circuit under proofs.circuits"),
+                ));
+            }
+        }
+        let mut classes = Vec::new();
+        for (name, c) in &raw.capacity.classes {
+            let key = format!("capacity.classes.{name}");
+            if c.size == 0 {
+                return Err(invalid(format!("{key}.size"), "must be positive"));
+            }
+            if !c.max_seconds.is_finite() || c.max_seconds <= 0.0 {
+                return Err(invalid(
+                    format!("{key}.max_seconds"),
+                    "must be a positive number",
+                ));
+            }
+            classes.push(CapacityClass {
+                name: name.clone(),
+                size: c.size,
+                max_seconds: c.max_seconds,
+                description: c.description.clone(),
+            });
+        }
+        classes.sort_by(|a, b| {
+            a.size
+                .cmp(&b.size)
+                .then(a.max_seconds.total_cmp(&b.max_seconds))
+        });
+        if let Some(rc) = &raw.capacity.require_class {
+            if !raw.capacity.classes.contains_key(rc) {
+                return Err(invalid(
+                    "capacity.require_class",
+                    format!("{rc:?} is not under capacity.classes"),
+                ));
+            }
+        }
+        Ok(Policy {
+            name: raw.name,
+            description: raw.description,
+            backend: raw.backend,
+            tpm_accept: raw.tpm.accept,
+            ek_trust,
+            require_ek_certificate: raw.tpm.require_ek_certificate,
+            require_enrollment: raw.tpm.require_enrollment,
+            signature_schemes,
+            job_quote: raw.tpm.job_quote,
+            pcr_bank: TPM_ALG_SHA256,
+            job_pcr: raw.pcrs.job,
+            allowed_pcrs,
+            also_quoted: raw.pcrs.also_quoted,
+            exact_selection: raw.pcrs.exact_selection,
+            require_safe_clock: raw.freshness.require_safe_clock,
+            max_age_seconds: raw.freshness.max_age_seconds,
+            max_clock_skew_seconds: raw.freshness.max_clock_skew_seconds,
+            state_file: raw.freshness.state_file.as_deref().map(path_of),
+            modules_allow_any: raw.modules.allow_any,
+            allowed_modules,
+            gpu_models: raw.gpu.models,
+            gpu_uuids,
+            required_proofs: raw.proofs.required,
+            circuits,
+            capacity: CapacityPolicy {
+                workload: raw.capacity.workload,
+                require_class: raw.capacity.require_class,
+                classes,
+            },
+        })
+    }
+
+    /// Whether the policy accepts this TPM kind.
+    pub fn accepts_tpm(&self, k: TpmKind) -> bool {
+        self.tpm_accept.iter().any(|a| a.matches(k))
+    }
+
+    /// The signature allow-list in the form `cuproof-attest` takes.
+    pub fn signature_policy(&self) -> SignaturePolicy {
+        let mut schemes: Vec<u16> = self.signature_schemes.iter().map(|s| s.scheme).collect();
+        schemes.sort_unstable();
+        schemes.dedup();
+        let mut hashes: Vec<TpmHash> = self.signature_schemes.iter().map(|s| s.hash).collect();
+        hashes.sort();
+        hashes.dedup();
+        SignaturePolicy { schemes, hashes }
+    }
+
+    /// Whether the (scheme, hash) pair is on the allow-list (as a pair, not as a cross product).
+    pub fn allows_scheme(&self, scheme: u16, hash: u16) -> bool {
+        self.signature_schemes
+            .iter()
+            .any(|s| s.scheme == scheme && s.hash.alg_id() == hash)
+    }
+
+    /// The PCRs the job quote must select: the job PCR, every PCR with allowed values, and `also_quoted`.
+    pub fn required_selection(&self) -> Vec<u8> {
+        let mut v: Vec<u8> = std::iter::once(self.job_pcr)
+            .chain(self.allowed_pcrs.keys().copied())
+            .chain(self.also_quoted.iter().copied())
+            .map(|p| p as u8)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The circuit with this id, if the policy knows it.
+    pub fn circuit(&self, id: &[u8; 32]) -> Option<&CircuitPolicy> {
+        self.circuits.iter().find(|c| &c.circuit_id == id)
+    }
+}
+
+/// Deserialize (with full point validation) and prepare a compressed arkworks `VerifyingKey<Bn254>`.
+pub fn prepare_vk(bytes: &[u8]) -> Result<PreparedVerifyingKey<Bn254>, String> {
+    let vk = VerifyingKey::<Bn254>::deserialize_compressed(bytes)
+        .map_err(|e| format!("not a compressed Groth16/BN254 verifying key: {e}"))?;
+    if vk.gamma_abc_g1.len() != 2 {
+        return Err(format!(
+            "verifying key has {} public inputs, cuproof circuits have exactly 1",
+            vk.gamma_abc_g1.len().saturating_sub(1)
+        ));
+    }
+    Ok(ark_groth16::prepare_verifying_key(&vk))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_names_roundtrip() {
+        for s in default_schemes() {
+            assert_eq!(SchemeName::parse(&s).unwrap().to_string(), s);
+        }
+        assert!(SchemeName::parse("rsassa-sha1").is_none());
+        assert!(SchemeName::parse("hmac-sha256").is_none());
+    }
+}
