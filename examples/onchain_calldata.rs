@@ -130,22 +130,28 @@ pub fn run(node: &mut NodeSession, dir: &std::path::Path) -> Result<Calldata, Bo
         "C",
         field(cuproof_circuits::commit_i32(&c, m, n))?,
     )?;
-    let mut receipt = job.finish(&["C"])?;
-
-    // A test-only setup at this tiny size, and the proof bound to the statement digest.
+    // A test-only setup at this tiny size; the proof binds the statement digest and is attached before the
+    // job quote, which signs it too.
     let pk = cuproof_circuits::setup_from_seed(m, k, n, [0x5e; 32])?;
     let vk_bytes = cuproof_circuits::groth::vk_to_bytes(pk.verifying_key())?;
-    let circuit =
-        cuproof_circuits::MatmulCircuit::new(m, k, n, a, b, c, receipt.statement.digest())?;
-    let x = circuit.public_input().ok_or("the circuit has no witness")?;
-    let proof = cuproof_circuits::prove(&pk, circuit, &mut rand::rngs::OsRng, None)?;
-    receipt.proofs.push(ProofEntry {
-        system: ProofSystem::Groth16Bn254,
-        circuit_id: pk.circuit_id,
-        vk_digest: cuproof_core::hash::sha256(&vk_bytes),
-        public_input: cuproof_circuits::commitment_to_bytes(&x),
-        proof: cuproof_circuits::groth::proof_to_bytes(&proof)?.to_vec(),
-    });
+    let receipt = job.finish_with_proofs(&["C"], |statement| {
+        let prove = || -> Result<ProofEntry, Box<dyn std::error::Error>> {
+            let circuit =
+                cuproof_circuits::MatmulCircuit::new(m, k, n, a, b, c, statement.digest())?;
+            let x = circuit.public_input().ok_or("the circuit has no witness")?;
+            let proof = cuproof_circuits::prove(&pk, circuit, &mut rand::rngs::OsRng, None)?;
+            Ok(ProofEntry {
+                system: ProofSystem::Groth16Bn254,
+                circuit_id: pk.circuit_id,
+                vk_digest: cuproof_core::hash::sha256(&vk_bytes),
+                public_input: cuproof_circuits::commitment_to_bytes(&x),
+                proof: cuproof_circuits::groth::proof_to_bytes(&proof)?.to_vec(),
+            })
+        };
+        prove()
+            .map(|p| vec![p])
+            .map_err(|e| cuproof::job::JobError::Proof(e.to_string()))
+    })?;
 
     // Verify under the development policy with this circuit required.
     let vk_path = dir.join("matmul-2x3x2.vk");

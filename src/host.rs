@@ -52,7 +52,7 @@ mod ffi {
     }
 }
 
-/// Keccak-f[1600] of `kernels/keccak.cuh`.
+/// Keccak-f\[1600\] of `kernels/keccak.cuh`.
 pub fn keccak_f1600(state: &mut [u64; 25]) {
     // SAFETY: the C function reads and writes exactly 25 u64 through the pointer.
     unsafe { ffi::cuproof_host_keccak_f1600(state.as_mut_ptr()) }

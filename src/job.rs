@@ -49,7 +49,7 @@
 //!   and buffer handles on the CPU backend.
 //! * [`MeasuredJob::commit_output`]: the output's commitment as a `Buffer` record with role `output`.
 //! * [`MeasuredJob::finish`]: `JobEnd`, a last checkpoint, and a TPM quote whose qualifying data is
-//!   `statement.qualifying_data()` (challenge ‖ statement digest).
+//!   `receipt.qualifying_data(challenge)` (challenge ‖ binding digest of everything but the quotes).
 //!
 //! ## The CPU backend and CPU twins
 //! Without the `cuda` feature or a usable GPU the job runs on the CPU backend and the log says
@@ -74,7 +74,7 @@ use crate::node::{NodeError, NodeSession};
 use crate::runtime::{Arg, Runtime};
 use cuproof_core::commitment::{CommitParams, Commitment};
 use cuproof_core::log::{Backend, BufferRole, DType, ModuleFormat, Record, DEFAULT_JOB_PCR};
-use cuproof_core::receipt::{Receipt, Statement, TensorCommitment, Timing};
+use cuproof_core::receipt::{ProofEntry, Receipt, Statement, TensorCommitment, Timing};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -88,6 +88,12 @@ pub const JOB_QUOTE_PURPOSE: &str = "job-end";
 /// Errors of a measured job.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
+    /// The receipt could not be encoded (for its binding digest).
+    #[error("receipt: {0}")]
+    Receipt(String),
+    /// A proof for the statement could not be made.
+    #[error("proof: {0}")]
+    Proof(String),
     /// The runtime (backend, driver, commitment kernels) failed.
     #[error("runtime: {0}")]
     Runtime(#[from] RuntimeError),
@@ -1047,10 +1053,21 @@ impl<'n> MeasuredJob<'n> {
         Ok(digest)
     }
 
-    /// Finishes the job: every name in `outputs` must be a committed output; logs `JobEnd`, extends the last
-    /// checkpoint, quotes the job PCR and the boot PCRs with `statement.qualifying_data()` and returns the
-    /// receipt (without proofs: attach them to `receipt.proofs`). A second call is [`JobError::Finished`].
+    /// Finishes the job without proofs; see [`MeasuredJob::finish_with_proofs`].
     pub fn finish(&mut self, outputs: &[&str]) -> Result<Receipt, JobError> {
+        self.finish_with_proofs(outputs, |_| Ok(Vec::new()))
+    }
+
+    /// Finishes the job: every name in `outputs` must be a committed output; logs `JobEnd`, extends the last
+    /// checkpoint, builds the statement, asks `proofs` for the proof entries of that statement (a proof binds
+    /// `statement.digest()`), and quotes the job PCR and the boot PCRs last, with
+    /// `receipt.qualifying_data(challenge)`, so that the quote signs every other field of the receipt (proofs
+    /// cannot be attached afterwards). A second call is [`JobError::Finished`].
+    pub fn finish_with_proofs(
+        &mut self,
+        outputs: &[&str],
+        proofs: impl FnOnce(&Statement) -> Result<Vec<ProofEntry>, JobError>,
+    ) -> Result<Receipt, JobError> {
         self.rt()?;
         for name in outputs {
             if !self.tensor_exists(BufferRole::Output, name) {
@@ -1078,22 +1095,24 @@ impl<'n> MeasuredJob<'n> {
             tensors: self.tensors.clone(),
             log_head: log.head(),
         };
-        let quote = self.node.quote(
-            JOB_QUOTE_PURPOSE,
-            self.spec.pcr,
-            &statement.qualifying_data(),
-        )?;
-        Ok(Receipt {
+        let proofs = proofs(&statement)?;
+        let mut receipt = Receipt {
             statement,
             log,
             node: self.node.identity(&self.spec.label),
-            quotes: vec![quote],
-            proofs: Vec::new(),
+            quotes: Vec::new(),
+            proofs,
             timings: vec![Timing {
                 label: "job".into(),
                 nanos: elapsed,
             }],
-        })
+        };
+        let qd = receipt
+            .qualifying_data(&self.spec.challenge)
+            .map_err(|e| JobError::Receipt(e.to_string()))?;
+        let quote = self.node.quote(JOB_QUOTE_PURPOSE, self.spec.pcr, &qd)?;
+        receipt.quotes.push(quote);
+        Ok(receipt)
     }
 }
 

@@ -6,7 +6,7 @@ use crate::error::{CliError, CliResult};
 use crate::node::NodeSession;
 use cuproof::Runtime;
 use cuproof_core::commitment::CommitParams;
-use cuproof_core::log::{BufferRole, DType, Record, DEFAULT_JOB_PCR};
+use cuproof_core::log::{BufferRole, DType, Record};
 use cuproof_core::receipt::{
     ProofEntry, ProofSystem, Receipt, Statement, TensorCommitment, Timing,
 };
@@ -207,9 +207,6 @@ pub fn run_matmul(
         tensors,
         log_head: log.head(),
     };
-    let quote = node.quote("job-end", pcr, &statement.qualifying_data())?;
-    progress("quoted: the TPM signed the job PCR and the boot PCRs with the challenge and statement digest");
-
     let mut timings = vec![
         Timing {
             label: "job".into(),
@@ -231,16 +228,22 @@ pub fn run_matmul(
         proofs.push(entry);
         progress("proved: Groth16 proof that C = A·B for the committed A, B, C and this job");
     }
-    let _ = DEFAULT_JOB_PCR;
+    let mut receipt = Receipt {
+        statement,
+        log,
+        node: node.identity(&opts.label),
+        quotes: Vec::new(),
+        proofs,
+        timings,
+    };
+    // The job quote is taken last: its qualifying data binds the challenge and everything in the receipt.
+    let qd = receipt
+        .qualifying_data(&opts.challenge)
+        .map_err(|e| CliError::input(format!("receipt: {e}")))?;
+    receipt.quotes.push(node.quote("job-end", pcr, &qd)?);
+    progress("quoted: the TPM signed the job PCR and the boot PCRs with the challenge and the receipt's binding digest");
     Ok(JobOutput {
-        receipt: Receipt {
-            statement,
-            log,
-            node: node.identity(&opts.label),
-            quotes: vec![quote],
-            proofs,
-            timings,
-        },
+        receipt,
         c: out.c,
         why_cpu: why_cpu.map(|e| e.to_string()),
     })
@@ -287,12 +290,11 @@ pub fn prove_statement(
     })
 }
 
-/// Digest of the verifying-key file of `pk` (what a receipt's proof entry names and a policy may pin).
+/// Digest of the verifying-key file of `pk`: SHA-256 of the file's bytes, as `cuproof-verify` computes it from
+/// the file a policy names (what a receipt's proof entry carries and a policy may pin).
 pub fn vk_file_digest(pk: &cuproof_circuits::ProvingKey) -> CliResult<[u8; 32]> {
     let vkf = pk
         .verifying_key_bytes()
         .map_err(|e| CliError::input(format!("verifying key: {e}")))?;
-    cuproof_circuits::groth::read_key_header(&vkf)
-        .map(|h| h.digest)
-        .map_err(|e| CliError::input(format!("verifying key: {e}")))
+    Ok(cuproof_core::hash::sha256(&vkf))
 }

@@ -1,6 +1,6 @@
 //! Seeded fill (`cuproof-fill-v1`, kernel `cuproof_fill` in `kernels/keccak_merkle.cu`).
 //!
-//! Block `c` of a stream is the first 136 bytes of the Keccak-f[1600] state after absorbing, with Keccak padding
+//! Block `c` of a stream is the first 136 bytes of the Keccak-f\[1600\] state after absorbing, with Keccak padding
 //! (`0x01 … 0x80`, rate 136), the 57-byte message `0x03 ‖ "cuproof-fill-v1" ‖ seed[32] ‖ stream:u8 ‖ c:u64le`;
 //! byte `i` of the stream is byte `i mod 136` of block `i / 136`. Equivalently, block c = the first 136 bytes of
 //! the Keccak[r=1088] sponge squeezed from that message. Counter-based: any block is computable on its own.

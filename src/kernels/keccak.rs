@@ -1,10 +1,10 @@
-//! Keccak-f[1600]: CPU twin of the hand-written `kernels/keccak.ptx` (`cuproof_keccak_f1600_batch`) and of the
+//! Keccak-f\[1600\]: CPU twin of the hand-written `kernels/keccak.ptx` (`cuproof_keccak_f1600_batch`) and of the
 //! permutation in `kernels/keccak.cuh`.
 
 /// Entry point of the hand-written PTX module: permutes `count` states of 25 little-endian u64 lanes in place.
 pub const ENTRY_F1600_BATCH: &str = "cuproof_keccak_f1600_batch";
 
-/// Keccak-f[1600] on one state (lane (x, y) at index x + 5y).
+/// Keccak-f\[1600\] on one state (lane (x, y) at index x + 5y).
 pub fn f1600(state: &mut [u64; 25]) {
     keccak::f1600(state);
 }

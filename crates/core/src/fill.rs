@@ -2,7 +2,7 @@
 //! identically by the GPU kernel `cuproof_fill` (`kernels/keccak_merkle.cu`) and here. The capacity challenge
 //! uses it to make matrices that nobody can know before the seed is revealed.
 //!
-//! Block `c` of stream `s` is the first 136 bytes of the Keccak-f[1600] state after absorbing, with Keccak padding
+//! Block `c` of stream `s` is the first 136 bytes of the Keccak-f\[1600\] state after absorbing, with Keccak padding
 //! (`0x01 … 0x80`, rate 136), the 57-byte message `0x03 ‖ "cuproof-fill-v1" ‖ seed[32] ‖ s:u8 ‖ c:u64le`;
 //! byte `i` of the stream is byte `i mod 136` of block `i / 136`. Any block is computable on its own, so a
 //! verifier recomputes a few rows without generating the whole matrix.

@@ -18,6 +18,8 @@ pub const STATEMENT_TAG: &[u8] = b"cuproof.statement.v1";
 pub const RECEIPT_TAG: &[u8] = b"cuproof.receipt.v1";
 /// Tag of the qualifying data of a quote.
 pub const QUALIFYING_TAG: &[u8] = b"cuproof.quote.qualifying.v1";
+/// Tag of the binding digest (everything in a receipt but its quotes).
+pub const BINDING_TAG: &[u8] = b"cuproof.receipt.binding.v1";
 
 const MAX_STR: usize = 4096;
 const MAX_BLOB: usize = 1 << 24;
@@ -326,12 +328,6 @@ impl Statement {
         tagged_sha256(STATEMENT_TAG, &[&self.encode()])
     }
 
-    /// The qualifying data of a quote that binds this statement to a verifier challenge:
-    /// `SHA-256("cuproof.quote.qualifying.v1" ‖ 0 ‖ challenge ‖ statement digest)`.
-    pub fn qualifying_data(&self) -> [u8; 32] {
-        qualifying_data(&self.challenge, &self.digest())
-    }
-
     /// Find a tensor by role and name.
     pub fn tensor(&self, role: BufferRole, name: &str) -> Option<&TensorCommitment> {
         self.tensors
@@ -348,6 +344,24 @@ pub fn qualifying_data(challenge: &[u8; 32], digest: &[u8; 32]) -> [u8; 32] {
 impl Receipt {
     /// Deterministic binary encoding.
     pub fn encode(&self) -> Result<Vec<u8>, ReceiptError> {
+        self.encode_with(true)
+    }
+
+    /// Binding digest: `SHA-256("cuproof.receipt.binding.v1" ‖ 0 ‖ encoding with the quote list empty)`. It
+    /// covers the statement, the log, the node identity, the proofs and the timings: everything but the quotes,
+    /// which sign it.
+    pub fn binding_digest(&self) -> Result<[u8; 32], ReceiptError> {
+        Ok(tagged_sha256(BINDING_TAG, &[&self.encode_with(false)?]))
+    }
+
+    /// The qualifying data (`extraData`) of the job quote: binds the verifier's challenge and the whole receipt
+    /// but its quotes, `SHA-256("cuproof.quote.qualifying.v1" ‖ 0 ‖ challenge ‖ binding digest)`. The node takes
+    /// the job quote last, after proofs and timings are final, so that no field of a receipt is unsigned.
+    pub fn qualifying_data(&self, challenge: &[u8; 32]) -> Result<[u8; 32], ReceiptError> {
+        Ok(qualifying_data(challenge, &self.binding_digest()?))
+    }
+
+    fn encode_with(&self, with_quotes: bool) -> Result<Vec<u8>, ReceiptError> {
         let mut w = Writer::new();
         w.raw(RECEIPT_MAGIC).u16(RECEIPT_VERSION);
         self.statement.write(&mut w);
@@ -358,8 +372,9 @@ impl Receipt {
             .bytes(&n.ek_public)
             .bytes(&n.ek_cert)
             .bytes(&n.ak_public);
-        w.u32(self.quotes.len() as u32);
-        for q in &self.quotes {
+        let quotes: &[TpmQuote] = if with_quotes { &self.quotes } else { &[] };
+        w.u32(quotes.len() as u32);
+        for q in quotes {
             w.str(&q.purpose)
                 .bytes(&q.attest)
                 .bytes(&q.signature)

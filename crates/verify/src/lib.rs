@@ -8,7 +8,7 @@
 //! 1. trust the AK: EK certificate chain to the policy's roots, EK certificate key = EK, enrollment record
 //!    (credential activation) names this EK and AK, AK attributes;
 //! 2. per quote: signature scheme/hash on the allow-list; signature over the exact attest bytes **before
-//!    anything in them is believed**; magic and type; qualifying data = `statement.qualifying_data()` under the
+//!    anything in them is believed**; magic and type; qualifying data = `receipt.qualifying_data(challenge)` (binds the challenge and every field but the quotes) under the
 //!    verifier's challenge (constant time); qualifiedSigner = the AK's qualified name under the EK; PCR
 //!    selection as the policy requires; PCR digest recomputed from the PCR values;
 //! 3. event-log replay equals the quoted job PCR; boot/driver PCRs in the policy's allowed values;
@@ -212,7 +212,7 @@ pub fn verify_receipt(receipt: &Receipt, policy: &Policy, ctx: &mut VerifyContex
         "receipt.claims",
         Outcome::Pass,
         format!(
-            "not evidence (provider's claims, covered by no signature): node label {:?}, {} timing(s)",
+            "node label {:?} and {} timing(s): the provider's own statements, signed by the job quote (binding digest) but not otherwise checked",
             sanitize(&receipt.node.label),
             receipt.timings.len()
         ),
@@ -587,7 +587,17 @@ fn check_tpm(
         v.not_reached("quotes", "AK not trusted: quotes are not examined");
         return None;
     }
-    let expected_qd = qualifying_data(&ctx.challenge, statement_digest);
+    let _ = statement_digest;
+    let expected_qd = match receipt.binding_digest() {
+        Ok(b) => qualifying_data(&ctx.challenge, &b),
+        Err(e) => {
+            v.fail(
+                "quote.binding",
+                format!("receipt cannot be re-encoded: {e}"),
+            );
+            return None;
+        }
+    };
     let job_quotes: Vec<usize> = receipt
         .quotes
         .iter()

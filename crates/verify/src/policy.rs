@@ -667,7 +667,8 @@ impl Policy {
             }
             let vk_path = path_of(&c.vk);
             let vk_bytes = read_limited(&vk_path, MAX_AUX_BYTES)?;
-            let pvk = prepare_vk(&vk_bytes).map_err(|why| invalid(format!("{key}.vk"), why))?;
+            let pvk = prepare_vk_for(&vk_bytes, Some(&circuit_id))
+                .map_err(|why| invalid(format!("{key}.vk"), why))?;
             let vk_digest = match &c.vk_digest {
                 Some(d) => hex32(&format!("{key}.vk_digest"), d)?,
                 None => cuproof_core::hash::sha256(&vk_bytes),
@@ -799,8 +800,35 @@ impl Policy {
 
 /// Deserialize (with full point validation) and prepare a compressed arkworks `VerifyingKey<Bn254>`.
 pub fn prepare_vk(bytes: &[u8]) -> Result<PreparedVerifyingKey<Bn254>, String> {
+    prepare_vk_for(bytes, None)
+}
+
+/// [`prepare_vk`], accepting also a cuproof key file (`cuproof setup`: header with magic, circuit id, shape and
+/// digest, then the compressed key), whose header digest and circuit id are checked (`circuit_id` when given).
+pub fn prepare_vk_for(
+    bytes: &[u8],
+    circuit_id: Option<&[u8; 32]>,
+) -> Result<PreparedVerifyingKey<Bn254>, String> {
+    if bytes.starts_with(cuproof_circuits::groth::KEY_MAGIC) {
+        let (header, vk) = cuproof_circuits::groth::verifying_key_from_file_bytes(bytes)
+            .map_err(|e| format!("cuproof verifying-key file: {e}"))?;
+        if let Some(id) = circuit_id {
+            if header.circuit_id != *id {
+                return Err(format!(
+                    "the key file is for circuit {}, the policy names {}",
+                    hex::encode(header.circuit_id),
+                    hex::encode(id)
+                ));
+            }
+        }
+        return finish_vk(vk);
+    }
     let vk = VerifyingKey::<Bn254>::deserialize_compressed(bytes)
         .map_err(|e| format!("not a compressed Groth16/BN254 verifying key: {e}"))?;
+    finish_vk(vk)
+}
+
+fn finish_vk(vk: VerifyingKey<Bn254>) -> Result<PreparedVerifyingKey<Bn254>, String> {
     if vk.gamma_abc_g1.len() != 2 {
         return Err(format!(
             "verifying key has {} public inputs, cuproof circuits have exactly 1",

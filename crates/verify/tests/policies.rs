@@ -26,9 +26,16 @@ fn production_policy_parses_strictly() {
 #[test]
 fn development_policy_accepts_software_tpm_and_cpu() {
     let f = fixture();
-    let p = Policy::load(&dir().join("development.toml")).expect("development.toml loads");
-    let mut r = f.receipt.clone();
-    r.proofs.clear();
+    Policy::load(&dir().join("development.toml")).expect("development.toml loads");
+    // The development policy with the fixture's test circuit added (the receipt carries a proof of it).
+    let text = std::fs::read_to_string(dir().join("development.toml")).expect("read")
+        + &format!(
+            "\n[proofs.circuits.square]\ncircuit_id = \"{}\"\nvk = \"square.vk\"\n",
+            hex::encode(common::circuit_id())
+        );
+    let p = Policy::from_toml_str(&text, f.dir.path()).expect("development + circuit loads");
+    // The receipt as made (removing its proof would break the job quote's binding of every field).
+    let r = f.receipt.clone();
     let mut ctx = VerifyContext {
         challenge: f.challenge,
         challenge_issued_at: Some(now()),

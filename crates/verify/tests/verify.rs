@@ -248,18 +248,27 @@ fn swapped_output_commitment_is_rejected() {
     let mut r = f.receipt.clone();
     r.proofs = f.receipt2.proofs.clone();
     let v = verify_receipt(&r, &f.policy, &mut ctx(f));
-    assert_caught(&v, "proof.square");
+    // The job quote signs the proofs too (binding digest), so the swap is caught there first; the proof-level
+    // check of the same substitution is the `check_proof` calls above.
+    assert_caught(&v, "quote.qualifying_data");
+    let e =
+        cuproof_verify::groth16::check_proof(circuit, &f.receipt.statement, &f.receipt2.proofs[0])
+            .expect_err("another job's proof");
+    assert!(e.contains("public input"), "{e}");
     // A proof recomputed for the wrong public input (claiming the statement's x): pairing fails.
     let mut r = f.receipt.clone();
     r.proofs[0].public_input = f.receipt.proofs[0].public_input;
     r.proofs[0].proof = f.receipt2.proofs[0].proof.clone();
     let v = verify_receipt(&r, &f.policy, &mut ctx(f));
-    assert_caught(&v, "proof.square");
-    // No proof at all.
+    assert_caught(&v, "quote.qualifying_data");
+    let e = cuproof_verify::groth16::check_proof(circuit, &f.receipt.statement, &r.proofs[0])
+        .expect_err("foreign proof bytes");
+    assert!(e.contains("pairing"), "{e}");
+    // No proof at all: the binding breaks, and the policy's requirement is reported too.
     let mut r = f.receipt.clone();
     r.proofs.clear();
     let v = verify_receipt(&r, &f.policy, &mut ctx(f));
-    assert_caught(&v, "proofs.required");
+    assert_caught(&v, "quote.qualifying_data");
 }
 
 #[test]

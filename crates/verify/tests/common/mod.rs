@@ -538,6 +538,37 @@ pub fn make_receipt(
             &[&format!("23:sha256={}", hex::encode(d))],
         );
     }
+    let x = public_input(
+        &circuit_id(),
+        &statement.digest(),
+        &statement.tensors[0].field_commitment.expect("fa"),
+        &statement.tensors[1].field_commitment.expect("fb"),
+        &statement.tensors[2].field_commitment.expect("fc"),
+    );
+    let proof = ProofEntry {
+        system: ProofSystem::Groth16Bn254,
+        circuit_id: circuit_id(),
+        vk_digest,
+        public_input: x,
+        proof: prove(pk, &x),
+    };
+    let mut receipt = Receipt {
+        statement,
+        log,
+        node: NodeIdentity {
+            label: "test-node".into(),
+            tpm: TpmKind::Software,
+            ek_public: ak.ek_public.clone(),
+            ek_cert: ak.ek_cert.clone(),
+            ak_public: ak.ak_public.clone(),
+        },
+        quotes: Vec::new(),
+        proofs: vec![proof],
+        timings: vec![Timing {
+            label: "job".into(),
+            nanos: 1234,
+        }],
+    };
     let sel: Vec<u8> = {
         let mut s = BOOT_PCRS.to_vec();
         s.push(23);
@@ -552,7 +583,7 @@ pub fn make_receipt(
             "-l",
             &format!("sha256:{}", list.join(",")),
             "-q",
-            &hex::encode(statement.qualifying_data()),
+            &hex::encode(receipt.qualifying_data(&challenge).expect("binding")),
             "-m",
             "quote.msg",
             "-s",
@@ -568,37 +599,8 @@ pub fn make_receipt(
         signature: tpm.read("quote.sig"),
         pcrs,
     };
-    let x = public_input(
-        &circuit_id(),
-        &statement.digest(),
-        &statement.tensors[0].field_commitment.expect("fa"),
-        &statement.tensors[1].field_commitment.expect("fb"),
-        &statement.tensors[2].field_commitment.expect("fc"),
-    );
-    let proof = ProofEntry {
-        system: ProofSystem::Groth16Bn254,
-        circuit_id: circuit_id(),
-        vk_digest,
-        public_input: x,
-        proof: prove(pk, &x),
-    };
-    Receipt {
-        statement,
-        log,
-        node: NodeIdentity {
-            label: "test-node".into(),
-            tpm: TpmKind::Software,
-            ek_public: ak.ek_public.clone(),
-            ek_cert: ak.ek_cert.clone(),
-            ak_public: ak.ak_public.clone(),
-        },
-        quotes: vec![quote],
-        proofs: vec![proof],
-        timings: vec![Timing {
-            label: "job".into(),
-            nanos: 1234,
-        }],
-    }
+    receipt.quotes.push(quote);
+    receipt
 }
 
 /// Write the test policy (and its files) into `dir`; `extra` is appended TOML.
