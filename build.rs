@@ -119,7 +119,7 @@ fn main() {
         validate_ptx(ptxas, &hand, &out);
     }
     consts.push_str(&format!(
-        "/// Hand-written PTX `kernels/keccak.ptx` (Keccak-f[1600] batch permutation).\npub const KECCAK_F1600: &str = include_str!({:?});\n",
+        "/// Hand-written PTX `kernels/keccak.ptx` (Keccak-f\\[1600\\] batch permutation).\npub const KECCAK_F1600: &str = include_str!({:?});\n",
         hand.display().to_string()
     ));
     consts.push_str(&format!(
