@@ -20,10 +20,13 @@ fn short(b: &[u8]) -> String {
     format!("{}…", &h[..16.min(h.len())])
 }
 
+#[allow(clippy::too_many_arguments)]
 fn policy_toml(
     name: &str,
     production: bool,
     ca_pem: &str,
+    inter_pem: &str,
+    boot_pcrs: &[(u8, Vec<u8>)],
     modules: &[[u8; 32]],
     circuit_id: &[u8; 32],
     vk: &str,
@@ -47,11 +50,16 @@ backend = "{backend}"
 [tpm]
 accept = {accept}
 software_roots = ["{ca_pem}"]
+intermediates = ["{inter_pem}"]
 require_ek_certificate = true
 require_enrollment = true
 
 [pcrs]
 job = 23
+
+# Boot PCRs pinned to the values this node quoted (an operator pins its fleet's known-good values).
+[pcrs.allowed]
+{pcrs}
 
 [freshness]
 require_safe_clock = true
@@ -79,6 +87,11 @@ output = "C"
             "demo: software TPM and CPU backend accepted, everything else enforced"
         },
         mods = mods.join("\n"),
+        pcrs = boot_pcrs
+            .iter()
+            .map(|(i, v)| format!("{i} = [\"{}\"]", hex::encode(v)))
+            .collect::<Vec<_>>()
+            .join("\n"),
         cid = hex::encode(circuit_id),
     )
 }
@@ -123,8 +136,16 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
             .map_err(|e| CliError::env(format!("TPM: {e}")))?,
         None => Vec::new(),
     };
+    let inter_pem = match &node.swtpm {
+        Some(sw) => sw
+            .ca_intermediate_pem()
+            .map_err(|e| CliError::env(format!("TPM: {e}")))?,
+        None => Vec::new(),
+    };
     let ca_path = dir.join("ek-ca.pem");
     write_file(&ca_path, &ca_pem, "EK CA")?;
+    let inter_path = dir.join("ek-intermediate.pem");
+    write_file(&inter_path, &inter_pem, "EK intermediate CA")?;
     let record = node.enroll_locally(trust)?;
     write_file(
         &dir.join("node.json"),
@@ -210,12 +231,22 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
     let demo_policy = dir.join("policy-demo.toml");
     let prod_policy = dir.join("policy-production.toml");
     let ca = ca_path.to_string_lossy().to_string();
+    let boot: Vec<(u8, Vec<u8>)> = r
+        .quotes
+        .iter()
+        .flat_map(|q| q.pcrs.iter())
+        .filter(|p| p.index != 23)
+        .map(|p| (p.index, p.value.clone()))
+        .collect();
+    let inter = inter_path.to_string_lossy().to_string();
     write_file(
         &demo_policy,
         policy_toml(
             "demo",
             false,
             &ca,
+            &inter,
+            &boot,
             &modules,
             &pk.circuit_id,
             &vk_rel,
@@ -230,6 +261,8 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
             "production-like",
             true,
             &ca,
+            &inter,
+            &boot,
             &modules,
             &pk.circuit_id,
             &vk_rel,

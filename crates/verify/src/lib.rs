@@ -443,12 +443,12 @@ fn check_quote(
             if ct_eq(&attest.extra_data, qd) {
                 v.pass(
                     n("qualifying_data"),
-                    "extraData = H(challenge ‖ statement digest)",
+                    "extraData = H(challenge ‖ binding digest of the receipt)",
                 );
             } else {
                 v.fail(
                     n("qualifying_data"),
-                    "extraData is not this statement under this challenge",
+                    "extraData is not this receipt under this challenge",
                 );
                 intact = false;
             }
