@@ -383,20 +383,20 @@ fn info(a: InfoArgs) -> CliResult<i32> {
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
-        println!("host      {} ({})", inv.host, inv.cpu);
+        println!("host        {} ({})", inv.host, inv.cpu);
         if gpus.is_empty() {
             println!(
-                "GPUs      none: CPU backend{}",
+                "GPUs        none: CPU backend{}",
                 why.map(|e| format!(" ({e})")).unwrap_or_default()
             );
         } else {
             for g in &gpus {
-                println!("GPU       {g}");
+                println!("GPU         {g}");
             }
         }
-        println!("TPM       {tpm}");
+        println!("TPM         {tpm}");
         for (k, v) in tools {
-            println!("{k:<10}{v}");
+            println!("{k:<12}{v}");
         }
     }
     Ok(0)
@@ -453,6 +453,15 @@ fn setup(a: SetupArgs) -> CliResult<i32> {
         hex::encode(job::vk_file_digest(&pk)?)
     );
     println!("note      single-party setup: whoever ran it can forge proofs; for testing only");
+    println!("policy    to accept its proofs, add to a policy:");
+    println!(
+        "\n[proofs.circuits.matmul-i8-{m}x{k}x{n}]\ncircuit_id = \"{}\"\nvk = \"{}\"\nworkloads = [\"matmul-i8\"]",
+        hex::encode(pk.circuit_id),
+        vkp.canonicalize().unwrap_or(vkp.clone()).display(),
+        m = a.m,
+        k = a.k,
+        n = a.n
+    );
     Ok(0)
 }
 
