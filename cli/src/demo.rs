@@ -43,6 +43,7 @@ fn policy_toml(
         .collect();
     format!(
         r#"# Written by `cuproof demo`.
+version = 1
 name = "{name}"
 description = "{desc}"
 backend = "{backend}"

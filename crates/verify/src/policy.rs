@@ -56,6 +56,9 @@ pub enum PolicyError {
     },
 }
 
+/// The policy format version this build reads (`version = 1` in the TOML; absent means 1).
+pub const POLICY_VERSION: u32 = 1;
+
 fn invalid(key: impl Into<String>, why: impl Into<String>) -> PolicyError {
     PolicyError::Invalid {
         key: key.into(),
@@ -161,6 +164,9 @@ impl fmt::Display for SchemeName {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
+    /// Policy format version; absent means the current one.
+    #[serde(default)]
+    version: Option<u32>,
     name: String,
     #[serde(default)]
     description: String,
@@ -525,6 +531,14 @@ impl Policy {
     }
 
     fn resolve(raw: RawPolicy, base: &Path) -> Result<Self, PolicyError> {
+        if let Some(v) = raw.version {
+            if v != POLICY_VERSION {
+                return Err(invalid(
+                    "version",
+                    format!("policy format version {v} is not supported (this build reads {POLICY_VERSION})"),
+                ));
+            }
+        }
         let path_of = |s: &str| -> PathBuf {
             let p = Path::new(s);
             if p.is_absolute() {

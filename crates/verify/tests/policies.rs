@@ -86,3 +86,13 @@ fn capacity_classes_pick_the_most_demanding_met() {
     assert!(c.meets("h100", 16384, 0.5) && !c.meets("h100", 16384, 0.51));
     assert_eq!(c.require_class.as_deref(), Some("h100"));
 }
+
+#[test]
+fn policy_format_version_is_checked() {
+    let text = std::fs::read_to_string(dir().join("development.toml")).expect("read");
+    assert!(text.contains("version = 1"));
+    Policy::parse_only(&text).expect("version 1 parses");
+    let v2 = text.replace("version = 1", "version = 2");
+    let e = Policy::from_toml_str(&v2, dir()).expect_err("version 2 refused");
+    assert!(e.to_string().contains("version 2"), "{e}");
+}
