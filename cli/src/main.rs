@@ -123,6 +123,9 @@ struct RunArgs {
     /// Node label written into the receipt.
     #[arg(long, default_value = "node")]
     label: String,
+    /// Print a JSON summary.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
