@@ -577,11 +577,22 @@ fn run(a: RunArgs) -> CliResult<i32> {
     p.done();
     write_outputs(&a.out, &out, record.as_ref(), inputs.m, inputs.n)?;
     let r = &out.receipt;
+    let digest = r.digest().map_err(|e| CliError::input(e.to_string()))?;
+    if a.json {
+        let v = serde_json::json!({
+            "receipt": a.out.join("receipt.bin"),
+            "receipt_digest": hex::encode(digest),
+            "statement_digest": hex::encode(r.statement.digest()),
+            "backend": format!("{:?}", r.statement.backend).to_lowercase(),
+            "tpm": format!("{:?}", r.node.tpm).to_lowercase(),
+            "proofs": r.proofs.len(),
+            "why_cpu": out.why_cpu,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(0);
+    }
     println!("receipt   {}", a.out.join("receipt.bin").display());
-    println!(
-        "digest    {}",
-        hex::encode(r.digest().map_err(|e| CliError::input(e.to_string()))?)
-    );
+    println!("digest    {}", hex::encode(digest));
     println!("statement {}", hex::encode(r.statement.digest()));
     println!(
         "backend   {:?}, TPM {:?}, proofs {}",
