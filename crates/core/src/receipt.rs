@@ -336,7 +336,7 @@ impl Statement {
     }
 }
 
-/// Qualifying data binding a challenge and a digest (see [`Statement::qualifying_data`]).
+/// Qualifying data binding a challenge and a digest (see [`Receipt::qualifying_data`]).
 pub fn qualifying_data(challenge: &[u8; 32], digest: &[u8; 32]) -> [u8; 32] {
     tagged_sha256(QUALIFYING_TAG, &[challenge, digest])
 }
