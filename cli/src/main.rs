@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 valid / success, 1 invalid receipt, 2 usage or input error, 3 environment (no TPM, GPU, tool).
 
+mod capacity;
 mod chain;
 mod demo;
 mod error;
@@ -51,6 +52,12 @@ enum Cmd {
     /// Node enrollment by TPM credential activation, through files.
     #[command(subcommand)]
     Enroll(EnrollCmd),
+    /// Capacity challenge, verifier side: new challenge, choose rows, judge (docs/capacity.md).
+    #[command(subcommand)]
+    Challenge(ChallengeCmd),
+    /// Capacity challenge, node side: commit (Q1, seeded work, Q2) and open the requested rows.
+    #[command(subcommand)]
+    Respond(RespondCmd),
     /// The main job: setup → run → prove → verify → on-chain check, with a story of what was proven.
     Demo(DemoArgs),
     /// Print shell completions.
@@ -250,6 +257,83 @@ enum EnrollCmd {
     },
 }
 
+#[derive(Subcommand)]
+enum ChallengeCmd {
+    /// A fresh challenge (seed, nonce, workload) for a claimed class (see docs/capacity.md; `cpu` for the CPU).
+    New {
+        /// Claimed class, e.g. h100-sxm, h200, a100, cpu.
+        #[arg(long)]
+        class: String,
+        /// Where to write the challenge.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Choose the rows to open (only after the node's commitment arrived).
+    Rows {
+        /// The challenge.
+        #[arg(long)]
+        challenge: PathBuf,
+        /// The node's commit message.
+        #[arg(long)]
+        commit: PathBuf,
+        /// Where to write the row request.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Judge the transcript: exit 0 if the node proved its class, 1 if not.
+    Judge {
+        /// The challenge.
+        #[arg(long)]
+        challenge: PathBuf,
+        /// The node's commit message.
+        #[arg(long)]
+        commit: PathBuf,
+        /// The row request.
+        #[arg(long)]
+        rows: PathBuf,
+        /// The node's openings.
+        #[arg(long)]
+        openings: PathBuf,
+        /// The node's enrollment record (pins its AK).
+        #[arg(long)]
+        node: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RespondCmd {
+    /// Take Q1, run the seeded GEMM workload, commit the results, take Q2.
+    Commit {
+        /// The verifier's challenge.
+        #[arg(long)]
+        challenge: PathBuf,
+        /// The enrolled AK file (default: a fresh AK on the TPM, or a private swtpm).
+        #[arg(long)]
+        ak: Option<PathBuf>,
+        /// Where to write the commit message.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Open the rows the verifier asked for.
+    Open {
+        /// The verifier's challenge.
+        #[arg(long)]
+        challenge: PathBuf,
+        /// This node's commit message.
+        #[arg(long)]
+        commit: PathBuf,
+        /// The verifier's row request.
+        #[arg(long)]
+        rows: PathBuf,
+        /// Where to write the openings.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
 #[derive(Args)]
 struct DemoArgs {
     /// Working directory for keys, receipt and contracts.
@@ -297,6 +381,33 @@ fn dispatch(cmd: Cmd) -> CliResult<i32> {
         Cmd::Export(e) => export(e),
         Cmd::Calldata(a) => calldata(a),
         Cmd::Enroll(e) => enroll(e),
+        Cmd::Challenge(c) => match c {
+            ChallengeCmd::New { class, out } => capacity::new(&class, &out),
+            ChallengeCmd::Rows {
+                challenge,
+                commit,
+                out,
+            } => capacity::rows(&challenge, &commit, &out),
+            ChallengeCmd::Judge {
+                challenge,
+                commit,
+                rows,
+                openings,
+                node,
+                json,
+            } => capacity::judge(&challenge, &commit, &rows, &openings, node.as_deref(), json),
+        },
+        Cmd::Respond(r) => match r {
+            RespondCmd::Commit { challenge, ak, out } => {
+                capacity::commit(&challenge, ak.as_deref(), &out)
+            }
+            RespondCmd::Open {
+                challenge,
+                commit,
+                rows,
+                out,
+            } => capacity::open(&challenge, &commit, &rows, &out),
+        },
         Cmd::Demo(a) => demo::run(&a.dir, a.size, a.json),
         Cmd::Completions { shell } => {
             clap_complete::generate(
@@ -650,7 +761,7 @@ pub fn load_policy(path: &Path) -> CliResult<cuproof_verify::Policy> {
         .map_err(|e| CliError::input(format!("policy {}: {e}", path.display())))
 }
 
-fn load_node_record(path: &Path) -> CliResult<cuproof_attest::NodeRecord> {
+pub fn load_node_record(path: &Path) -> CliResult<cuproof_attest::NodeRecord> {
     cuproof_attest::NodeRecord::from_json(&read_file(path, "node record")?)
         .map_err(|e| CliError::input(format!("node record {}: {e}", path.display())))
 }

@@ -305,3 +305,112 @@ fn run_then_verify_valid_and_tampered() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["statement"]["workload"], "matmul-i8");
 }
+
+#[test]
+fn capacity_challenge_through_files() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let ok = |o: &Output| {
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    ok(&cuproof(
+        &["challenge", "new", "--class", "cpu", "--out", "ch.bin"],
+        p,
+    ));
+    ok(&cuproof(
+        &[
+            "respond",
+            "commit",
+            "--challenge",
+            "ch.bin",
+            "--out",
+            "commit.bin",
+        ],
+        p,
+    ));
+    ok(&cuproof(
+        &[
+            "challenge",
+            "rows",
+            "--challenge",
+            "ch.bin",
+            "--commit",
+            "commit.bin",
+            "--out",
+            "rows.bin",
+        ],
+        p,
+    ));
+    ok(&cuproof(
+        &[
+            "respond",
+            "open",
+            "--challenge",
+            "ch.bin",
+            "--commit",
+            "commit.bin",
+            "--rows",
+            "rows.bin",
+            "--out",
+            "open.bin",
+        ],
+        p,
+    ));
+    let judge = |openings: &str| {
+        cuproof(
+            &[
+                "challenge",
+                "judge",
+                "--challenge",
+                "ch.bin",
+                "--commit",
+                "commit.bin",
+                "--rows",
+                "rows.bin",
+                "--openings",
+                openings,
+            ],
+            p,
+        )
+    };
+    let o = judge("open.bin");
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("class cpu proven"));
+    // A node that answers with a wrong row value is caught.
+    let mut b = std::fs::read(p.join("open.bin")).unwrap();
+    let n = b.len();
+    b[n - 40] ^= 1;
+    std::fs::write(p.join("bad.bin"), &b).unwrap();
+    assert_eq!(judge("bad.bin").status.code().map(|c| c != 0), Some(true));
+    // A response to another challenge is refused by the node and by the verifier.
+    ok(&cuproof(
+        &["challenge", "new", "--class", "cpu", "--out", "ch2.bin"],
+        p,
+    ));
+    let o = cuproof(
+        &[
+            "challenge",
+            "judge",
+            "--challenge",
+            "ch2.bin",
+            "--commit",
+            "commit.bin",
+            "--rows",
+            "rows.bin",
+            "--openings",
+            "open.bin",
+        ],
+        p,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

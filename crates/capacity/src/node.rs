@@ -164,6 +164,53 @@ pub fn commit(
     Ok((msg, session))
 }
 
+/// Rebuild the node's session for answering a sample request from the challenge and the node's own commit message
+/// (for a node that does not keep `C` between the two rounds, e.g. a CLI run in two processes): recomputes the
+/// work from the seed that Q1 fixed and checks that it gives the committed values. Takes no quote.
+pub fn resume(
+    challenge: &Challenge,
+    commit: &CommitMessage,
+    node: &mut Node,
+) -> Result<NodeSession, CapacityError> {
+    challenge.validate()?;
+    let cd = challenge.digest();
+    if !bool::from(cd.ct_eq(&commit.challenge_digest)) {
+        return Err(CapacityError::Protocol(
+            "the commit message answers another challenge".into(),
+        ));
+    }
+    let started = Started {
+        challenge: challenge.clone(),
+        challenge_digest: cd,
+        ak_public: commit.ak_public.clone(),
+        q1: commit.q1.clone(),
+        work_seed: work_seed(&cd, &commit.q1.attest, &commit.q1.signature),
+    };
+    let outputs = node.compute(&started)?;
+    let w = challenge.workload;
+    let params = w.commit_params()?;
+    if outputs.len() != commit.commitments.len() {
+        return Err(CapacityError::Node(
+            "iteration count differs from the commit message".into(),
+        ));
+    }
+    let mut iterations = Vec::with_capacity(outputs.len());
+    for (t, (o, c)) in outputs.into_iter().zip(&commit.commitments).enumerate() {
+        let tree = MerkleTree::build(&o.c, &params);
+        if tree.commitment() != *c {
+            return Err(CapacityError::Node(format!(
+                "iteration {t}: recomputed result differs from the committed one"
+            )));
+        }
+        iterations.push((tree, o.c));
+    }
+    Ok(NodeSession {
+        workload: w,
+        commit_digest: commit.digest(),
+        iterations,
+    })
+}
+
 /// Everything a node needs to answer the sample request.
 pub struct NodeSession {
     workload: Workload,

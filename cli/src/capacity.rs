@@ -1,0 +1,138 @@
+//! `cuproof challenge` (verifier) and `cuproof respond` (node): the TPM-clocked capacity challenge through files
+//! (`docs/capacity.md`). The verifier's messages: challenge → (node) commit → rows → (node) openings → judge.
+
+use crate::error::{read_file, write_file, CliError, CliResult};
+use cuproof_capacity::wire::{Challenge, CommitMessage, OpeningsMessage, SampleRequest};
+use cuproof_capacity::{node, tpm::TpmQuoter, Policy, Verifier};
+use std::path::Path;
+
+fn cap(e: cuproof_capacity::CapacityError) -> CliError {
+    CliError::input(e.to_string())
+}
+
+fn load<T>(
+    p: &Path,
+    what: &str,
+    parse: impl Fn(&[u8]) -> Result<T, cuproof_capacity::CapacityError>,
+) -> CliResult<T> {
+    parse(&read_file(p, what)?).map_err(|e| CliError::input(format!("{what} {}: {e}", p.display())))
+}
+
+/// Verifier: a fresh challenge for `class`.
+pub fn new(class: &str, out: &Path) -> CliResult<i32> {
+    let v = Verifier::new(Policy::default());
+    let ch = v
+        .challenge(class, &mut rand::rngs::OsRng)
+        .map_err(|e| CliError::input(format!("class {class}: {e}")))?;
+    write_file(out, &ch.challenge().to_bytes(), "challenge")?;
+    println!(
+        "wrote {} (class {}, {} sampled rows)",
+        out.display(),
+        ch.challenge().class,
+        ch.challenge().samples
+    );
+    Ok(0)
+}
+
+/// Node: take Q1, run the seeded workload, commit, take Q2.
+pub fn commit(challenge: &Path, ak: Option<&Path>, out: &Path) -> CliResult<i32> {
+    let ch = load(challenge, "challenge", Challenge::from_bytes)?;
+    let mut session = crate::node::NodeSession::open(ak)?;
+    let (rt, _) = cuproof::Runtime::auto();
+    let mut worker = node::Node::new(rt);
+    let (tpm, akh) = (&mut session.tpm, &session.ak);
+    let mut quoter = TpmQuoter::new(tpm, akh);
+    let started = node::begin(&ch, &mut quoter).map_err(|e| CliError::env(e.to_string()))?;
+    let outputs = worker
+        .compute(&started)
+        .map_err(|e| CliError::env(e.to_string()))?;
+    let (msg, _) =
+        node::commit(&started, outputs, &mut quoter).map_err(|e| CliError::env(e.to_string()))?;
+    write_file(out, &msg.to_bytes(), "commit message")?;
+    println!(
+        "wrote {} ({} iteration commitments, Q1 and Q2)",
+        out.display(),
+        msg.commitments.len()
+    );
+    Ok(0)
+}
+
+/// Verifier: choose the rows to open, after the commitment is fixed.
+pub fn rows(challenge: &Path, commit: &Path, out: &Path) -> CliResult<i32> {
+    let ch = load(challenge, "challenge", Challenge::from_bytes)?;
+    let cm = load(commit, "commit message", CommitMessage::from_bytes)?;
+    let req = cuproof_capacity::verifier::sample_request(&ch, &cm, &mut rand::rngs::OsRng)
+        .map_err(cap)?;
+    write_file(out, &req.to_bytes(), "row request")?;
+    println!("wrote {} ({} rows)", out.display(), req.rows.len());
+    Ok(0)
+}
+
+/// Node: open the requested rows (recomputing the work from the seed Q1 fixed).
+pub fn open(challenge: &Path, commit: &Path, rows: &Path, out: &Path) -> CliResult<i32> {
+    let ch = load(challenge, "challenge", Challenge::from_bytes)?;
+    let cm = load(commit, "commit message", CommitMessage::from_bytes)?;
+    let req = load(rows, "row request", SampleRequest::from_bytes)?;
+    let (rt, _) = cuproof::Runtime::auto();
+    let mut worker = node::Node::new(rt);
+    let session = node::resume(&ch, &cm, &mut worker).map_err(cap)?;
+    let op = session.open(&req).map_err(cap)?;
+    write_file(out, &op.to_bytes(), "openings")?;
+    println!("wrote {} ({} openings)", out.display(), op.openings.len());
+    Ok(0)
+}
+
+/// Verifier: judge the transcript. Exit 0 when the node proved its class, 1 when not.
+pub fn judge(
+    challenge: &Path,
+    commit: &Path,
+    rows: &Path,
+    openings: &Path,
+    node_record: Option<&Path>,
+    json: bool,
+) -> CliResult<i32> {
+    let ch = load(challenge, "challenge", Challenge::from_bytes)?;
+    let cm = load(commit, "commit message", CommitMessage::from_bytes)?;
+    let req = load(rows, "row request", SampleRequest::from_bytes)?;
+    let op = load(openings, "openings", OpeningsMessage::from_bytes)?;
+    // Offline judging: the verifier's own wall clock is not part of the transcript.
+    let mut policy = Policy {
+        wall_clock_allowance_ms: None,
+        ..Policy::default()
+    };
+    if let Some(p) = node_record {
+        let rec = crate::load_node_record(p)?;
+        policy.pinned_ak_name = Some(rec.ak_name.clone());
+    }
+    let v = cuproof_capacity::verifier::judge_transcript(&policy, &ch, &cm, &req, &op, None)
+        .map_err(cap)?;
+    if json {
+        println!("{}", v.to_json());
+    } else {
+        for c in &v.checks {
+            println!(
+                "{} {:<12} {}",
+                if c.passed { "✓" } else { "✗" },
+                c.name,
+                c.detail
+            );
+        }
+    }
+    if v.accepted {
+        println!(
+            "class {} proven: TPM clock t2 − t1 = {} ms ≤ {} ms",
+            v.class,
+            v.tpm_elapsed_ms.unwrap_or(0),
+            v.bound_ms
+        );
+    }
+    let failed = v.failed();
+    if v.accepted && failed.is_empty() {
+        Ok(0)
+    } else {
+        Err(CliError::invalid(format!(
+            "capacity challenge failed: {}",
+            failed.join(", ")
+        )))
+    }
+}
