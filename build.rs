@@ -3,9 +3,9 @@
 //! 1. Compiles the portable kernel math (`kernels/*.cuh` through `kernels/host_api.cpp`) for the host with the `cc`
 //!    crate, so that CPU tests run the very source the GPU runs.
 //! 2. PTX: when nvcc 13.0.x is found (env `NVCC`, else `nvcc` on `PATH`, else `$CUDA_PATH/bin/nvcc`, else the PyPI
-//!    install under `<workspace>/.tools/cuda-venv`; env `CUPROOF_NO_NVCC` disables the search), compiles each `kernels/*.cu` to PTX for `sm_80` (ISA 9.0);
+//!    install under `<workspace>/.tools/cuda-venv`; env `CUPROOF_NO_NVCC` disables the search), compiles each `kernels/*.cu` to PTX for `sm_80` (ISA 9.0; `gemm_i8_sm90.cu` for `compute_90a`);
 //!    otherwise uses the committed PTX under `kernels/ptx/`. Every PTX module (also the hand-written
-//!    `kernels/keccak.ptx`) is validated with `ptxas` for sm_80 and sm_90 when ptxas is found. The modules are exposed
+//!    `kernels/keccak.ptx`) is validated with `ptxas` for sm_80 and sm_90 (the sm_90a module for sm_90a) when ptxas is found. The modules are exposed
 //!    as `&'static str` constants through `$OUT_DIR/ptx.rs`.
 //! 3. With feature `cuda` and no real `libcuda.so` on the machine, generates a stub `libcuda.so` (SONAME
 //!    `libcuda.so.1`) exporting every `cu*` symbol cust_raw declares, each returning CUDA_ERROR_NO_DEVICE (100).
@@ -15,11 +15,23 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// CUDA C modules compiled to PTX: (file stem, constant name).
-const MODULES: &[(&str, &str)] = &[
-    ("keccak_merkle", "KECCAK_MERKLE"),
-    ("gemm_i8", "GEMM_I8"),
-    ("freivalds", "FREIVALDS"),
+/// CUDA C modules compiled to PTX: (file stem, constant name, nvcc target, ptxas targets it is validated for).
+/// `gemm_i8_sm90` uses Hopper-only instructions (wgmma, setmaxnreg): compute_90a, loadable on sm_90 only.
+const MODULES: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "keccak_merkle",
+        "KECCAK_MERKLE",
+        "-arch=sm_80",
+        &["sm_80", "sm_90"],
+    ),
+    ("gemm_i8", "GEMM_I8", "-arch=sm_80", &["sm_80", "sm_90"]),
+    ("freivalds", "FREIVALDS", "-arch=sm_80", &["sm_80", "sm_90"]),
+    (
+        "gemm_i8_sm90",
+        "GEMM_I8_SM90",
+        "-gencode=arch=compute_90a,code=compute_90a",
+        &["sm_90a"],
+    ),
 ];
 
 /// The pinned nvcc release: PTX newer than ISA 9.0 does not load on driver 580.
@@ -33,6 +45,7 @@ fn main() {
         "common.cuh",
         "keccak.cuh",
         "gemm.cuh",
+        "gemm_sm90.cuh",
         "freivalds.cuh",
         "host_api.cpp",
         "keccak.ptx",
@@ -40,7 +53,7 @@ fn main() {
     ] {
         println!("cargo:rerun-if-changed=kernels/{f}");
     }
-    for (stem, _) in MODULES {
+    for (stem, ..) in MODULES {
         println!("cargo:rerun-if-changed=kernels/{stem}.cu");
         println!("cargo:rerun-if-changed=kernels/ptx/{stem}.ptx");
     }
@@ -81,12 +94,18 @@ fn main() {
     consts.push_str(&format!(
         "/// Where the PTX constants come from: `committed` or `nvcc:<path>`.\npub const PTX_ORIGIN: &str = {source:?};\n"
     ));
-    for (stem, name) in MODULES {
+    for (stem, name, target, archs) in MODULES {
         let committed = kdir.join("ptx").join(format!("{stem}.ptx"));
         let used = match &nvcc {
             Some(nvcc) => {
                 let fresh = out.join(format!("{stem}.ptx"));
-                compile_ptx(nvcc, &kdir.join(format!("{stem}.cu")), &kdir, &fresh);
+                compile_ptx(
+                    nvcc,
+                    target,
+                    &kdir.join(format!("{stem}.cu")),
+                    &kdir,
+                    &fresh,
+                );
                 let same = fs::read(&committed).ok() == fs::read(&fresh).ok();
                 if !same {
                     println!(
@@ -103,7 +122,7 @@ fn main() {
             );
         }
         if let Some(ptxas) = &ptxas {
-            validate_ptx(ptxas, &used, &out);
+            validate_ptx(ptxas, &used, &out, archs);
         }
         consts.push_str(&format!(
             "/// PTX of `kernels/{stem}.cu` (freshly compiled when nvcc is present, else committed).\npub const {name}: &str = include_str!({:?});\n",
@@ -116,7 +135,7 @@ fn main() {
     }
     let hand = kdir.join("keccak.ptx");
     if let Some(ptxas) = &ptxas {
-        validate_ptx(ptxas, &hand, &out);
+        validate_ptx(ptxas, &hand, &out, &["sm_80", "sm_90"]);
     }
     consts.push_str(&format!(
         "/// Hand-written PTX `kernels/keccak.ptx` (Keccak-f\\[1600\\] batch permutation).\npub const KECCAK_F1600: &str = include_str!({:?});\n",
@@ -208,9 +227,9 @@ fn find_ptxas(nvcc: Option<&Path>) -> Option<PathBuf> {
     on_path("ptxas")
 }
 
-fn compile_ptx(nvcc: &Path, src: &Path, include: &Path, dst: &Path) {
+fn compile_ptx(nvcc: &Path, target: &str, src: &Path, include: &Path, dst: &Path) {
     let status = Command::new(nvcc)
-        .args(["-ptx", "-arch=sm_80", "-O3", "-std=c++17", "-I"])
+        .args(["-ptx", target, "-O3", "-std=c++17", "-I"])
         .arg(include)
         .arg(src)
         .arg("-o")
@@ -222,8 +241,8 @@ fn compile_ptx(nvcc: &Path, src: &Path, include: &Path, dst: &Path) {
     }
 }
 
-fn validate_ptx(ptxas: &Path, ptx: &Path, out: &Path) {
-    for arch in ["sm_80", "sm_90"] {
+fn validate_ptx(ptxas: &Path, ptx: &Path, out: &Path, archs: &[&str]) {
+    for arch in archs {
         let o = Command::new(ptxas)
             .arg(format!("-arch={arch}"))
             .arg(ptx)

@@ -2,48 +2,96 @@
 // host twin whatever the launch shape.
 #include "freivalds.cuh"
 
+// Shapes (docs/perf.md): each kernel runs in about one wave and keeps ~64 KiB of loads in flight per SM, issued
+// in explicit batches (load phase, then arithmetic). Rows per warp of the row kernels share the y / r loads.
+// The *_BATCH knobs change only how many loads are in flight (tuning); the others fix the launch shape and must
+// match src/kernels/freivalds.rs.
+#define CP_FV_BR_PER_THREAD 8
+#ifndef CP_FV_BR_BATCH
+#define CP_FV_BR_BATCH 8
+#endif
+#define CP_FV_ROWS_I8 4
+#ifndef CP_FV_I8_BATCH
+#define CP_FV_I8_BATCH 4
+#endif
+#define CP_FV_ROWS_I32 4
+#ifndef CP_FV_I32_BATCH
+#define CP_FV_I32_BATCH 4
+#endif
+
 // y_part[s][l] = sum over columns j in slice s of B[l][j] * r[j] (mod p), B given as Bt (n x k row-major).
-// Each thread owns 4 consecutive l. grid = (ceil(k / 1024), slices), block = 256.
+// Each thread owns CP_FV_BR_PER_THREAD = 8 consecutive l (one 8-byte load per j, 256 bytes per warp), loads
+// CP_FV_BR_BATCH rows before using them and folds its partials every CP_ACC8_FOLD rows.
+// grid = (ceil(k / (256 * 8)), slices), block = 256.
 extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial(const int8_t* __restrict__ bt,
                                                                                const uint64_t* __restrict__ r,
                                                                                uint32_t n, uint32_t k,
                                                                                uint64_t* __restrict__ y_part) {
-    const uint32_t l0 = 4 * (blockIdx.x * blockDim.x + threadIdx.x);
+    const uint32_t l0 = CP_FV_BR_PER_THREAD * (blockIdx.x * blockDim.x + threadIdx.x);
     if (l0 >= k) return;
     const uint32_t per = (n + gridDim.y - 1) / gridDim.y;
     const uint32_t j0 = blockIdx.y * per;
     const uint32_t j1 = min(n, j0 + per);
-    cp_sacc acc[4];
+    int32_t p[CP_FV_BR_PER_THREAD][4];
+    uint64_t v[CP_FV_BR_PER_THREAD];
 #pragma unroll
-    for (int t = 0; t < 4; ++t) cp_sacc_init(&acc[t]);
-    if ((k & 3u) == 0 && (((uintptr_t)bt) & 3u) == 0) {
-        for (uint32_t j = j0; j < j1; ++j) {
-            const uint32_t v = *(const uint32_t*)(bt + (size_t)j * k + l0);
-            const uint64_t rj = r[j];
+    for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t) {
+        v[t] = 0;
+        p[t][0] = p[t][1] = p[t][2] = p[t][3] = 0;
+    }
+    const bool fast = (k & 7u) == 0 && (((uintptr_t)bt) & 7u) == 0;
+    for (uint32_t jb = j0; jb < j1; jb += CP_ACC8_FOLD) {
+        const uint32_t je = min(j1, jb + CP_ACC8_FOLD);
+        uint32_t j = jb;
+        if (fast) {
+            for (; j + CP_FV_BR_BATCH <= je; j += CP_FV_BR_BATCH) {
+                uint64_t w[CP_FV_BR_BATCH], rj[CP_FV_BR_BATCH];
 #pragma unroll
-            for (int t = 0; t < 4; ++t) cp_sacc_add(&acc[t], cp_bias_i8((int8_t)(uint8_t)(v >> (8 * t))), rj);
+                for (int u = 0; u < CP_FV_BR_BATCH; ++u) {
+                    w[u] = __ldg((const unsigned long long*)(bt + (size_t)(j + u) * k + l0));
+                    rj[u] = __ldg(r + j + u);
+                }
+#pragma unroll
+                for (int u = 0; u < CP_FV_BR_BATCH; ++u) {
+                    uint32_t lim[4];
+                    cp_limbs16(rj[u], lim);
+#pragma unroll
+                    for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
+                        cp_acc8_add(p[t], (int32_t)(int8_t)(uint8_t)(w[u] >> (8 * t)), lim);
+                }
+            }
         }
-    } else {
-        for (uint32_t j = j0; j < j1; ++j) {
-            const uint64_t rj = r[j];
+        for (; j < je; ++j) {
+            uint32_t lim[4];
+            cp_limbs16(r[j], lim);
 #pragma unroll
-            for (int t = 0; t < 4; ++t)
-                if (l0 + t < k) cp_sacc_add(&acc[t], cp_bias_i8(bt[(size_t)j * k + l0 + t]), rj);
+            for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
+                if (l0 + t < k) cp_acc8_add(p[t], (int32_t)bt[(size_t)j * k + l0 + t], lim);
         }
+#pragma unroll
+        for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t) v[t] = cp_acc8_fold(v[t], p[t]);
     }
 #pragma unroll
-    for (int t = 0; t < 4; ++t)
-        if (l0 + t < k) y_part[(size_t)blockIdx.y * k + l0 + t] = cp_sacc_finish(&acc[t], CP_BIAS_I8);
+    for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
+        if (l0 + t < k) y_part[(size_t)blockIdx.y * k + l0 + t] = v[t];
 }
 
-// y[l] = sum over slices of y_part[s][l] (mod p).
-extern "C" __global__ void cuproof_freivalds_sum_slices(const uint64_t* __restrict__ y_part, uint32_t k,
-                                                        uint32_t slices, uint64_t* __restrict__ y) {
-    const uint32_t l = blockIdx.x * blockDim.x + threadIdx.x;
-    if (l >= k) return;
+// y[l] = sum over slices of y_part[s][l] (mod p): eight threads per l (adjacent lanes) split the slices, then
+// combine by shuffles. block = 256 (32 l), grid = ceil(k / 32).
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_sum_slices(const uint64_t* __restrict__ y_part,
+                                                                               uint32_t k, uint32_t slices,
+                                                                               uint64_t* __restrict__ y) {
+    const uint32_t l = blockIdx.x * 32u + (threadIdx.x >> 3);
+    const uint32_t part = threadIdx.x & 7u;
     uint64_t s = 0;
-    for (uint32_t i = 0; i < slices; ++i) s = cp_addmod61(s, y_part[(size_t)i * k + l]);
-    y[l] = s;
+    if (l < k) {
+#pragma unroll 8
+        for (uint32_t i = part; i < slices; i += 8) s = cp_addmod61(s, __ldg(y_part + (size_t)i * k + l));
+    }
+    s = cp_addmod61(s, __shfl_xor_sync(0xffffffffu, s, 1));
+    s = cp_addmod61(s, __shfl_xor_sync(0xffffffffu, s, 2));
+    s = cp_addmod61(s, __shfl_xor_sync(0xffffffffu, s, 4));
+    if (l < k && part == 0) y[l] = s;
 }
 
 __device__ __forceinline__ uint64_t cp_warp_sum61(uint64_t v) {
@@ -52,53 +100,171 @@ __device__ __forceinline__ uint64_t cp_warp_sum61(uint64_t v) {
     return v;
 }
 
-// z[i] = sum_l A[i][l] * y[l] (mod p): one warp per row. block = 256 (8 rows), grid = ceil(m / 8).
+// z[i] = sum_l A[i][l] * y[l] (mod p): CP_FV_ROWS_I8 rows per warp; lane handles bytes 4 lane + 128 t of each row
+// (coalesced 4-byte loads of A, CP_FV_I8_BATCH iterations loaded before use; 32 contiguous bytes of y per lane,
+// shared by the rows). Partials are folded every 64 iterations (256 terms per lane, CP_ACC8_FOLD).
+// block = 256 (8 warps), grid = ceil(m / (8 * CP_FV_ROWS_I8)).
 extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8(const int8_t* __restrict__ a,
                                                                             const uint64_t* __restrict__ y, uint32_t m,
                                                                             uint32_t k, uint64_t* __restrict__ z) {
-    const uint32_t row = blockIdx.x * 8 + (threadIdx.x >> 5);
+    const uint32_t row0 = (blockIdx.x * 8 + (threadIdx.x >> 5)) * CP_FV_ROWS_I8;
     const uint32_t lane = threadIdx.x & 31;
-    if (row >= m) return;
-    cp_sacc acc;
-    cp_sacc_init(&acc);
-    const int8_t* ar = a + (size_t)row * k;
-    if ((k & 15u) == 0 && (((uintptr_t)a) & 15u) == 0) {
-        for (uint32_t l = 16 * lane; l < k; l += 512) {
-            const uint4 v = *(const uint4*)(ar + l);
-            const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+    if (row0 >= m) return;
+    const int8_t* rows[CP_FV_ROWS_I8];
 #pragma unroll
-            for (int t = 0; t < 16; ++t)
-                cp_sacc_add(&acc, cp_bias_i8((int8_t)(uint8_t)(w[t >> 2] >> (8 * (t & 3)))), y[l + t]);
+    for (int q = 0; q < CP_FV_ROWS_I8; ++q) rows[q] = a + (size_t)(row0 + q < m ? row0 + q : row0) * k;
+    int32_t p[CP_FV_ROWS_I8][4];
+    uint64_t v[CP_FV_ROWS_I8];
+#pragma unroll
+    for (int q = 0; q < CP_FV_ROWS_I8; ++q) {
+        v[q] = 0;
+        p[q][0] = p[q][1] = p[q][2] = p[q][3] = 0;
+    }
+    const bool fast = (k & 3u) == 0 && (((uintptr_t)a) & 3u) == 0;
+    if (fast) {
+        // 64 iterations of 128 columns = 256 terms per lane per fold
+        const uint32_t span = 128u * (CP_ACC8_FOLD / 4u);
+        for (uint32_t kb = 0; kb < k; kb += span) {
+            const uint32_t ke = k - kb < span ? k : kb + span;
+            uint32_t l = kb + 4 * lane;
+            for (; l + 128 * (CP_FV_I8_BATCH - 1) < ke; l += 128 * CP_FV_I8_BATCH) {
+                uint32_t av[CP_FV_I8_BATCH][CP_FV_ROWS_I8];
+#pragma unroll
+                for (int u = 0; u < CP_FV_I8_BATCH; ++u)
+#pragma unroll
+                    for (int q = 0; q < CP_FV_ROWS_I8; ++q)
+                        av[u][q] = __ldg((const unsigned int*)(rows[q] + l + 128 * u));
+#pragma unroll
+                for (int u = 0; u < CP_FV_I8_BATCH; ++u) {
+                    const ulonglong2 y01 = __ldg((const ulonglong2*)(y + l + 128 * u));
+                    const ulonglong2 y23 = __ldg((const ulonglong2*)(y + l + 128 * u + 2));
+                    const uint64_t yv[4] = {y01.x, y01.y, y23.x, y23.y};
+#pragma unroll
+                    for (int t = 0; t < 4; ++t) {
+                        uint32_t lim[4];
+                        cp_limbs16(yv[t], lim);
+#pragma unroll
+                        for (int q = 0; q < CP_FV_ROWS_I8; ++q)
+                            cp_acc8_add(p[q], (int32_t)(int8_t)(uint8_t)(av[u][q] >> (8 * t)), lim);
+                    }
+                }
+            }
+            for (; l < ke; l += 128) {
+                const ulonglong2 y01 = __ldg((const ulonglong2*)(y + l));
+                const ulonglong2 y23 = __ldg((const ulonglong2*)(y + l + 2));
+                const uint64_t yv[4] = {y01.x, y01.y, y23.x, y23.y};
+                uint32_t av[CP_FV_ROWS_I8];
+#pragma unroll
+                for (int q = 0; q < CP_FV_ROWS_I8; ++q) av[q] = *(const uint32_t*)(rows[q] + l);
+#pragma unroll
+                for (int t = 0; t < 4; ++t) {
+                    uint32_t lim[4];
+                    cp_limbs16(yv[t], lim);
+#pragma unroll
+                    for (int q = 0; q < CP_FV_ROWS_I8; ++q)
+                        cp_acc8_add(p[q], (int32_t)(int8_t)(uint8_t)(av[q] >> (8 * t)), lim);
+                }
+            }
+#pragma unroll
+            for (int q = 0; q < CP_FV_ROWS_I8; ++q) v[q] = cp_acc8_fold(v[q], p[q]);
         }
     } else {
-        for (uint32_t l = lane; l < k; l += 32) cp_sacc_add(&acc, cp_bias_i8(ar[l]), y[l]);
+        // 256 iterations of 32 columns = 256 terms per lane per fold
+        const uint32_t span = 32u * CP_ACC8_FOLD;
+        for (uint32_t kb = 0; kb < k; kb += span) {
+            const uint32_t ke = k - kb < span ? k : kb + span;
+            for (uint32_t l = kb + lane; l < ke; l += 32) {
+                uint32_t lim[4];
+                cp_limbs16(y[l], lim);
+#pragma unroll
+                for (int q = 0; q < CP_FV_ROWS_I8; ++q) cp_acc8_add(p[q], (int32_t)rows[q][l], lim);
+            }
+#pragma unroll
+            for (int q = 0; q < CP_FV_ROWS_I8; ++q) v[q] = cp_acc8_fold(v[q], p[q]);
+        }
     }
-    const uint64_t v = cp_warp_sum61(cp_sacc_finish(&acc, CP_BIAS_I8));
-    if (lane == 0) z[row] = v;
+#pragma unroll
+    for (int q = 0; q < CP_FV_ROWS_I8; ++q) {
+        const uint64_t w = cp_warp_sum61(v[q]);
+        if (lane == 0 && row0 + q < m) z[row0 + q] = w;
+    }
 }
 
-// w[i] = sum_j C[i][j] * r[j] (mod p) for int32 C: one warp per row.
+// w[i] = sum_j C[i][j] * r[j] (mod p) for int32 C: CP_FV_ROWS_I32 rows per warp; lane handles columns
+// 4 lane + 128 t (16-byte loads of C, CP_FV_I32_BATCH iterations loaded before use; 32 contiguous bytes of r per
+// lane, shared by the rows). Lane terms are folded every 2^16 columns (2^11 terms per lane, CP_ACC32_TERMS).
+// block = 256, grid = ceil(m / (8 * CP_FV_ROWS_I32)).
 extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i32(const int32_t* __restrict__ c,
                                                                              const uint64_t* __restrict__ r,
                                                                              uint32_t m, uint32_t n,
                                                                              uint64_t* __restrict__ w) {
-    const uint32_t row = blockIdx.x * 8 + (threadIdx.x >> 5);
+    const uint32_t row0 = (blockIdx.x * 8 + (threadIdx.x >> 5)) * CP_FV_ROWS_I32;
     const uint32_t lane = threadIdx.x & 31;
-    if (row >= m) return;
-    cp_sacc acc;
-    cp_sacc_init(&acc);
-    const int32_t* cr = c + (size_t)row * n;
-    if ((n & 3u) == 0 && (((uintptr_t)c) & 15u) == 0) {
-        for (uint32_t j = 4 * lane; j < n; j += 128) {
-            const int4 v = *(const int4*)(cr + j);
-            cp_sacc_add(&acc, cp_bias_i32(v.x), r[j]);
-            cp_sacc_add(&acc, cp_bias_i32(v.y), r[j + 1]);
-            cp_sacc_add(&acc, cp_bias_i32(v.z), r[j + 2]);
-            cp_sacc_add(&acc, cp_bias_i32(v.w), r[j + 3]);
+    if (row0 >= m) return;
+    const int32_t* rows[CP_FV_ROWS_I32];
+#pragma unroll
+    for (int q = 0; q < CP_FV_ROWS_I32; ++q) rows[q] = c + (size_t)(row0 + q < m ? row0 + q : row0) * n;
+    uint64_t sum[CP_FV_ROWS_I32];
+#pragma unroll
+    for (int q = 0; q < CP_FV_ROWS_I32; ++q) sum[q] = 0;
+    const bool fast = (n & 3u) == 0 && (((uintptr_t)c) & 15u) == 0;
+    const uint32_t chunk = 1u << 16;
+    for (uint32_t jb = 0; jb < n; jb += chunk) {
+        const uint32_t je = n - jb < chunk ? n : jb + chunk;
+        cp_acc32 acc[CP_FV_ROWS_I32];
+#pragma unroll
+        for (int q = 0; q < CP_FV_ROWS_I32; ++q) cp_acc32_init(&acc[q]);
+        if (fast) {
+            uint32_t j = jb + 4 * lane;
+            for (; j + 128 * (CP_FV_I32_BATCH - 1) < je; j += 128 * CP_FV_I32_BATCH) {
+                int4 cv[CP_FV_I32_BATCH][CP_FV_ROWS_I32];
+#pragma unroll
+                for (int u = 0; u < CP_FV_I32_BATCH; ++u)
+#pragma unroll
+                    for (int q = 0; q < CP_FV_ROWS_I32; ++q) cv[u][q] = __ldg((const int4*)(rows[q] + j + 128 * u));
+#pragma unroll
+                for (int u = 0; u < CP_FV_I32_BATCH; ++u) {
+                    const ulonglong2 r01 = __ldg((const ulonglong2*)(r + j + 128 * u));
+                    const ulonglong2 r23 = __ldg((const ulonglong2*)(r + j + 128 * u + 2));
+                    const uint64_t rv[4] = {r01.x, r01.y, r23.x, r23.y};
+#pragma unroll
+                    for (int t = 0; t < 4; ++t) {
+                        const uint32_t x0 = cp_limb21(rv[t], 0), x1 = cp_limb21(rv[t], 1), x2 = cp_limb21(rv[t], 2);
+#pragma unroll
+                        for (int q = 0; q < CP_FV_ROWS_I32; ++q) {
+                            const int4 e4 = cv[u][q];
+                            const int32_t e = t == 0 ? e4.x : t == 1 ? e4.y : t == 2 ? e4.z : e4.w;
+                            cp_acc32_add(&acc[q], e, x0, x1, x2);
+                        }
+                    }
+                }
+            }
+            for (; j < je; j += 128) {
+                const ulonglong2 r01 = __ldg((const ulonglong2*)(r + j));
+                const ulonglong2 r23 = __ldg((const ulonglong2*)(r + j + 2));
+                const uint64_t rv[4] = {r01.x, r01.y, r23.x, r23.y};
+#pragma unroll
+                for (int q = 0; q < CP_FV_ROWS_I32; ++q) {
+                    const int4 e4 = *(const int4*)(rows[q] + j);
+                    const int32_t ev[4] = {e4.x, e4.y, e4.z, e4.w};
+#pragma unroll
+                    for (int t = 0; t < 4; ++t)
+                        cp_acc32_add(&acc[q], ev[t], cp_limb21(rv[t], 0), cp_limb21(rv[t], 1), cp_limb21(rv[t], 2));
+                }
+            }
+        } else {
+            for (uint32_t j = jb + lane; j < je; j += 32) {
+                const uint32_t x0 = cp_limb21(r[j], 0), x1 = cp_limb21(r[j], 1), x2 = cp_limb21(r[j], 2);
+#pragma unroll
+                for (int q = 0; q < CP_FV_ROWS_I32; ++q) cp_acc32_add(&acc[q], rows[q][j], x0, x1, x2);
+            }
         }
-    } else {
-        for (uint32_t j = lane; j < n; j += 32) cp_sacc_add(&acc, cp_bias_i32(cr[j]), r[j]);
+#pragma unroll
+        for (int q = 0; q < CP_FV_ROWS_I32; ++q) sum[q] = cp_addmod61(sum[q], cp_acc32_finish(&acc[q]));
     }
-    const uint64_t v = cp_warp_sum61(cp_sacc_finish(&acc, CP_BIAS_I32));
-    if (lane == 0) w[row] = v;
+#pragma unroll
+    for (int q = 0; q < CP_FV_ROWS_I32; ++q) {
+        const uint64_t v = cp_warp_sum61(sum[q]);
+        if (lane == 0 && row0 + q < m) w[row0 + q] = v;
+    }
 }

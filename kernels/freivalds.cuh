@@ -2,44 +2,17 @@
 //
 // With r in F_p^n (from the fill generator, stream CP_FREIVALDS_STREAM, see docs/kernels.md):
 //   y = B r  (k entries),  z = A y  (m entries),  w = C r  (m entries);  accept iff z == w.
-// Entries are signed (A, B int8; C int32) and are mapped to F_p as x mod p. Sums are accumulated exactly in 128-bit
-// (products are < 2^92, a row of up to 2^32 terms stays < 2^124) and reduced once at the end, so every value is the
-// exact residue: the device and the host compute bit-identical vectors.
+// Entries are signed (A, B int8; C int32) and are mapped to F_p as x mod p. Sums are accumulated exactly in int64
+// limbs (below) and reduced to residues, so every value is the exact residue: the device and the host compute
+// bit-identical vectors.
 #pragma once
 #include "common.cuh"
 
 #define CP_P61 0x1FFFFFFFFFFFFFFFULL
 #define CP_FREIVALDS_STREAM 0xF0u
 
-// 128-bit unsigned accumulator as (hi, lo).
-struct cp_u128 {
-    uint64_t lo, hi;
-};
-
-CP_HD void cp_u128_add_mul(cp_u128* acc, uint64_t a, uint64_t b) {
-#if CP_DEVICE_CODE
-    const uint64_t lo = a * b, hi = __umul64hi(a, b);
-#else
-    const unsigned __int128 p = (unsigned __int128)a * b;
-    const uint64_t lo = (uint64_t)p, hi = (uint64_t)(p >> 64);
-#endif
-    const uint64_t nlo = acc->lo + lo;
-    acc->hi += hi + (nlo < lo ? 1u : 0u);
-    acc->lo = nlo;
-}
-
 CP_HD uint64_t cp_mod61_u64(uint64_t x) {
     uint64_t r = (x & CP_P61) + (x >> 61);
-    return r >= CP_P61 ? r - CP_P61 : r;
-}
-
-// (hi * 2^64 + lo) mod p, for hi < 2^64.
-CP_HD uint64_t cp_mod61_u128(cp_u128 v) {
-    // 2^64 = 2^3 * 2^61 = 8 (mod p)
-    const uint64_t lo = cp_mod61_u64(v.lo);
-    const uint64_t hi = cp_mod61_u64(v.hi);  // < p
-    // hi * 8 < 2^64; reduce it, add.
-    uint64_t r = cp_mod61_u64(hi << 3) + lo;
     return r >= CP_P61 ? r - CP_P61 : r;
 }
 
@@ -50,38 +23,76 @@ CP_HD uint64_t cp_addmod61(uint64_t a, uint64_t b) {
 
 CP_HD uint64_t cp_submod61(uint64_t a, uint64_t b) { return a >= b ? a - b : a + CP_P61 - b; }
 
-// Branch-free signed accumulation: a * r = (a + bias) * r - bias * r with a + bias >= 0; the biased products and
-// the sum of r are accumulated apart and combined as (pos - bias * rsum) mod p at the end.
-struct cp_sacc {
-    cp_u128 pos, rsum;
+// Limb accumulators. Every term is a product of a small signed integer and a residue x < p split into limbs, each
+// limb product a 32-bit multiply-add (int8 terms) or a 32 x 32 -> 64-bit one (int32 terms). The accumulators stay
+// exact for the number of terms stated per type (the kernels fold to a residue before that bound) and are combined
+// into the residue, so the result is the exact residue whatever the split of the work: device and host stay
+// bit-identical. (Measured on an H200: the 64-bit multiply-adds bound the kernels, see docs/perf.md.)
+
+// x mod p for a signed 64-bit x (|x| < 2^63).
+CP_HD uint64_t cp_mod61_s64(int64_t x) {
+    return x >= 0 ? cp_mod61_u64((uint64_t)x) : cp_submod61(0, cp_mod61_u64((uint64_t)(-x)));
+}
+
+// 2^e * x mod p for x < p, 0 <= e < 61 (2^61 = 1 mod p: a rotation within 61 bits).
+CP_HD uint64_t cp_shl61(uint64_t x, unsigned e) {
+    if (e == 0) return x;
+    const uint64_t r = ((x << e) & CP_P61) | (x >> (61u - e));
+    return r == CP_P61 ? 0 : r;
+}
+
+// int8 terms a * x: x < p is split into four 16-bit limbs (the last < 2^13); each term adds a * limb_i to an int32
+// partial p_i with one 32-bit IMAD (|a * limb| < 2^23). The partials stay exact for CP_ACC8_FOLD = 256 terms
+// (256 * 128 * 65535 < 2^31) and are then folded into a residue: v + sum_i 2^(16 i) p_i (mod p).
+#define CP_ACC8_FOLD 256u
+
+CP_HD void cp_limbs16(uint64_t x, uint32_t l[4]) {
+    l[0] = (uint32_t)x & 0xFFFFu;
+    l[1] = (uint32_t)(x >> 16) & 0xFFFFu;
+    l[2] = (uint32_t)(x >> 32) & 0xFFFFu;
+    l[3] = (uint32_t)(x >> 48);
+}
+
+CP_HD void cp_acc8_add(int32_t p[4], int32_t a, const uint32_t l[4]) {
+    p[0] += a * (int32_t)l[0];
+    p[1] += a * (int32_t)l[1];
+    p[2] += a * (int32_t)l[2];
+    p[3] += a * (int32_t)l[3];
+}
+
+// Returns v + sum_i 2^(16 i) p_i (mod p) and clears the partials.
+CP_HD uint64_t cp_acc8_fold(uint64_t v, int32_t p[4]) {
+    v = cp_addmod61(v, cp_mod61_s64((int64_t)p[0]));
+    v = cp_addmod61(v, cp_shl61(cp_mod61_s64((int64_t)p[1]), 16));
+    v = cp_addmod61(v, cp_shl61(cp_mod61_s64((int64_t)p[2]), 32));
+    v = cp_addmod61(v, cp_shl61(cp_mod61_s64((int64_t)p[3]), 48));
+    p[0] = p[1] = p[2] = p[3] = 0;
+    return v;
+}
+
+// int32 terms c * x with x split into three 21-bit limbs x = x0 + x1 * 2^21 + x2 * 2^42 (x2 < 2^19):
+// |c * xi| < 2^52: exact for up to 2^11 terms (CP_ACC32_TERMS). Three IMAD.WIDE per term.
+#define CP_ACC32_TERMS (1ULL << 11)
+struct cp_acc32 {
+    int64_t a0, a1, a2;
 };
 
-CP_HD void cp_sacc_init(cp_sacc* s) {
-    s->pos.lo = s->pos.hi = 0;
-    s->rsum.lo = s->rsum.hi = 0;
+CP_HD void cp_acc32_init(cp_acc32* s) { s->a0 = s->a1 = s->a2 = 0; }
+
+CP_HD uint32_t cp_limb21(uint64_t x, unsigned i) { return (uint32_t)(x >> (21u * i)) & 0x1FFFFFu; }
+
+CP_HD void cp_acc32_add(cp_acc32* s, int32_t c, uint32_t x0, uint32_t x1, uint32_t x2) {
+    s->a0 += (int64_t)c * (int64_t)(int32_t)x0;
+    s->a1 += (int64_t)c * (int64_t)(int32_t)x1;
+    s->a2 += (int64_t)c * (int64_t)(int32_t)x2;
 }
 
-// Adds (a + bias) * r where `biased` = a + bias (non-negative by construction of the caller).
-CP_HD void cp_sacc_add(cp_sacc* s, uint64_t biased, uint64_t r) {
-    cp_u128_add_mul(&s->pos, biased, r);
-    const uint64_t nlo = s->rsum.lo + r;
-    s->rsum.hi += nlo < r ? 1u : 0u;
-    s->rsum.lo = nlo;
+CP_HD uint64_t cp_acc32_finish(const cp_acc32* s) {
+    uint64_t v = cp_mod61_s64(s->a0);
+    v = cp_addmod61(v, cp_shl61(cp_mod61_s64(s->a1), 21));
+    v = cp_addmod61(v, cp_shl61(cp_mod61_s64(s->a2), 42));
+    return v;
 }
-
-CP_HD uint64_t cp_sacc_finish(const cp_sacc* s, uint64_t bias) {
-    cp_u128 t;
-    t.lo = 0;
-    t.hi = 0;
-    cp_u128_add_mul(&t, cp_mod61_u128(s->rsum), bias);
-    return cp_submod61(cp_mod61_u128(s->pos), cp_mod61_u128(t));
-}
-
-#define CP_BIAS_I8 128u
-#define CP_BIAS_I32 2147483648ULL
-
-CP_HD uint64_t cp_bias_i8(int8_t a) { return (uint64_t)((int32_t)a + 128); }
-CP_HD uint64_t cp_bias_i32(int32_t c) { return (uint64_t)((int64_t)c + 2147483648LL); }
 
 // r_j = (LE word j of the fill stream) & (2^61 - 1), reduced mod p.
 CP_HD uint64_t cp_freivalds_r_from_word(uint64_t w) { return cp_mod61_u64(w & CP_P61); }

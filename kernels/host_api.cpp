@@ -2,6 +2,7 @@
 // (cc crate) and called from the Rust tests through the C ABI below. Nothing here is used on the device.
 #include "freivalds.cuh"
 #include "gemm.cuh"
+#include "gemm_sm90.cuh"
 #include "keccak.cuh"
 
 extern "C" {
@@ -14,7 +15,7 @@ void cuproof_host_hash_prefixed(uint8_t prefix, const uint8_t* data, uint64_t le
     for (int i = 0; i < 32; ++i) out[i] = (uint8_t)(d[i / 8] >> (8 * (i % 8)));
 }
 
-// Leaves + tree + root exactly as the three device kernels do it (same functions, same order of levels).
+// Leaves + tree + root exactly as the device kernels do it (same functions, the subtree kernel's grouping).
 // leaves_scratch must hold 4 * n_leaves words.
 void cuproof_host_commit(const uint8_t* data, uint64_t len, uint32_t chunk_log2, uint32_t alg_id, uint32_t pad,
                          uint64_t* scratch, uint8_t tree_root[32], uint8_t root[32]) {
@@ -25,19 +26,30 @@ void cuproof_host_commit(const uint8_t* data, uint64_t len, uint32_t chunk_log2,
         const uint64_t clen = start >= len ? 0 : (len - start < csize ? len - start : csize);
         cp_hash_prefixed(0x00, data + start, clen, pad, scratch + 4 * i);
     }
+    // the device's subtree launches: groups of CP_MERKLE_SUBTREE nodes, each reduced level by level in place
     uint64_t cnt = n;
     while (cnt > 1) {
-        const uint64_t n_out = (cnt + 1) / 2;
-        for (uint64_t i = 0; i < n_out; ++i) {
-            uint64_t d[4];
-            if (2 * i + 1 < cnt) {
-                cp_hash_node(scratch + 8 * i, scratch + 8 * i + 4, pad, d);
-            } else {
-                for (int j = 0; j < 4; ++j) d[j] = scratch[8 * i + j];
+        const uint64_t groups = (cnt + CP_MERKLE_SUBTREE - 1) / CP_MERKLE_SUBTREE;
+        for (uint64_t g = 0; g < groups; ++g) {
+            uint64_t* grp = scratch + 4 * g * CP_MERKLE_SUBTREE;
+            uint64_t c = cnt - g * CP_MERKLE_SUBTREE < CP_MERKLE_SUBTREE ? cnt - g * CP_MERKLE_SUBTREE : CP_MERKLE_SUBTREE;
+            while (c > 1) {
+                const uint64_t c1 = (c + 1) / 2;
+                for (uint64_t i = 0; i < c1; ++i) {
+                    uint64_t d[4];
+                    if (2 * i + 1 < c) {
+                        cp_hash_node(grp + 8 * i, grp + 8 * i + 4, pad, d);
+                    } else {
+                        for (int j = 0; j < 4; ++j) d[j] = grp[8 * i + j];
+                    }
+                    for (int j = 0; j < 4; ++j) grp[4 * i + j] = d[j];
+                }
+                c = c1;
             }
-            for (int j = 0; j < 4; ++j) scratch[4 * i + j] = d[j];
+            // group g's node moves to position g of the next level
+            for (int j = 0; j < 4; ++j) scratch[4 * g + j] = grp[j];
         }
-        cnt = n_out;
+        cnt = groups;
     }
     uint64_t r[4];
     cp_hash_root((uint8_t)alg_id, (uint8_t)chunk_log2, len, scratch, pad, r);
@@ -104,24 +116,52 @@ void cuproof_host_gemm_i8_tiled(const int8_t* A, const int8_t* Bt, int32_t* C, i
     }
 }
 
-// Freivalds vectors with the kernels' accumulation (any summation order gives the same residues).
+// Freivalds vectors with the kernels' limb accumulators, folded to residues within their exactness bounds (any
+// summation order gives the same residues).
 void cuproof_host_freivalds(const int8_t* A, const int8_t* Bt, const int32_t* C, const uint64_t* r, uint32_t m,
                             uint32_t n, uint32_t k, uint64_t* y, uint64_t* z, uint64_t* w) {
     for (uint32_t l = 0; l < k; ++l) {
-        cp_sacc acc;
-        cp_sacc_init(&acc);
-        for (uint32_t j = 0; j < n; ++j) cp_sacc_add(&acc, cp_bias_i8(Bt[(size_t)j * k + l]), r[j]);
-        y[l] = cp_sacc_finish(&acc, CP_BIAS_I8);
+        uint64_t v = 0;
+        int32_t p[4] = {0, 0, 0, 0};
+        for (uint32_t j = 0; j < n; ++j) {
+            uint32_t lim[4];
+            cp_limbs16(r[j], lim);
+            cp_acc8_add(p, (int32_t)Bt[(size_t)j * k + l], lim);
+            if ((j + 1) % CP_ACC8_FOLD == 0) v = cp_acc8_fold(v, p);
+        }
+        y[l] = cp_acc8_fold(v, p);
     }
     for (uint32_t i = 0; i < m; ++i) {
-        cp_sacc acc;
-        cp_sacc_init(&acc);
-        for (uint32_t l = 0; l < k; ++l) cp_sacc_add(&acc, cp_bias_i8(A[(size_t)i * k + l]), y[l]);
-        z[i] = cp_sacc_finish(&acc, CP_BIAS_I8);
-        cp_sacc_init(&acc);
-        for (uint32_t j = 0; j < n; ++j) cp_sacc_add(&acc, cp_bias_i32(C[(size_t)i * n + j]), r[j]);
-        w[i] = cp_sacc_finish(&acc, CP_BIAS_I32);
+        uint64_t s = 0;
+        {
+            int32_t p[4] = {0, 0, 0, 0};
+            for (uint32_t l = 0; l < k; ++l) {
+                uint32_t lim[4];
+                cp_limbs16(y[l], lim);
+                cp_acc8_add(p, (int32_t)A[(size_t)i * k + l], lim);
+                if ((l + 1) % CP_ACC8_FOLD == 0) s = cp_acc8_fold(s, p);
+            }
+            s = cp_acc8_fold(s, p);
+        }
+        z[i] = s;
+        s = 0;
+        for (uint32_t j0 = 0; j0 < n; j0 += (uint32_t)CP_ACC32_TERMS) {
+            cp_acc32 acc;
+            cp_acc32_init(&acc);
+            for (uint32_t j = j0; j < n && j - j0 < (uint32_t)CP_ACC32_TERMS; ++j)
+                cp_acc32_add(&acc, C[(size_t)i * n + j], cp_limb21(r[j], 0), cp_limb21(r[j], 1), cp_limb21(r[j], 2));
+            s = cp_addmod61(s, cp_acc32_finish(&acc));
+        }
+        w[i] = s;
     }
+}
+
+// The Hopper GEMM's schedule on the host (gemm_sm90.cuh): staging by the TMA swizzle, reads through the wgmma
+// descriptors, the accumulator fragment map and the epilogue's bounds.
+void cuproof_host_gemm_i8_sm90(const int8_t* A, const int8_t* Bt, int32_t* C, int m, int n, int k) {
+    static thread_local uint8_t smem[CP_SM90_STAGE_BYTES];
+    static thread_local int32_t acc[2 * 128 * 128];
+    cp_gemm_sm90_emulate(A, Bt, C, m, n, k, smem, acc);
 }
 
 }  // extern "C"

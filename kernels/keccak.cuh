@@ -7,6 +7,8 @@
 #include "common.cuh"
 
 #define CP_KECCAK_RATE 136u
+// Nodes a subtree launch reduces to one (2 x 256 threads), see cuproof_merkle_subtree.
+#define CP_MERKLE_SUBTREE 512u
 #define CP_PAD_KECCAK 0x01u
 #define CP_PAD_SHA3 0x06u
 
@@ -71,10 +73,17 @@ CP_HD uint64_t cp_chi(uint64_t a, uint64_t b, uint64_t c) {
 #endif
 }
 
+// Rounds unrolled per loop iteration on the device (tuning knob; 1 keeps the code small).
+#ifndef CP_KECCAK_ROUND_UNROLL
+#define CP_KECCAK_ROUND_UNROLL 1
+#endif
+#define CP_PRAGMA_STR(x) _Pragma(#x)
+#define CP_PRAGMA_UNROLL(n) CP_PRAGMA_STR(unroll n)
+
 // Keccak-f[1600] on 25 lanes, lane (x, y) at index x + 5y.
 CP_HD void cp_keccak_f1600(uint64_t s[25]) {
 #if CP_DEVICE_CODE
-#pragma unroll 1
+    CP_PRAGMA_UNROLL(CP_KECCAK_ROUND_UNROLL)
 #endif
     for (int round = 0; round < 24; ++round) {
         uint64_t c0 = cp_xor3(cp_xor3(s[0], s[5], s[10]), s[15], s[20]);

@@ -35,11 +35,110 @@ fn err(op: &'static str) -> impl Fn(cust::error::CudaError) -> RuntimeError {
     }
 }
 
+/// `CUtensorMap` (cuda.h: 16 opaque 64-bit words, 64-byte aligned).
+#[repr(C, align(64))]
+struct CuTensorMap([u64; 16]);
+
+#[link(name = "cuda")]
+extern "C" {
+    // CUDA 12.0+ driver API; not in cust_raw 0.11.3's bindings. The stub libcuda exports it too
+    // (kernels/cuda_stub_symbols.txt). Enum parameters are C `int`s.
+    fn cuTensorMapEncodeTiled(
+        tensor_map: *mut CuTensorMap,
+        data_type: u32,
+        rank: u32,
+        global_address: *mut c_void,
+        global_dim: *const u64,
+        global_strides: *const u64,
+        box_dim: *const u32,
+        element_strides: *const u32,
+        interleave: u32,
+        swizzle: u32,
+        l2_promotion: u32,
+        oob_fill: u32,
+    ) -> u32;
+}
+
+const CU_TENSOR_MAP_DATA_TYPE_UINT8: u32 = 0;
+const CU_TENSOR_MAP_INTERLEAVE_NONE: u32 = 0;
+const CU_TENSOR_MAP_SWIZZLE_128B: u32 = 3;
+const CU_TENSOR_MAP_L2_PROMOTION_L2_256B: u32 = 3;
+const CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE: u32 = 0;
+
+/// A 2-D uint8 tensor map of a `rows × cols` row-major matrix at `ptr` (cols % 16 == 0), box `box_cols × box_rows`,
+/// 128-byte swizzle, zero fill out of bounds. Returns the 128 bytes of the map.
+fn tensor_map_2d(
+    ptr: u64,
+    rows: usize,
+    cols: usize,
+    box_rows: u32,
+    box_cols: u32,
+) -> Result<[u8; 128], RuntimeError> {
+    let dims = [cols as u64, rows as u64];
+    let strides = [cols as u64];
+    let boxd = [box_cols, box_rows];
+    let elem = [1u32, 1u32];
+    let mut map = CuTensorMap([0; 16]);
+    // SAFETY: every pointer refers to a live local array of the length the rank (2) implies; the driver writes only
+    // the 128-byte map we own. `ptr` is a device address the caller keeps alive while the map is used.
+    let r = unsafe {
+        cuTensorMapEncodeTiled(
+            &mut map,
+            CU_TENSOR_MAP_DATA_TYPE_UINT8,
+            2,
+            ptr as *mut c_void,
+            dims.as_ptr(),
+            strides.as_ptr(),
+            boxd.as_ptr(),
+            elem.as_ptr(),
+            CU_TENSOR_MAP_INTERLEAVE_NONE,
+            CU_TENSOR_MAP_SWIZZLE_128B,
+            CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE,
+        )
+    };
+    match r {
+        0 => {}
+        100 => {
+            return Err(RuntimeError::NoDevice(format!(
+                "cuTensorMapEncodeTiled: CUDA_ERROR_NO_DEVICE ({LIBCUDA})"
+            )))
+        }
+        code => {
+            return Err(RuntimeError::Cuda {
+                op: "cuTensorMapEncodeTiled",
+                msg: format!("CUresult {code}"),
+            })
+        }
+    }
+    let mut out = [0u8; 128];
+    for (o, w) in out.chunks_exact_mut(8).zip(map.0.iter()) {
+        o.copy_from_slice(&w.to_le_bytes());
+    }
+    Ok(out)
+}
+
+/// What a pair of GEMM tensor maps was encoded for: (A, Bt, m, n, k).
+type TmapKey = (u64, u64, usize, usize, usize);
+
+/// Which int8 GEMM kernel to launch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GemmKernel {
+    /// The Hopper kernel when loaded (compute capability 9.0) and applicable (k % 16 == 0), else `MmaSync`.
+    Auto,
+    /// `cuproof_gemm_i8`: mma.sync m16n8k32, any shape, sm_80+.
+    MmaSync,
+    /// `cuproof_gemm_i8_sm90`: TMA + wgmma m64n256k32 (errors when not loaded or not applicable).
+    Wgmma,
+}
+
 /// A GPU with the cuproof modules loaded.
 pub struct CudaExec {
     info: GpuInfo,
     modules: HashMap<String, Module>,
     stream: Stream,
+    /// Tensor maps of the last Hopper GEMM and the device copy of the two maps.
+    tmaps: std::cell::RefCell<Option<(TmapKey, DeviceBuffer<u8>)>>,
     _ctx: Context,
 }
 
@@ -130,6 +229,7 @@ impl CudaExec {
             info,
             modules: HashMap::new(),
             stream,
+            tmaps: std::cell::RefCell::new(None),
             _ctx: ctx,
         })
     }
@@ -142,6 +242,25 @@ impl CudaExec {
     /// Loads a measured module image (the digest was logged before this call).
     pub fn load(&mut self, token: MeasuredImage<'_>) -> Result<(), RuntimeError> {
         let module = Module::from_ptx(token.image, &[]).map_err(err("cuModuleLoadData"))?;
+        if token.name == gemm::sm90::MODULE {
+            let f = module
+                .get_function(gemm::sm90::ENTRY)
+                .map_err(err("cuModuleGetFunction"))?;
+            // SAFETY: `f` is a live function handle of the module just loaded; the attribute takes an int.
+            let r = unsafe {
+                cust::sys::cuFuncSetAttribute(
+                    f.to_raw(),
+                    cust::sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                    gemm::sm90::SMEM_BYTES as i32,
+                )
+            };
+            if r != cust::sys::cudaError_enum::CUDA_SUCCESS {
+                return Err(RuntimeError::Cuda {
+                    op: "cuFuncSetAttribute",
+                    msg: format!("{r:?}"),
+                });
+            }
+        }
         self.modules.insert(token.name.to_string(), module);
         Ok(())
     }
@@ -266,34 +385,15 @@ impl CudaExec {
         // the leaves always go to `a` (n digests); the levels ping-pong between the two without moving the
         // buffers inside the scratch, so it stays valid for the next call
         let (mut src, mut dst) = (a, b);
-        self.launch(
-            rec,
-            "keccak_merkle",
-            merkle::ENTRY_LEAVES,
-            LaunchCfg {
-                grid: [n.div_ceil(merkle::LEAF_BLOCK as u64) as u32, 1, 1],
-                block: [merkle::LEAF_BLOCK, 1, 1],
-                shared: 0,
-            },
-            &[
-                Arg::Ptr(buf.as_device_ptr().as_raw()),
-                Arg::U64(len),
-                Arg::U32(params.chunk_log2 as u32),
-                Arg::U32(pad),
-                Arg::Ptr(a.as_device_ptr().as_raw()),
-                Arg::U64(n),
-            ],
-        )?;
-        let mut cnt = n;
-        while cnt > 1 {
-            let out = cnt.div_ceil(2);
+        self.merkle_leaves(rec, buf, len, params, scratch)?;
+        for (grid, cnt) in merkle::subtree_passes(n) {
             self.launch(
                 rec,
                 "keccak_merkle",
-                merkle::ENTRY_LEVEL,
+                merkle::ENTRY_SUBTREE,
                 LaunchCfg {
-                    grid: [out.div_ceil(merkle::LEVEL_BLOCK as u64) as u32, 1, 1],
-                    block: [merkle::LEVEL_BLOCK, 1, 1],
+                    grid: [grid, 1, 1],
+                    block: [merkle::SUBTREE_BLOCK, 1, 1],
                     shared: 0,
                 },
                 &[
@@ -304,7 +404,6 @@ impl CudaExec {
                 ],
             )?;
             std::mem::swap(&mut src, &mut dst);
-            cnt = out;
         }
         self.launch(
             rec,
@@ -381,7 +480,7 @@ impl CudaExec {
         Ok(c)
     }
 
-    /// C = A·B into an existing buffer (for timing loops).
+    /// C = A·B into an existing buffer (for timing loops), with the kernel chosen by [`GemmKernel::Auto`].
     #[allow(clippy::too_many_arguments)]
     pub fn gemm_into(
         &self,
@@ -393,9 +492,80 @@ impl CudaExec {
         n: usize,
         k: usize,
     ) -> Result<(), RuntimeError> {
+        self.gemm_into_with(rec, GemmKernel::Auto, a, bt, c, m, n, k)
+    }
+
+    /// The leaf kernel alone: `H(0x00 || chunk)` of every chunk of `buf[..len]` into the scratch (for timing the
+    /// leaves apart from the tree levels; [`CudaExec::commit_device_with`] runs it first).
+    pub fn merkle_leaves(
+        &self,
+        rec: &mut Recorder,
+        buf: &DeviceBuffer<u8>,
+        len: u64,
+        params: &CommitParams,
+        scratch: &CommitScratch,
+    ) -> Result<(), RuntimeError> {
+        let n = params.leaf_count(len);
+        if len > buf.len() as u64 || n > scratch.leaves {
+            return Err(RuntimeError::Shape(format!(
+                "merkle leaves: {len} bytes / {n} leaves do not fit the buffer or the scratch"
+            )));
+        }
+        self.launch(
+            rec,
+            "keccak_merkle",
+            merkle::ENTRY_LEAVES,
+            LaunchCfg {
+                grid: [n.div_ceil(merkle::LEAF_BLOCK as u64) as u32, 1, 1],
+                block: [merkle::LEAF_BLOCK, 1, 1],
+                shared: 0,
+            },
+            &[
+                Arg::Ptr(buf.as_device_ptr().as_raw()),
+                Arg::U64(len),
+                Arg::U32(params.chunk_log2 as u32),
+                Arg::U32(merkle::pad_byte(params.alg) as u32),
+                Arg::Ptr(scratch.a.as_device_ptr().as_raw()),
+                Arg::U64(n),
+            ],
+        )
+    }
+
+    /// Whether the Hopper GEMM module is loaded.
+    pub fn has_sm90_gemm(&self) -> bool {
+        self.modules.contains_key(gemm::sm90::MODULE)
+    }
+
+    /// C = A·B into an existing buffer with a chosen kernel.
+    #[allow(clippy::too_many_arguments)]
+    pub fn gemm_into_with(
+        &self,
+        rec: &mut Recorder,
+        kernel: GemmKernel,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<(), RuntimeError> {
         gemm::check_shape(a.len(), bt.len(), m, n, k)?;
         if c.len() < m * n * 4 {
             return Err(RuntimeError::Shape("gemm: C buffer too small".into()));
+        }
+        let hopper = self.has_sm90_gemm() && gemm::sm90::applies(k);
+        let use_sm90 = match kernel {
+            GemmKernel::Auto => hopper,
+            GemmKernel::MmaSync => false,
+            GemmKernel::Wgmma if hopper => true,
+            GemmKernel::Wgmma => {
+                return Err(RuntimeError::Shape(format!(
+                    "gemm: the wgmma kernel needs compute capability 9.0 and k % 16 == 0 (k = {k})"
+                )))
+            }
+        };
+        if use_sm90 {
+            return self.gemm_sm90(rec, a, bt, c, m, n, k);
         }
         self.launch(
             rec,
@@ -413,6 +583,57 @@ impl CudaExec {
                 Arg::U32(m as u32),
                 Arg::U32(n as u32),
                 Arg::U32(k as u32),
+            ],
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_sm90(
+        &self,
+        rec: &mut Recorder,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<(), RuntimeError> {
+        let (pa, pb) = (a.as_device_ptr().as_raw(), bt.as_device_ptr().as_raw());
+        let key = (pa, pb, m, n, k);
+        let mut cache = self.tmaps.borrow_mut();
+        let cached = cache
+            .as_ref()
+            .filter(|(kk, _)| *kk == key)
+            .map(|(_, buf)| buf.as_device_ptr().as_raw());
+        let tm = match cached {
+            Some(p) => p,
+            None => {
+                let mut maps = Vec::with_capacity(256);
+                maps.extend_from_slice(&tensor_map_2d(pa, m, k, gemm::sm90::BM, gemm::sm90::BK)?);
+                maps.extend_from_slice(&tensor_map_2d(pb, n, k, gemm::sm90::BN, gemm::sm90::BK)?);
+                let buf = DeviceBuffer::from_slice(&maps).map_err(err("cuMemcpyHtoD"))?;
+                let p = buf.as_device_ptr().as_raw();
+                *cache = Some((key, buf));
+                p
+            }
+        };
+        self.launch(
+            rec,
+            gemm::sm90::MODULE,
+            gemm::sm90::ENTRY,
+            LaunchCfg {
+                grid: gemm::sm90::grid(m, n),
+                block: [gemm::sm90::THREADS, 1, 1],
+                shared: gemm::sm90::SMEM_BYTES,
+            },
+            &[
+                Arg::Ptr(pa),
+                Arg::Ptr(pb),
+                Arg::Ptr(c.as_device_ptr().as_raw()),
+                Arg::U32(m as u32),
+                Arg::U32(n as u32),
+                Arg::U32(k as u32),
+                Arg::Ptr(tm),
             ],
         )
     }
@@ -469,6 +690,47 @@ impl CudaExec {
         n: usize,
         k: usize,
     ) -> Result<(), RuntimeError> {
+        for entry in [
+            freivalds::ENTRY_BR_PARTIAL,
+            freivalds::ENTRY_SUM_SLICES,
+            freivalds::ENTRY_ROWS_I8,
+            freivalds::ENTRY_ROWS_I32,
+        ] {
+            self.freivalds_phase(rec, entry, a, bt, c, r, part, y, z, w, m, n, k)?;
+        }
+        Ok(())
+    }
+
+    /// One of the four Freivalds launches (`entry` is one of the `freivalds::ENTRY_*`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds_phase(
+        &self,
+        rec: &mut Recorder,
+        entry: &str,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &DeviceBuffer<u64>,
+        part: &DeviceBuffer<u64>,
+        y: &DeviceBuffer<u64>,
+        z: &DeviceBuffer<u64>,
+        w: &DeviceBuffer<u64>,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<(), RuntimeError> {
+        gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+        if c.len() < m * n * 4
+            || r.len() < n
+            || part.len() < k * freivalds::SLICES as usize
+            || y.len() < k
+            || z.len() < m
+            || w.len() < m
+        {
+            return Err(RuntimeError::Shape(
+                "freivalds: a buffer is too small for the shape".into(),
+            ));
+        }
         let (m32, n32, k32) = (m as u32, n as u32, k as u32);
         let p = |b: &DeviceBuffer<u8>| Arg::Ptr(b.as_device_ptr().as_raw());
         let q = |b: &DeviceBuffer<u64>| Arg::Ptr(b.as_device_ptr().as_raw());
@@ -477,34 +739,33 @@ impl CudaExec {
             block: [256, 1, 1],
             shared: 0,
         };
-        self.launch(
-            rec,
-            "freivalds",
-            freivalds::ENTRY_BR_PARTIAL,
-            cfg(k32.div_ceil(1024), freivalds::SLICES),
-            &[p(bt), q(r), Arg::U32(n32), Arg::U32(k32), q(part)],
-        )?;
-        self.launch(
-            rec,
-            "freivalds",
-            freivalds::ENTRY_SUM_SLICES,
-            cfg(k32.div_ceil(256), 1),
-            &[q(part), Arg::U32(k32), Arg::U32(freivalds::SLICES), q(y)],
-        )?;
-        self.launch(
-            rec,
-            "freivalds",
-            freivalds::ENTRY_ROWS_I8,
-            cfg(m32.div_ceil(8), 1),
-            &[p(a), q(y), Arg::U32(m32), Arg::U32(k32), q(z)],
-        )?;
-        self.launch(
-            rec,
-            "freivalds",
-            freivalds::ENTRY_ROWS_I32,
-            cfg(m32.div_ceil(8), 1),
-            &[p(c), q(r), Arg::U32(m32), Arg::U32(n32), q(w)],
-        )
+        let (launch_cfg, args) = match entry {
+            freivalds::ENTRY_BR_PARTIAL => (
+                cfg(
+                    k32.div_ceil(256 * freivalds::BR_PER_THREAD),
+                    freivalds::SLICES,
+                ),
+                vec![p(bt), q(r), Arg::U32(n32), Arg::U32(k32), q(part)],
+            ),
+            freivalds::ENTRY_SUM_SLICES => (
+                cfg(k32.div_ceil(freivalds::SUM_L_PER_BLOCK), 1),
+                vec![q(part), Arg::U32(k32), Arg::U32(freivalds::SLICES), q(y)],
+            ),
+            freivalds::ENTRY_ROWS_I8 => (
+                cfg(m32.div_ceil(8 * freivalds::ROWS_I8_PER_WARP), 1),
+                vec![p(a), q(y), Arg::U32(m32), Arg::U32(k32), q(z)],
+            ),
+            freivalds::ENTRY_ROWS_I32 => (
+                cfg(m32.div_ceil(8 * freivalds::ROWS_I32_PER_WARP), 1),
+                vec![p(c), q(r), Arg::U32(m32), Arg::U32(n32), q(w)],
+            ),
+            other => {
+                return Err(RuntimeError::Shape(format!(
+                    "freivalds: unknown entry {other}"
+                )))
+            }
+        };
+        self.launch(rec, "freivalds", entry, launch_cfg, &args)
     }
 
     /// The hand-written PTX permutation on a batch of states, in place.

@@ -37,6 +37,14 @@ mod ffi {
             n: i32,
             k: i32,
         );
+        pub fn cuproof_host_gemm_i8_sm90(
+            a: *const i8,
+            bt: *const i8,
+            c: *mut i32,
+            m: i32,
+            n: i32,
+            k: i32,
+        );
         pub fn cuproof_host_freivalds(
             a: *const i8,
             bt: *const i8,
@@ -116,6 +124,33 @@ pub fn gemm_i8_tiled(
     // SAFETY: shapes checked above: a has m*k, bt n*k elements, c m*n; dims fit in i32.
     unsafe {
         ffi::cuproof_host_gemm_i8_tiled(
+            a.as_ptr(),
+            bt.as_ptr(),
+            c.as_mut_ptr(),
+            m as i32,
+            n as i32,
+            k as i32,
+        )
+    };
+    Ok(c)
+}
+
+/// C = A·B through the Hopper kernel's schedule (`kernels/gemm_sm90.cuh`): operands staged with the TMA's 128-byte
+/// swizzle, read back through the wgmma descriptors, accumulated in the fragment map, stored with the epilogue's
+/// bounds. Slow (a few million multiply-adds per second): for tests on small shapes.
+pub fn gemm_i8_sm90(
+    a: &[i8],
+    bt: &[i8],
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Result<Vec<i32>, RuntimeError> {
+    crate::kernels::gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+    let mut c = vec![0i32; m * n];
+    // SAFETY: shapes checked above: a has m*k, bt n*k elements, c m*n; dims fit in i32. The C function uses its own
+    // thread-local scratch.
+    unsafe {
+        ffi::cuproof_host_gemm_i8_sm90(
             a.as_ptr(),
             bt.as_ptr(),
             c.as_mut_ptr(),

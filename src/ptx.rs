@@ -16,6 +16,20 @@ pub fn modules() -> [(&'static str, &'static str); 4] {
     ]
 }
 
+/// Modules for compute capability 9.0 only (`compute_90a` PTX: wgmma, setmaxnreg): (module name, PTX text).
+pub fn sm90_modules() -> [(&'static str, &'static str); 1] {
+    [("gemm_i8_sm90", GEMM_I8_SM90)]
+}
+
+/// The modules a device of compute capability `cc` loads: [`modules`], plus [`sm90_modules`] on 9.0.
+pub fn modules_for(cc: (u8, u8)) -> Vec<(&'static str, &'static str)> {
+    let mut v = modules().to_vec();
+    if cc == (9, 0) {
+        v.extend(sm90_modules());
+    }
+    v
+}
+
 /// The kernel sources the CPU backend executes (the host build of the same math), for the log's module digests.
 pub const HOST_SOURCES: &[(&str, &str)] = &[
     ("common.cuh", include_str!("../kernels/common.cuh")),

@@ -297,7 +297,7 @@ impl Runtime {
         }
         rec.append(Record::Inventory(inventory.clone()));
         let mut exec = Box::new(exec);
-        for (name, ptx) in crate::ptx::modules() {
+        for (name, ptx) in crate::ptx::modules_for(exec.gpu_info().compute_capability) {
             let token = rec.measure_module(name, ModuleFormat::Ptx, ptx);
             exec.load(token)?;
         }
@@ -712,14 +712,12 @@ pub(crate) fn record_commit_launches(
             Arg::U64(n),
         ],
     )?;
-    let mut cnt = n;
-    while cnt > 1 {
-        let out = cnt.div_ceil(2);
+    for (grid, cnt) in merkle::subtree_passes(n) {
         rec.launch(
             "keccak_merkle",
-            merkle::ENTRY_LEVEL,
-            [out.div_ceil(merkle::LEVEL_BLOCK as u64) as u32, 1, 1],
-            [merkle::LEVEL_BLOCK, 1, 1],
+            merkle::ENTRY_SUBTREE,
+            [grid, 1, 1],
+            [merkle::SUBTREE_BLOCK, 1, 1],
             0,
             &[
                 Arg::Ptr(u64::MAX),
@@ -728,7 +726,6 @@ pub(crate) fn record_commit_launches(
                 Arg::Ptr(u64::MAX - 1),
             ],
         )?;
-        cnt = out;
     }
     rec.launch(
         "keccak_merkle",

@@ -94,6 +94,10 @@ fn commitment_matches_core_reference() {
     }
     cases.push((3 * 4096 * 5 + 17, 12));
     cases.push((1 << 20, 12));
+    // subtree grouping: 512 and 513 leaves (one group, two groups), 512 * 512 + 3 leaves (three passes)
+    cases.push((32 * 512, 5));
+    cases.push((32 * 513 - 1, 5));
+    cases.push((32 * (512 * 512 + 3), 5));
     for (len, k) in cases {
         let data = random_bytes(&mut r, len);
         for alg in [HashAlg::Keccak256, HashAlg::Sha3_256] {
@@ -248,4 +252,68 @@ fn freivalds_rejects_wrapped_or_mis_sized_input() {
     let k = gemm::MAX_K + 1;
     let a = vec![0i8; k];
     assert!(freivalds::freivalds_cpu(&a, &a, &[0], 1, 1, k, &[0; 32]).is_err());
+}
+
+#[test]
+fn gemm_sm90_schedule_matches_naive_product() {
+    // The Hopper kernel's swizzle, descriptors, fragment map, tile rasterisation and epilogue bounds, run on the
+    // host: tails in m, n and k, several tiles in both directions, more than one k slice.
+    let mut r = rng();
+    for (m, n, k) in [(1, 1, 16), (130, 260, 144), (300, 33, 32), (64, 513, 256)] {
+        let a = random_i8(&mut r, m * k);
+        let bt = random_i8(&mut r, n * k);
+        assert_eq!(
+            host::gemm_i8_sm90(&a, &bt, m, n, k).unwrap(),
+            naive(&a, &bt, m, n, k),
+            "sm90 schedule {m}x{n}x{k}"
+        );
+    }
+    let (m, n, k) = (20, 12, 384);
+    let c = host::gemm_i8_sm90(&vec![-128i8; m * k], &vec![-128i8; n * k], m, n, k).unwrap();
+    assert!(c.iter().all(|&v| v == 16384 * k as i32));
+    assert!(host::gemm_i8_sm90(&[0; 5], &[0; 6], 2, 2, 3).is_err());
+}
+
+fn mod_p(x: i128) -> u64 {
+    x.rem_euclid(freivalds::P as i128) as u64
+}
+
+#[test]
+fn freivalds_limb_accumulators_are_exact_at_the_extremes() {
+    // Extreme operands (int8 -128/127, int32 MIN/MAX) against extreme residues (p - 1, limb boundaries), checked
+    // against i128 arithmetic; C is arbitrary here (w = C r is compared, not the verdict).
+    let p = freivalds::P;
+    // n > 2 * 2^11: the int32 accumulators are folded twice per row
+    let (m, n, k) = (3usize, 4200usize, 90usize);
+    let specials = [
+        p - 1,
+        (1 << 31) - 1,
+        1 << 31,
+        0,
+        1,
+        p - (1 << 31),
+        (1 << 61) - 2,
+    ];
+    let rv: Vec<u64> = (0..n).map(|j| specials[j % specials.len()]).collect();
+    let a: Vec<i8> = (0..m * k)
+        .map(|i| if i % 3 == 0 { 127 } else { -128 })
+        .collect();
+    let bt: Vec<i8> = (0..n * k)
+        .map(|i| if i % 5 == 0 { 127 } else { -128 })
+        .collect();
+    let cvals = [i32::MIN, i32::MAX, -1, 0, 65535, -65536, 1 << 16];
+    let c: Vec<i32> = (0..m * n).map(|i| cvals[i % cvals.len()]).collect();
+    let y: Vec<u64> = (0..k)
+        .map(|l| mod_p((0..n).map(|j| bt[j * k + l] as i128 * rv[j] as i128).sum()))
+        .collect();
+    let z: Vec<u64> = (0..m)
+        .map(|i| mod_p((0..k).map(|l| a[i * k + l] as i128 * y[l] as i128).sum()))
+        .collect();
+    let w: Vec<u64> = (0..m)
+        .map(|i| mod_p((0..n).map(|j| c[i * n + j] as i128 * rv[j] as i128).sum()))
+        .collect();
+    assert_eq!(
+        host::freivalds(&a, &bt, &c, &rv, m, n, k).unwrap(),
+        (y, z, w)
+    );
 }

@@ -35,7 +35,7 @@ fn modules_export_the_runtime_entries() {
             ptx::KECCAK_MERKLE,
             &[
                 merkle::ENTRY_LEAVES,
-                merkle::ENTRY_LEVEL,
+                merkle::ENTRY_SUBTREE,
                 merkle::ENTRY_ROOT,
                 fill::ENTRY,
             ],
@@ -57,6 +57,27 @@ fn modules_export_the_runtime_entries() {
             assert!(text.contains(&format!(".entry {e}(")), "missing entry {e}");
         }
     }
+}
+
+#[test]
+fn hopper_gemm_module_targets_sm90a_with_wgmma_and_tma() {
+    let text = ptx::GEMM_I8_SM90;
+    let v = version_of(text);
+    assert!(v <= (9, 0), "gemm_i8_sm90: PTX ISA {v:?} > 9.0");
+    assert!(text.contains(".target sm_90a"));
+    assert!(text.contains(&format!(".entry {}(", cuproof::kernels::gemm::sm90::ENTRY)));
+    for instr in [
+        "wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8",
+        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes",
+        "mbarrier.try_wait.parity",
+        "setmaxnreg.inc.sync.aligned.u32",
+    ] {
+        assert!(text.contains(instr), "gemm_i8_sm90 lacks {instr}");
+    }
+    // loaded on compute capability 9.0 only
+    assert!(ptx::modules_for((8, 0)).iter().all(|(n, _)| *n != "gemm_i8_sm90"));
+    assert!(ptx::modules_for((9, 0)).iter().any(|(n, _)| *n == "gemm_i8_sm90"));
+    assert!(ptx::modules_for((10, 0)).iter().all(|(n, _)| *n != "gemm_i8_sm90"));
 }
 
 #[test]
@@ -82,6 +103,7 @@ fn committed_ptx_is_fresh_when_nvcc_is_present() {
         ),
         ("gemm_i8", ptx::GEMM_I8, ptx::GEMM_I8_COMMITTED),
         ("freivalds", ptx::FREIVALDS, ptx::FREIVALDS_COMMITTED),
+        ("gemm_i8_sm90", ptx::GEMM_I8_SM90, ptx::GEMM_I8_SM90_COMMITTED),
     ] {
         assert!(
             fresh == committed,

@@ -57,7 +57,7 @@ fn cpu_runtime_records_inventory_then_modules_then_launches() {
         last_load < first_launch,
         "modules are measured before any launch"
     );
-    // 10_000 bytes = 3 leaves: leaves, 2 levels, root
+    // 10_000 bytes = 3 leaves: leaves, one subtree pass, root
     let entries: Vec<_> = recs
         .iter()
         .filter_map(|r| match r {
@@ -69,8 +69,7 @@ fn cpu_runtime_records_inventory_then_modules_then_launches() {
         entries,
         [
             "cuproof_merkle_leaves",
-            "cuproof_merkle_level",
-            "cuproof_merkle_level",
+            "cuproof_merkle_subtree",
             "cuproof_merkle_root"
         ]
     );

@@ -23,7 +23,7 @@ fn main() {
 
 #[cfg(feature = "cuda")]
 mod device {
-    use cuproof::cuda::CudaExec;
+    use cuproof::cuda::{CudaExec, GemmKernel};
     use cuproof::kernels::{fill, freivalds, gemm, keccak};
     use cuproof::runtime::{i8_bytes, Recorder};
     use cuproof::RuntimeError;
@@ -91,7 +91,8 @@ mod device {
     }
 
     fn load_all(rec: &mut Recorder, exec: &mut CudaExec) -> Result<(), RuntimeError> {
-        for (name, ptx) in cuproof::ptx::modules() {
+        let cc = exec.gpu_info().compute_capability;
+        for (name, ptx) in cuproof::ptx::modules_for(cc) {
             let tok = rec.measure_module(name, ModuleFormat::Ptx, ptx);
             exec.load(tok)?;
         }
@@ -101,6 +102,18 @@ mod device {
     pub fn run() -> i32 {
         let args: Vec<String> = std::env::args().collect();
         let quick = args.iter().any(|a| a == "--quick");
+        // A hung kernel must not eat the whole lease: exit with a clear line after the deadline.
+        let deadline = args
+            .iter()
+            .position(|a| a == "--deadline")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(240);
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(deadline));
+            eprintln!("device check: deadline of {deadline} s passed (a kernel hung?): exiting");
+            std::process::exit(4);
+        });
         let use_torch = !args.iter().any(|a| a == "--no-torch");
         match run_inner(quick, use_torch) {
             Ok(ok) => {
@@ -167,6 +180,8 @@ mod device {
             (4097, 12),
             (33, 5),
             (1 << 20, 12),
+            (32 * 513, 5),
+            (32 * (512 * 512 + 3), 5),
         ];
         for _ in 0..12 {
             cases.push((rng.below(3 << 20) as usize, 5 + rng.below(20) as u8));
@@ -200,59 +215,91 @@ mod device {
             format!("{} bytes vs Rust twin", fill_len + 7),
         );
 
-        // GEMM with tails and the fast path
-        let mut all = true;
+        // GEMM with tails and the fast path, on every kernel this device has
+        let mut kernels = vec![(GemmKernel::MmaSync, "mma.sync")];
+        if exec.has_sm90_gemm() {
+            kernels.push((GemmKernel::Wgmma, "wgmma"));
+        }
         let shapes = [
             (1usize, 1usize, 1usize),
             (129, 67, 100),
             (16, 8, 32),
+            (1, 1, 16),
             (1000, 777, 333),
             (512, 640, 768),
+            (128, 256, 128),
+            (129, 257, 144),
+            (300, 520, 272),
+            (1000, 777, 336),
             (257, 130, 4096),
+            (2048, 2048, 2048),
         ];
-        for (m, n, k) in shapes {
-            let a = rng.bytes(m * k);
-            let bt = rng.bytes(n * k);
-            let da = exec.upload(&a)?;
-            let db = exec.upload(&bt)?;
-            let dc = exec.gemm_device(&mut rec, &da, &db, m, n, k)?;
-            let c = to_i32(&exec.download_u8(&dc)?);
-            let ai: Vec<i8> = a.iter().map(|x| *x as i8).collect();
-            let bi: Vec<i8> = bt.iter().map(|x| *x as i8).collect();
-            if c != gemm::gemm_i8_cpu(&ai, &bi, m, n, k)? {
+        for (kernel, label) in &kernels {
+            let mut all = true;
+            let mut ran = 0;
+            for (m, n, k) in shapes {
+                if *kernel == GemmKernel::Wgmma && !cuproof::kernels::gemm::sm90::applies(k) {
+                    continue;
+                }
+                ran += 1;
+                let a = rng.bytes(m * k);
+                let bt = rng.bytes(n * k);
+                let da = exec.upload(&a)?;
+                let db = exec.upload(&bt)?;
+                // poisoned output: every element must be written
+                let dc = exec.upload(&vec![0xA5u8; m * n * 4])?;
+                exec.gemm_into_with(&mut rec, *kernel, &da, &db, &dc, m, n, k)?;
+                let c = to_i32(&exec.download_u8(&dc)?);
+                let ai: Vec<i8> = a.iter().map(|x| *x as i8).collect();
+                let bi: Vec<i8> = bt.iter().map(|x| *x as i8).collect();
+                if c != gemm::gemm_i8_cpu(&ai, &bi, m, n, k)? {
+                    all = false;
+                    println!("  gemm ({label}) mismatch at {m}x{n}x{k}");
+                }
+            }
+            rep.check(
+                &format!("gemm_i8 {label} (tails + fast path)"),
+                all,
+                format!("{ran} shapes vs gemm_i8_cpu, poisoned C"),
+            );
+        }
+
+        // Freivalds vectors, accept and reject: fast paths, generic paths (k % 4, n % 4 != 0), folded accumulators
+        // (n > 2^16 columns per row)
+        let mut all = true;
+        for (m, n, k) in [
+            (300usize, 200usize, 500usize),
+            (37, 45, 131),
+            (8, 70_000, 64),
+            (1, 1, 1),
+        ] {
+            let ai: Vec<i8> = rng.bytes(m * k).into_iter().map(|x| x as i8).collect();
+            let bi: Vec<i8> = rng.bytes(n * k).into_iter().map(|x| x as i8).collect();
+            let c = gemm::gemm_i8_cpu(&ai, &bi, m, n, k)?;
+            let rseed: [u8; 32] = rng.bytes(32).try_into().unwrap_or([0; 32]);
+            let r = freivalds::r_vector(&rseed, n);
+            let twin = freivalds::freivalds_with_r(&ai, &bi, &c, &r, m, n, k);
+            let (da, db, dc) = (
+                exec.upload(&i8_bytes(&ai))?,
+                exec.upload(&i8_bytes(&bi))?,
+                exec.upload(&i32s(&c))?,
+            );
+            let got = exec.freivalds_device(&mut rec, &da, &db, &dc, &r, m, n, k)?;
+            let mut bad = c.clone();
+            let idx = rng.below(bad.len() as u64) as usize;
+            bad[idx] = bad[idx].wrapping_sub(1);
+            let dbad = exec.upload(&i32s(&bad))?;
+            let rej = exec.freivalds_device(&mut rec, &da, &db, &dbad, &r, m, n, k)?;
+            let twin_rej = freivalds::freivalds_with_r(&ai, &bi, &bad, &r, m, n, k);
+            if !(got == twin && got.accept && !rej.accept && rej == twin_rej) {
                 all = false;
-                println!("  gemm mismatch at {m}x{n}x{k}");
+                println!("  freivalds mismatch at {m}x{n}x{k}");
             }
         }
         rep.check(
-            "gemm_i8 (tails + fast path)",
-            all,
-            format!("{} shapes vs gemm_i8_cpu", shapes.len()),
-        );
-
-        // Freivalds vectors, accept and reject
-        let (m, n, k) = (300, 200, 500);
-        let ai: Vec<i8> = rng.bytes(m * k).into_iter().map(|x| x as i8).collect();
-        let bi: Vec<i8> = rng.bytes(n * k).into_iter().map(|x| x as i8).collect();
-        let c = gemm::gemm_i8_cpu(&ai, &bi, m, n, k)?;
-        let rseed: [u8; 32] = rng.bytes(32).try_into().unwrap_or([0; 32]);
-        let r = freivalds::r_vector(&rseed, n);
-        let twin = freivalds::freivalds_with_r(&ai, &bi, &c, &r, m, n, k);
-        let (da, db, dc) = (
-            exec.upload(&i8_bytes(&ai))?,
-            exec.upload(&i8_bytes(&bi))?,
-            exec.upload(&i32s(&c))?,
-        );
-        let got = exec.freivalds_device(&mut rec, &da, &db, &dc, &r, m, n, k)?;
-        let mut bad = c.clone();
-        let idx = rng.below(bad.len() as u64) as usize;
-        bad[idx] = bad[idx].wrapping_sub(1);
-        let dbad = exec.upload(&i32s(&bad))?;
-        let rej = exec.freivalds_device(&mut rec, &da, &db, &dbad, &r, m, n, k)?;
-        rep.check(
             "freivalds",
-            got == twin && got.accept && !rej.accept,
-            "y, z, w bit-identical to twin; accepts C, rejects C with one entry off by one".into(),
+            all,
+            "4 shapes: y, z, w bit-identical to twin; accepts C, rejects C with one entry off by one".into(),
         );
 
         // the Runtime API end to end on both backends
@@ -286,12 +333,23 @@ mod device {
             ),
         );
         let iters = if quick { 3 } else { 10 };
-        let mut tr = rec_dummy();
+        let mut tr = rec_dummy(info.compute_capability);
         let scratch = cuproof::cuda::CommitScratch::new(params.leaf_count(big as u64))?;
         let ms = exec.time_ms(iters, || {
             exec.commit_device_with(&mut tr, &big_buf, big as u64, &params, &scratch)
                 .map(|_| ())
         })?;
+        let leaves_ms = exec.time_ms(iters, || {
+            exec.merkle_leaves(&mut tr, &big_buf, big as u64, &params, &scratch)
+        })?;
+        rep.row(
+            "  Keccak leaves only",
+            format!("{:.1} GB/s", big as f64 / (leaves_ms * 1e-3) / 1e9),
+            format!(
+                "{leaves_ms:.3} ms; tree levels + root: {:.3} ms",
+                ms - leaves_ms
+            ),
+        );
         drop(scratch);
         let gbs = big as f64 / (ms * 1e-3) / 1e9;
         rep.row(
@@ -403,14 +461,39 @@ mod device {
             "device vectors == CPU twin".into(),
         );
 
-        let gemm_ms = exec.time_ms(iters, || exec.gemm_into(&mut tr, &da, &db, &dc, nn, nn, nn))?;
-        let tops = gemm::ops(nn, nn, nn) / (gemm_ms * 1e-3) / 1e12;
+        let mma_ms = exec.time_ms(iters, || {
+            exec.gemm_into_with(&mut tr, GemmKernel::MmaSync, &da, &db, &dc, nn, nn, nn)
+        })?;
+        let tops = gemm::ops(nn, nn, nn) / (mma_ms * 1e-3) / 1e12;
         rep.row(
             &format!("int8 GEMM {nn}^3 (mma.sync)"),
             format!("{tops:.1} TOPS"),
-            format!("{gemm_ms:.3} ms"),
+            format!("{mma_ms:.3} ms"),
         );
-
+        let mut gemm_ms = mma_ms;
+        if exec.has_sm90_gemm() {
+            let dc2 = exec.upload(&vec![0xA5u8; nn * nn * 4])?;
+            exec.gemm_into_with(&mut rec, GemmKernel::Wgmma, &da, &db, &dc2, nn, nn, nn)?;
+            let same = exec.download_u8(&dc2)? == exec.download_u8(&dc)?;
+            rep.check(
+                &format!("gemm_i8 wgmma {nn}^3 == mma.sync"),
+                same,
+                "whole C, bit for bit (the mma.sync C was checked on the CPU above)".into(),
+            );
+            let w_ms = exec.time_ms(iters, || {
+                exec.gemm_into_with(&mut tr, GemmKernel::Wgmma, &da, &db, &dc2, nn, nn, nn)
+            })?;
+            let w_ms2 = exec.time_ms(iters, || {
+                exec.gemm_into_with(&mut tr, GemmKernel::Wgmma, &da, &db, &dc2, nn, nn, nn)
+            })?;
+            let t = gemm::ops(nn, nn, nn) / (w_ms * 1e-3) / 1e12;
+            rep.row(
+                &format!("int8 GEMM {nn}^3 (wgmma, TMA)"),
+                format!("{t:.1} TOPS"),
+                format!("{w_ms:.3} ms (repeat: {w_ms2:.3} ms)"),
+            );
+            gemm_ms = w_ms;
+        }
         let dr = cust::memory::DeviceBuffer::from_slice(&r).map_err(|e| RuntimeError::Cuda {
             op: "cuMemcpyHtoD",
             msg: e.to_string(),
@@ -433,9 +516,29 @@ mod device {
         rep.row(
             &format!("Freivalds n={nn}"),
             format!("{:.3} ms", fv_ms),
-            format!("{:.3} x GEMM time (target <= 0.2)", fv_ms / gemm_ms),
+            format!(
+                "{:.3} x fastest GEMM time (target <= 0.2); reads {} MiB",
+                fv_ms / gemm_ms,
+                (2 * nn * nn + 4 * nn * nn) >> 20
+            ),
         );
-
+        for (label, entry) in [
+            ("B r (partials)", freivalds::ENTRY_BR_PARTIAL),
+            ("sum slices", freivalds::ENTRY_SUM_SLICES),
+            ("A y", freivalds::ENTRY_ROWS_I8),
+            ("C r", freivalds::ENTRY_ROWS_I32),
+        ] {
+            let ms = exec.time_ms(iters, || {
+                exec.freivalds_phase(
+                    &mut tr, entry, &da, &db, &dc, &dr, &part, &y, &z, &w, nn, nn, nn,
+                )
+            })?;
+            rep.row(
+                &format!("  Freivalds phase: {label}"),
+                format!("{ms:.4} ms"),
+                entry.to_string(),
+            );
+        }
         // cuBLASLt through torch._int_mm, same operands, and a bit-exact cross-check of C
         if use_torch {
             match torch_baseline(&a_host, &b_host, nn, &c_dev) {
@@ -455,7 +558,7 @@ mod device {
                         &format!("int8 GEMM {nn}^3 (cuBLASLt, torch._int_mm)"),
                         format!("{t:.1} TOPS"),
                         format!(
-                            "{ms:.3} ms; ours / cuBLASLt = {:.2} (target >= 0.7)",
+                            "{ms:.3} ms; ours (fastest) / cuBLASLt = {:.2} (target >= 0.7)",
                             ms / gemm_ms
                         ),
                     );
@@ -465,6 +568,27 @@ mod device {
                     "n/a".into(),
                     format!("torch failed: {e}"),
                 ),
+            }
+        }
+
+        let vdir = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.join("variants")));
+        if let Some(vdir) = vdir.filter(|d| d.is_dir()) {
+            let c_host = i32s(&c_dev);
+            let base = Bases {
+                fseed,
+                big,
+                root: cpu_c,
+                gseed,
+                nn,
+                c: &c_host,
+                iters,
+                fv_seed,
+                fv: cpu_fv.clone(),
+            };
+            if let Err(e) = variants(&vdir, &base, &mut rep) {
+                rep.check("variants", false, format!("aborted: {e}"));
             }
         }
 
@@ -493,6 +617,143 @@ mod device {
         println!();
         println!("overall: {}", if ok { "PASS" } else { "FAIL" });
         Ok(ok)
+    }
+
+    /// Inputs of the main run that the variants recompute and compare with.
+    struct Bases<'a> {
+        fseed: [u8; 32],
+        big: usize,
+        root: cuproof_core::commitment::Commitment,
+        gseed: [u8; 32],
+        nn: usize,
+        c: &'a [u8],
+        iters: u32,
+        fv_seed: [u8; 32],
+        fv: freivalds::FreivaldsOutcome,
+    }
+
+    /// Tuning variants staged by scripts/device-check-build as `variants/<module>.<tag>.ptx`: each is loaded (measured)
+    /// in a fresh context in place of its module, checked bit for bit against the main run and timed.
+    fn variants(
+        dir: &std::path::Path,
+        b: &Bases<'_>,
+        rep: &mut Report,
+    ) -> Result<(), RuntimeError> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| RuntimeError::Shape(format!("{}: {e}", dir.display())))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "ptx"))
+            .collect();
+        files.sort();
+        for path in files {
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
+            let Some((module, tag)) = stem.split_once('.') else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| RuntimeError::Shape(format!("{}: {e}", path.display())))?;
+            let mut exec = CudaExec::new(0)?;
+            let cc = exec.gpu_info().compute_capability;
+            let mut rec = Recorder::new();
+            for (name, ptx) in cuproof::ptx::modules_for(cc) {
+                let image = if name == module { text.as_str() } else { ptx };
+                let tok = rec.measure_module(name, ModuleFormat::Ptx, image);
+                exec.load(tok)?;
+            }
+            match module {
+                "keccak_merkle" => {
+                    let params = CommitParams::default();
+                    let buf = exec.fill_device(&mut rec, &b.fseed, 0x11, b.big)?;
+                    let scratch =
+                        cuproof::cuda::CommitScratch::new(params.leaf_count(b.big as u64))?;
+                    {
+                        let same = exec.commit_device_with(
+                            &mut rec,
+                            &buf,
+                            b.big as u64,
+                            &params,
+                            &scratch,
+                        )? == b.root;
+                        let ms = exec.time_ms(b.iters, || {
+                            exec.commit_device_with(&mut rec, &buf, b.big as u64, &params, &scratch)
+                                .map(|_| ())
+                        })?;
+                        rep.check(
+                            &format!("variant {module}.{tag}"),
+                            same,
+                            format!(
+                                "commitment {:.1} GB/s ({ms:.3} ms)",
+                                b.big as f64 / (ms * 1e-3) / 1e9
+                            ),
+                        );
+                    }
+                }
+                "gemm_i8_sm90" => {
+                    let n = b.nn;
+                    let da = exec.fill_device(&mut rec, &b.gseed, fill::STREAM_A, n * n)?;
+                    let db = exec.fill_device(&mut rec, &b.gseed, fill::STREAM_B, n * n)?;
+                    let dc = exec.upload(&vec![0xA5u8; n * n * 4])?;
+                    exec.gemm_into_with(&mut rec, GemmKernel::Wgmma, &da, &db, &dc, n, n, n)?;
+                    let same = exec.download_u8(&dc)? == b.c;
+                    let ms = exec.time_ms(b.iters, || {
+                        exec.gemm_into_with(&mut rec, GemmKernel::Wgmma, &da, &db, &dc, n, n, n)
+                    })?;
+                    rep.check(
+                        &format!("variant {module}.{tag}"),
+                        same,
+                        format!(
+                            "int8 GEMM {n}^3 {:.1} TOPS ({ms:.3} ms)",
+                            gemm::ops(n, n, n) / (ms * 1e-3) / 1e12
+                        ),
+                    );
+                }
+                "freivalds" => {
+                    let n = b.nn;
+                    let da = exec.fill_device(&mut rec, &b.gseed, fill::STREAM_A, n * n)?;
+                    let db = exec.fill_device(&mut rec, &b.gseed, fill::STREAM_B, n * n)?;
+                    let dc = exec.upload(b.c)?;
+                    let r = freivalds::r_vector(&b.fv_seed, n);
+                    let out = exec.freivalds_device(&mut rec, &da, &db, &dc, &r, n, n, n)?;
+                    let dr = cust::memory::DeviceBuffer::from_slice(&r).map_err(|e| {
+                        RuntimeError::Cuda {
+                            op: "cuMemcpyHtoD",
+                            msg: e.to_string(),
+                        }
+                    })?;
+                    let z = |len: usize| {
+                        cust::memory::DeviceBuffer::<u64>::zeroed(len).map_err(|e| {
+                            RuntimeError::Cuda {
+                                op: "cuMemAlloc",
+                                msg: e.to_string(),
+                            }
+                        })
+                    };
+                    let (part, y, zz, w) =
+                        (z(n * freivalds::SLICES as usize)?, z(n)?, z(n)?, z(n)?);
+                    let mut phases = String::new();
+                    for entry in [
+                        freivalds::ENTRY_BR_PARTIAL,
+                        freivalds::ENTRY_ROWS_I8,
+                        freivalds::ENTRY_ROWS_I32,
+                    ] {
+                        let ms = exec.time_ms(b.iters, || {
+                            exec.freivalds_phase(
+                                &mut rec, entry, &da, &db, &dc, &dr, &part, &y, &zz, &w, n, n, n,
+                            )
+                        })?;
+                        phases.push_str(&format!(" {entry} {:.4} ms;", ms));
+                    }
+                    rep.check(&format!("variant {module}.{tag}"), out == b.fv, phases);
+                }
+                other => println!("  variant {stem}: no runner for module {other}"),
+            }
+        }
+        Ok(())
     }
 
     type PipelineOut = (
@@ -548,9 +809,9 @@ mod device {
 
     /// A throwaway recorder for timing loops (the measured modules were logged in the main recorder; the timing
     /// loops re-issue the same launches and their records are not needed).
-    fn rec_dummy() -> Recorder {
+    fn rec_dummy(cc: (u8, u8)) -> Recorder {
         let mut r = Recorder::new();
-        for (name, ptx) in cuproof::ptx::modules() {
+        for (name, ptx) in cuproof::ptx::modules_for(cc) {
             r.measure_module(name, ModuleFormat::Ptx, ptx);
         }
         r

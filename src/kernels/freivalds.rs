@@ -19,8 +19,16 @@ pub const ENTRY_SUM_SLICES: &str = "cuproof_freivalds_sum_slices";
 pub const ENTRY_ROWS_I8: &str = "cuproof_freivalds_rows_i8";
 /// Entry: C·r (int32 rows).
 pub const ENTRY_ROWS_I32: &str = "cuproof_freivalds_rows_i32";
-/// Column slices of the B·r kernel.
+/// Column slices of the B·r kernel (the kernel folds its partials every 256 terms, so any slice length is exact).
 pub const SLICES: u32 = 64;
+/// l values per thread of the B·r kernel.
+pub const BR_PER_THREAD: u32 = 8;
+/// Rows per warp of the A·y kernel.
+pub const ROWS_I8_PER_WARP: u32 = 4;
+/// Rows per warp of the C·r kernel.
+pub const ROWS_I32_PER_WARP: u32 = 4;
+/// l values per block of the slice-sum kernel (eight threads per l).
+pub const SUM_L_PER_BLOCK: u32 = 32;
 
 /// The outcome of a check: the vectors both sides computed and the verdict.
 #[derive(Clone, Debug, PartialEq, Eq)]

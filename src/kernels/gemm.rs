@@ -14,6 +14,41 @@ pub const THREADS: u32 = 256;
 pub const BM: u32 = 128;
 /// Columns of C per block.
 pub const BN: u32 = 128;
+/// Hopper kernel (`kernels/gemm_i8_sm90.cu`, module `gemm_i8_sm90`): TMA + wgmma.m64n256k32, 128×256 tiles.
+pub mod sm90 {
+    /// Module name (loaded on compute capability 9.0 only).
+    pub const MODULE: &str = "gemm_i8_sm90";
+    /// Kernel entry.
+    pub const ENTRY: &str = "cuproof_gemm_i8_sm90";
+    /// Threads per block: a producer warpgroup and two consumer warpgroups.
+    pub const THREADS: u32 = 384;
+    /// Rows of C per block.
+    pub const BM: u32 = 128;
+    /// Columns of C per block.
+    pub const BN: u32 = 256;
+    /// Bytes of K per pipeline stage (one 128-byte swizzle row).
+    pub const BK: u32 = 128;
+    /// Pipeline stages.
+    pub const STAGES: u32 = 4;
+    /// Dynamic shared memory per block: the stages, 2·STAGES mbarriers and 1024 bytes of alignment slack
+    /// (`CP_SM90_SMEM_BYTES` in `kernels/gemm_sm90.cuh`).
+    pub const SMEM_BYTES: u32 = STAGES * (BM + BN) * BK + 16 * STAGES + 1024;
+
+    /// Whether the Hopper kernel can run this shape: the TMA needs 16-byte row strides (k % 16 == 0).
+    pub fn applies(k: usize) -> bool {
+        k.is_multiple_of(16)
+    }
+
+    /// One-dimensional grid: one block per 128×256 tile (grouped rasterisation inside the kernel).
+    pub fn grid(m: usize, n: usize) -> [u32; 3] {
+        [
+            (m.div_ceil(BM as usize) * n.div_ceil(BN as usize)) as u32,
+            1,
+            1,
+        ]
+    }
+}
+
 /// Largest k for which every int32 sum is exact (and the Freivalds check applies).
 pub const MAX_K: usize = (1 << 17) - 1;
 
