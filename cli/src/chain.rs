@@ -2,7 +2,9 @@
 
 use crate::error::{write_file, CliError, CliResult};
 use cuproof_core::log::BufferRole;
+use cuproof_core::receipt::ProofEntry;
 use cuproof_core::Receipt;
+use cuproof_verify::DetachedProof;
 use std::path::{Path, PathBuf};
 
 fn input(e: impl std::fmt::Display) -> CliError {
@@ -30,12 +32,34 @@ pub fn write_contracts(vk_file: &[u8], out: &Path) -> CliResult<Vec<PathBuf>> {
     Ok(vec![a, b])
 }
 
-/// The on-chain statement of a receipt's first proof.
-pub fn chain_statement(r: &Receipt) -> CliResult<cuproof_chain::Statement> {
-    let p = r
-        .proofs
-        .first()
-        .ok_or_else(|| CliError::input("the receipt carries no proof (run with --prove)"))?;
+/// The proof to export: the detached proof when one is given (it must be for this receipt's statement), else
+/// the receipt's first embedded proof.
+pub fn select_proof(r: &Receipt, detached: Option<&DetachedProof>) -> CliResult<ProofEntry> {
+    match detached {
+        Some(d) => {
+            let digest = r.statement.digest();
+            if !bool::from(subtle::ConstantTimeEq::ct_eq(
+                &d.statement_digest[..],
+                &digest[..],
+            )) {
+                return Err(CliError::input(format!(
+                    "the proof file is for statement {}, this receipt's statement is {}",
+                    hex::encode(d.statement_digest),
+                    hex::encode(digest)
+                )));
+            }
+            Ok(d.entry.clone())
+        }
+        None => r.proofs.first().cloned().ok_or_else(|| {
+            CliError::input(
+                "the receipt carries no proof (run with --prove, or give --proof FILE from `cuproof prove`)",
+            )
+        }),
+    }
+}
+
+/// The on-chain statement of proof `p` for receipt `r` (public input recomputed from the statement).
+pub fn chain_statement(r: &Receipt, p: &ProofEntry) -> CliResult<cuproof_chain::Statement> {
     let field = |role, name: &str| -> CliResult<[u8; 32]> {
         r.statement
             .tensor(role, name)
@@ -53,14 +77,15 @@ pub fn chain_statement(r: &Receipt) -> CliResult<cuproof_chain::Statement> {
     })
 }
 
-/// ABI calldata of `verifyProof` (or of the receipt contract's `submit`).
+/// ABI calldata of `verifyProof` (or of the receipt contract's `submit`) for the receipt's embedded proof.
 pub fn calldata(r: &Receipt, submit: bool) -> CliResult<Vec<u8>> {
-    let p = r
-        .proofs
-        .first()
-        .ok_or_else(|| CliError::input("the receipt carries no proof (run with --prove)"))?;
+    calldata_for(r, &select_proof(r, None)?, submit)
+}
+
+/// ABI calldata of `verifyProof` (or `submit`) for proof `p` of receipt `r` (embedded or detached).
+pub fn calldata_for(r: &Receipt, p: &ProofEntry, submit: bool) -> CliResult<Vec<u8>> {
     let proof = cuproof_chain::calldata::load_proof(&p.proof).map_err(input)?;
-    let st = chain_statement(r)?;
+    let st = chain_statement(r, p)?;
     if submit {
         Ok(cuproof_chain::calldata::encode_submit(&proof, &st))
     } else {
@@ -71,15 +96,18 @@ pub fn calldata(r: &Receipt, submit: bool) -> CliResult<Vec<u8>> {
     }
 }
 
-/// Write snarkjs's verification_key.json, proof.json and public.json.
-pub fn write_snarkjs(r: &Receipt, vk_file: &[u8], out: &Path) -> CliResult<Vec<PathBuf>> {
+/// Write snarkjs's verification_key.json, proof.json and public.json for proof `p` of receipt `r`; the public
+/// input is recomputed from the receipt's statement, not read from the proof.
+pub fn write_snarkjs(
+    r: &Receipt,
+    p: &ProofEntry,
+    vk_file: &[u8],
+    out: &Path,
+) -> CliResult<Vec<PathBuf>> {
     let vk = vk_from_file(vk_file)?;
-    let p = r
-        .proofs
-        .first()
-        .ok_or_else(|| CliError::input("the receipt carries no proof (run with --prove)"))?;
     let proof = cuproof_circuits::groth::proof_from_bytes(&p.proof).map_err(input)?;
-    let x = cuproof_circuits::commitment_from_bytes(&p.public_input).map_err(input)?;
+    let x = cuproof_circuits::commitment_from_bytes(&chain_statement(r, p)?.public_input())
+        .map_err(input)?;
     std::fs::create_dir_all(out)
         .map_err(|e| CliError::input(format!("cannot create {}: {e}", out.display())))?;
     let files = [

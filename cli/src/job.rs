@@ -97,7 +97,9 @@ pub fn run_matmul(
 ) -> CliResult<JobOutput> {
     let (m, k, n) = (inp.m, inp.k, inp.n);
     let pcr = opts.pcr;
-    let progress = opts.progress;
+    let progress_out = opts.progress;
+    // Step lines are printed above any spinner on screen.
+    let mut progress = |msg: &str| crate::progress::suspend(|| progress_out(msg));
     let t0 = Instant::now();
     let params = vec![
         ("k".to_string(), k.to_string()),
@@ -115,6 +117,9 @@ pub fn run_matmul(
     node.extend(pcr, &d)?;
     progress("job started: inventory, measured modules and job start extended into the job PCR");
 
+    let running = crate::progress::spinner(format!(
+        "running matmul-i8 {m}x{k}x{n}: commitments, GEMM, Freivalds check"
+    ));
     let cp = CommitParams::default();
     let commit_a = rt
         .commit_buffer(
@@ -164,6 +169,7 @@ pub fn run_matmul(
     });
     let (d, _) = rt.checkpoint(pcr as u32);
     node.extend(pcr, &d)?;
+    running.set_message("field commitments (Poseidon) of A, B, C");
     progress("job finished: C = A·B computed, checked (Freivalds) and committed; log extended");
 
     let backend = rt.backend();
@@ -198,6 +204,7 @@ pub fn run_matmul(
             field_commitment: Some(field(cuproof_circuits::commit_i32(&out.c, m, n))?),
         },
     ];
+    drop(running);
     let statement = Statement {
         workload: WORKLOAD.into(),
         params,
@@ -277,8 +284,23 @@ pub fn prove_statement(
     let public_input = circuit
         .public_input()
         .ok_or_else(|| CliError::input("circuit has no witness"))?;
-    let proof = cuproof_circuits::prove(pk, circuit, &mut rand::rngs::OsRng, None)
-        .map_err(|e| CliError::input(format!("proving: {e}")))?;
+    let task = crate::progress::spinner(format!("proving matmul-i8 {m}x{k}x{n}: witness"));
+    let mut stage = |s: cuproof_circuits::ProveStage| {
+        if let cuproof_circuits::ProveStage::Prove { witness } = s {
+            task.set_message(format!(
+                "proving matmul-i8 {m}x{k}x{n}: Groth16 prover (witness took {:.2} s)",
+                witness.as_secs_f64()
+            ));
+        }
+    };
+    let proof = cuproof_circuits::prove(pk, circuit, &mut rand::rngs::OsRng, Some(&mut stage))
+        .map_err(|e| match e {
+            cuproof_circuits::Error::WrongProduct => {
+                CliError::input("C is not A·B: these tensors cannot be proven")
+            }
+            e => CliError::input(format!("proving: {e}")),
+        })?;
+    drop(task);
     Ok(ProofEntry {
         system: ProofSystem::Groth16Bn254,
         circuit_id: pk.circuit_id,

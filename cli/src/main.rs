@@ -11,6 +11,7 @@ mod job;
 mod node;
 mod npy;
 mod progress;
+mod prove;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use error::{read_file, write_file, CliError, CliResult};
@@ -40,6 +41,8 @@ enum Cmd {
     Setup(SetupArgs),
     /// Run a job and write its receipt (and output tensor).
     Run(RunArgs),
+    /// Prove a finished receipt: write a detached Groth16 proof file for its statement (docs/proof-file.md).
+    Prove(ProveArgs),
     /// Verify a receipt under a policy (the auditor's command).
     Verify(VerifyArgs),
     /// Print a receipt in readable form (or JSON).
@@ -90,17 +93,16 @@ struct SetupArgs {
     out: PathBuf,
 }
 
+/// The operands of a matmul-i8 job: a seed and sizes, or two int8 `.npy` files.
 #[derive(Args)]
-struct RunArgs {
-    /// Workload: matmul-i8.
-    workload: String,
-    /// Rows of A (with --seed).
+pub struct InputArgs {
+    /// Rows of A (with --seed; `prove` takes it from the receipt).
     #[arg(long)]
     m: Option<usize>,
-    /// Columns of A / rows of B (with --seed).
+    /// Columns of A / rows of B (with --seed; `prove` takes it from the receipt).
     #[arg(long)]
     k: Option<usize>,
-    /// Columns of B (with --seed).
+    /// Columns of B (with --seed; `prove` takes it from the receipt).
     #[arg(long)]
     n: Option<usize>,
     /// Generate A and B from this 32-byte hex seed (seeded fill).
@@ -112,6 +114,14 @@ struct RunArgs {
     /// B as an int8 .npy file (k×n).
     #[arg(long)]
     b: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Workload: matmul-i8.
+    workload: String,
+    #[command(flatten)]
+    input: InputArgs,
     /// The verifier's challenge, 32-byte hex.
     #[arg(long)]
     challenge: String,
@@ -136,6 +146,27 @@ struct RunArgs {
 }
 
 #[derive(Args)]
+struct ProveArgs {
+    /// The receipt (binary, as written by `cuproof run`): the proof is made for its statement.
+    receipt: PathBuf,
+    /// The job's operands, exactly as given to `cuproof run` (their commitments must equal the receipt's).
+    #[command(flatten)]
+    input: InputArgs,
+    /// The output C as an int32 .npy file (the C.npy written by `run`); default: recomputed as A·B.
+    #[arg(long)]
+    c: Option<PathBuf>,
+    /// Proving key: a file from `cuproof setup`, or the directory it wrote (matmul-i8-MxKxN.pk is picked).
+    #[arg(long)]
+    keys: PathBuf,
+    /// Where to write the proof file (default: the receipt's path with extension .proof).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
 struct VerifyArgs {
     /// The receipt (binary, as written by `cuproof run`).
     receipt: PathBuf,
@@ -148,6 +179,9 @@ struct VerifyArgs {
     /// The registrar's node record (JSON) from enrollment.
     #[arg(long)]
     node: Option<PathBuf>,
+    /// A detached proof file from `cuproof prove` (repeatable); it counts like a proof inside the receipt.
+    #[arg(long)]
+    proof: Vec<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -175,9 +209,12 @@ enum ExportCmd {
     },
     /// Write verification_key.json, proof.json, public.json for `snarkjs groth16 verify`.
     Snarkjs {
-        /// Receipt carrying a proof.
+        /// Receipt carrying a proof (or the receipt a --proof file is for).
         #[arg(long)]
         receipt: PathBuf,
+        /// A detached proof file from `cuproof prove` (default: the receipt's embedded proof).
+        #[arg(long)]
+        proof: Option<PathBuf>,
         /// Verifying key file.
         #[arg(long)]
         vk: PathBuf,
@@ -198,8 +235,11 @@ enum ExportCmd {
 
 #[derive(Args)]
 struct CalldataArgs {
-    /// Receipt carrying a proof.
+    /// Receipt carrying a proof (or the receipt a --proof file is for).
     receipt: PathBuf,
+    /// A detached proof file from `cuproof prove` (default: the receipt's embedded proof).
+    #[arg(long)]
+    proof: Option<PathBuf>,
     /// Encode the receipt contract's `submit(...)` instead of the verifier's `verifyProof(...)`.
     #[arg(long)]
     submit: bool,
@@ -376,6 +416,14 @@ fn dispatch(cmd: Cmd) -> CliResult<i32> {
         Cmd::Info(a) => info(a),
         Cmd::Setup(a) => setup(a),
         Cmd::Run(a) => run(a),
+        Cmd::Prove(a) => prove::run(
+            &a.receipt,
+            &a.input,
+            a.c.as_deref(),
+            &a.keys,
+            a.out.as_deref(),
+            a.json,
+        ),
         Cmd::Verify(a) => verify(a),
         Cmd::Inspect(a) => inspect(a),
         Cmd::Export(e) => export(e),
@@ -533,16 +581,19 @@ pub fn setup_keys(
 ) -> CliResult<(cuproof_circuits::ProvingKey, PathBuf)> {
     let (pkp, vkp) = key_paths(dir, m, k, n);
     if pkp.exists() && vkp.exists() {
-        let pk = cuproof_circuits::ProvingKey::from_bytes(&read_file(&pkp, "proving key")?)
-            .map_err(|e| CliError::input(format!("proving key {}: {e}", pkp.display())))?;
+        let pk = load_proving_key(&pkp)?;
         if pk.shape == (m, k, n) {
             return Ok((pk, vkp));
         }
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError::input(format!("cannot create {}: {e}", dir.display())))?;
+    let task = progress::spinner(format!(
+        "single-party Groth16 setup for matmul-i8 {m}x{k}x{n} (test-only keys)"
+    ));
     let pk = cuproof_circuits::setup_from_seed(m, k, n, random32())
         .map_err(|e| CliError::input(format!("setup: {e}")))?;
+    task.set_message("writing the key files");
     let pkb = pk
         .to_bytes()
         .map_err(|e| CliError::input(format!("setup: {e}")))?;
@@ -554,10 +605,23 @@ pub fn setup_keys(
     Ok((pk, vkp))
 }
 
+/// Load a proving key file (from `cuproof setup`), with a byte bar for large files.
+pub fn load_proving_key(path: &Path) -> CliResult<cuproof_circuits::ProvingKey> {
+    let bytes = progress::read_file(path, "proving key")?;
+    let _task = progress::spinner(format!("loading proving key {}", path.display()));
+    cuproof_circuits::ProvingKey::from_bytes(&bytes)
+        .map_err(|e| CliError::input(format!("proving key {}: {e}", path.display())))
+}
+
+/// Where `cuproof setup --out DIR` puts the proving key of a shape.
+pub fn proving_key_path(dir: &Path, m: usize, k: usize, n: usize) -> PathBuf {
+    key_paths(dir, m, k, n).0
+}
+
 fn setup(a: SetupArgs) -> CliResult<i32> {
     let p = progress::Progress::new();
-    p.step("single-party Groth16 setup (test-only keys)");
     let (pk, vkp) = setup_keys(&a.out, a.m, a.k, a.n)?;
+    p.step("single-party Groth16 setup (test-only keys)");
     p.done();
     println!("circuit   matmul-i8 {}x{}x{}", a.m, a.k, a.n);
     println!("id        {}", hex::encode(pk.circuit_id));
@@ -579,11 +643,39 @@ fn setup(a: SetupArgs) -> CliResult<i32> {
     Ok(0)
 }
 
-fn load_inputs(a: &RunArgs) -> CliResult<job::MatmulInputs> {
+/// The operands from the command line. `shape`: the shape the job must have (the receipt's, for `prove`); then
+/// `--m/--k/--n` may be left out with `--seed`, and whatever is given must agree with it.
+pub fn load_inputs(
+    a: &InputArgs,
+    shape: Option<(usize, usize, usize)>,
+) -> CliResult<job::MatmulInputs> {
+    let inputs = load_inputs_unchecked(a, shape)?;
+    if let Some((m, k, n)) = shape {
+        if (inputs.m, inputs.k, inputs.n) != (m, k, n) {
+            return Err(CliError::input(format!(
+                "the inputs are {}x{}x{}, the receipt's job is {m}x{k}x{n}",
+                inputs.m, inputs.k, inputs.n
+            )));
+        }
+    }
+    Ok(inputs)
+}
+
+fn load_inputs_unchecked(
+    a: &InputArgs,
+    shape: Option<(usize, usize, usize)>,
+) -> CliResult<job::MatmulInputs> {
+    if (a.a.is_some() || a.b.is_some()) && (a.m.is_some() || a.k.is_some() || a.n.is_some()) {
+        return Err(CliError::input(
+            "--m/--k/--n go with --seed; with --a/--b the shapes come from the .npy files",
+        ));
+    }
     match (&a.seed, &a.a, &a.b) {
         (Some(seed), None, None) => {
-            let (m, k, n) = match (a.m, a.k, a.n) {
-                (Some(m), Some(k), Some(n)) => (m, k, n),
+            let given = (a.m, a.k, a.n);
+            let (m, k, n) = match (given, shape) {
+                ((Some(m), Some(k), Some(n)), _) => (m, k, n),
+                ((None, None, None), Some(s)) => s,
                 _ => return Err(CliError::input("--seed needs --m, --k and --n")),
             };
             if m == 0 || k == 0 || n == 0 || m * k > 1 << 30 || k * n > 1 << 30 {
@@ -599,9 +691,9 @@ fn load_inputs(a: &RunArgs) -> CliResult<job::MatmulInputs> {
             ))
         }
         (None, Some(pa), Some(pb)) => {
-            let ta = npy::parse(&read_file(pa, "A")?)
+            let ta = npy::parse(&progress::read_file(pa, "A")?)
                 .map_err(|e| CliError::input(format!("{}: {e}", pa.display())))?;
-            let tb = npy::parse(&read_file(pb, "B")?)
+            let tb = npy::parse(&progress::read_file(pb, "B")?)
                 .map_err(|e| CliError::input(format!("{}: {e}", pb.display())))?;
             for (t, p) in [(&ta, pa), (&tb, pb)] {
                 if t.descr != "|i1" {
@@ -653,12 +745,9 @@ fn run(a: RunArgs) -> CliResult<i32> {
         Some(s) => hex32("--job-id", s)?,
         None => random32(),
     };
-    let inputs = load_inputs(&a)?;
+    let inputs = load_inputs(&a.input, None)?;
     let pk = match &a.prove {
-        Some(p) => Some(
-            cuproof_circuits::ProvingKey::from_bytes(&read_file(p, "proving key")?)
-                .map_err(|e| CliError::input(format!("proving key {}: {e}", p.display())))?,
-        ),
+        Some(p) => Some(load_proving_key(p)?),
         None => None,
     };
     std::fs::create_dir_all(&a.out)
@@ -744,7 +833,8 @@ pub fn write_outputs(
     Ok(())
 }
 
-fn load_receipt(path: &Path) -> CliResult<cuproof_core::Receipt> {
+/// Read and strictly decode a receipt (a corrupt one is an input error).
+pub fn load_receipt(path: &Path) -> CliResult<cuproof_core::Receipt> {
     let bytes = read_file(path, "receipt")?;
     cuproof_core::Receipt::decode(&bytes)
         .map_err(|e| CliError::input(format!("{}: {e}", path.display())))
@@ -773,8 +863,13 @@ fn verify(a: VerifyArgs) -> CliResult<i32> {
         Some(p) => Some(load_node_record(p)?),
         None => None,
     };
+    let detached = a
+        .proof
+        .iter()
+        .map(|p| load_proof_file(p))
+        .collect::<CliResult<Vec<_>>>()?;
     let bytes = read_file(&a.receipt, "receipt")?;
-    let verdict = verify_bytes(&bytes, &policy, challenge, record.as_ref())?;
+    let verdict = verify_bytes_with(&bytes, &policy, challenge, record.as_ref(), &detached)?;
     if a.json {
         println!(
             "{}",
@@ -801,10 +896,30 @@ pub fn verify_bytes(
     challenge: [u8; 32],
     record: Option<&cuproof_attest::NodeRecord>,
 ) -> CliResult<cuproof_verify::Verdict> {
+    verify_bytes_with(bytes, policy, challenge, record, &[])
+}
+
+/// [`verify_bytes`] with detached proofs (`cuproof prove`), which count like embedded ones.
+pub fn verify_bytes_with(
+    bytes: &[u8],
+    policy: &cuproof_verify::Policy,
+    challenge: [u8; 32],
+    record: Option<&cuproof_attest::NodeRecord>,
+    detached: &[cuproof_verify::DetachedProof],
+) -> CliResult<cuproof_verify::Verdict> {
     let mut ctx = cuproof_verify::VerifyContext::new(challenge);
     ctx.node = record;
+    ctx.detached_proofs = detached;
     cuproof_verify::verify_with_state_file(bytes, policy, &mut ctx)
         .map_err(|e| CliError::input(format!("freshness state: {e}")))
+}
+
+/// Read and strictly decode a detached proof file. A file that does not parse is an input error (exit 2):
+/// nothing was judged. A well-formed proof that does not verify is a failed check (exit 1).
+pub fn load_proof_file(path: &Path) -> CliResult<cuproof_verify::DetachedProof> {
+    let bytes = read_file(path, "proof file")?;
+    cuproof_verify::DetachedProof::decode(&bytes)
+        .map_err(|e| CliError::input(format!("proof file {}: {e}", path.display())))
 }
 
 fn inspect(a: InspectArgs) -> CliResult<i32> {
@@ -864,9 +979,16 @@ fn export(e: ExportCmd) -> CliResult<i32> {
             }
             Ok(0)
         }
-        ExportCmd::Snarkjs { receipt, vk, out } => {
+        ExportCmd::Snarkjs {
+            receipt,
+            proof,
+            vk,
+            out,
+        } => {
             let r = load_receipt(&receipt)?;
-            let files = chain::write_snarkjs(&r, &read_file(&vk, "verifying key")?, &out)?;
+            let d = proof.as_deref().map(load_proof_file).transpose()?;
+            let p = chain::select_proof(&r, d.as_ref())?;
+            let files = chain::write_snarkjs(&r, &p, &read_file(&vk, "verifying key")?, &out)?;
             for f in files {
                 println!("wrote {}", f.display());
             }
@@ -891,7 +1013,9 @@ fn export(e: ExportCmd) -> CliResult<i32> {
 
 fn calldata(a: CalldataArgs) -> CliResult<i32> {
     let r = load_receipt(&a.receipt)?;
-    let data = chain::calldata(&r, a.submit)?;
+    let d = a.proof.as_deref().map(load_proof_file).transpose()?;
+    let p = chain::select_proof(&r, d.as_ref())?;
+    let data = chain::calldata_for(&r, &p, a.submit)?;
     println!("0x{}", hex::encode(data));
     Ok(0)
 }

@@ -1,67 +1,10 @@
 //! The CLI as a user meets it: exit codes (0 valid, 1 invalid, 2 usage/input, 3 environment), one-line errors,
 //! and nothing written when a command fails.
 
-use std::path::Path;
+mod common;
+
+use common::{assert_fails, cuproof, hex32, npy};
 use std::process::{Command, Output};
-
-fn cuproof(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cuproof"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CUPROOF_TCTI")
-        .env_remove("TPM2TOOLS_TCTI")
-        .env_remove("TCTI")
-        .output()
-        .expect("run cuproof")
-}
-
-fn hex32(b: u8) -> String {
-    hex::encode([b; 32])
-}
-
-fn assert_fails(o: &Output, code: i32, needle: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stderr: {err}\nstdout: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    let lines: Vec<&str> = err
-        .lines()
-        .filter(|l| l.starts_with("cuproof: error:"))
-        .collect();
-    assert_eq!(lines.len(), 1, "expected one error line, got: {err}");
-    assert!(
-        lines[0].contains(needle),
-        "{:?} does not mention {needle:?}",
-        lines[0]
-    );
-}
-
-fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
-    let shape_s = if shape.len() == 1 {
-        format!("({},)", shape[0])
-    } else {
-        format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
-    let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_s}, }}");
-    let total = 10 + h.len() + 1;
-    h.push_str(&" ".repeat((64 - total % 64) % 64));
-    h.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(h.len() as u16).to_le_bytes());
-    out.extend_from_slice(h.as_bytes());
-    out.extend_from_slice(data);
-    out
-}
 
 #[test]
 fn usage_errors_exit_2() {

@@ -21,6 +21,7 @@ fn bench(c: &mut Criterion) {
                 node: Some(&f.node),
                 now_unix: now,
                 state: None,
+                detached_proofs: &[],
             };
             let v = verify_receipt_bytes(&f.bytes, &f.policy, &mut ctx);
             assert!(v.valid);
@@ -49,6 +50,7 @@ fn cpu_time(f: &common::Fixture, now: u64) {
             node: Some(&f.node),
             now_unix: now,
             state: None,
+            detached_proofs: &[],
         };
         let v = verify_receipt_bytes(&f.bytes, &f.policy, &mut ctx);
         assert!(v.valid);

@@ -24,11 +24,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod detached;
 pub mod groth16;
 pub mod policy;
 pub mod state;
 pub mod verdict;
 
+pub use detached::{DetachedProof, DetachedProofError};
 pub use policy::{BackendRequirement, CapacityClass, CapacityPolicy, Policy, PolicyError};
 pub use state::{FreshnessState, StateError};
 pub use verdict::{Check, Outcome, Verdict};
@@ -58,6 +60,10 @@ pub struct VerifyContext<'a> {
     pub now_unix: u64,
     /// Freshness state; updated with the job quote's clock when the receipt is valid.
     pub state: Option<&'a mut FreshnessState>,
+    /// Proofs handed over next to the receipt (`cuproof prove`, `docs/proof-file.md`). Each is checked like an
+    /// embedded proof (its public input recomputed from the receipt's statement) and counts for
+    /// `proofs.required`; one for another statement or another verifying key fails the receipt.
+    pub detached_proofs: &'a [DetachedProof],
 }
 
 impl<'a> VerifyContext<'a> {
@@ -73,6 +79,7 @@ impl<'a> VerifyContext<'a> {
             node: None,
             now_unix,
             state: None,
+            detached_proofs: &[],
         }
     }
 }
@@ -129,6 +136,7 @@ pub fn verify_with_state_file(
             node: ctx.node,
             now_unix: ctx.now_unix,
             state: Some(&mut state),
+            detached_proofs: ctx.detached_proofs,
         };
         verify_receipt_bytes(bytes, policy, &mut inner)
     };
@@ -178,7 +186,7 @@ pub fn verify_receipt(receipt: &Receipt, policy: &Policy, ctx: &mut VerifyContex
         // Pairings are the expensive part: a receipt that already failed does not get them.
         v.not_reached("proofs", "an earlier check failed: proofs not verified");
     } else {
-        check_proofs(receipt, policy, &mut v);
+        check_proofs(receipt, policy, ctx.detached_proofs, &mut v);
     }
 
     // Flags against the policy.
@@ -1062,8 +1070,8 @@ fn check_log(receipt: &Receipt, policy: &Policy, v: &mut Verdict) {
     );
 }
 
-/// Stage 6: proofs.
-fn check_proofs(receipt: &Receipt, policy: &Policy, v: &mut Verdict) {
+/// Stage 6: proofs, embedded then detached.
+fn check_proofs(receipt: &Receipt, policy: &Policy, detached: &[DetachedProof], v: &mut Verdict) {
     let st = &receipt.statement;
     let mut verified = BTreeSet::new();
     for (i, p) in receipt.proofs.iter().enumerate() {
@@ -1082,6 +1090,41 @@ fn check_proofs(receipt: &Receipt, policy: &Policy, v: &mut Verdict) {
                     continue;
                 }
                 if v.record(&name, groth16::check_proof(c, st, p)) {
+                    verified.insert(c.name.clone());
+                }
+            }
+        }
+    }
+    let digest = st.digest();
+    for (i, d) in detached.iter().enumerate() {
+        let p = &d.entry;
+        if !ct_eq(&d.statement_digest, &digest) {
+            v.fail(
+                format!("proof.detached[{i}]"),
+                format!(
+                    "the detached proof is for statement {}, this receipt's statement is {}",
+                    hex::encode(d.statement_digest),
+                    hex::encode(digest)
+                ),
+            );
+            continue;
+        }
+        match policy.circuit(&p.circuit_id) {
+            None => v.fail(
+                format!("proof.detached[{i}]"),
+                format!(
+                    "detached proof's circuit {} is not in the policy: no verifying key",
+                    hex::encode(p.circuit_id)
+                ),
+            ),
+            Some(c) => {
+                let name = format!("proof.{}.detached", sanitize(&c.name));
+                if verified.contains(&c.name) {
+                    v.fail(name, "two proofs for one circuit (embedded or detached)");
+                    continue;
+                }
+                let r = groth16::check_proof(c, st, p).map(|s| format!("{s}; detached proof"));
+                if v.record(&name, r) {
                     verified.insert(c.name.clone());
                 }
             }

@@ -42,6 +42,7 @@ fn development_policy_accepts_software_tpm_and_cpu() {
         node: None,
         now_unix: now(),
         state: None,
+        detached_proofs: &[],
     };
     let v = verify_receipt(&r, &p, &mut ctx);
     assert!(v.valid, "{}", v.render_table());

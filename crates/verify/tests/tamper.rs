@@ -18,6 +18,7 @@ fn verify(bytes: &[u8]) -> Result<bool, String> {
         node: Some(&f.node),
         now_unix: now(),
         state: None,
+        detached_proofs: &[],
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         verify_receipt_bytes(bytes, &f.policy, &mut ctx).valid

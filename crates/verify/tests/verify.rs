@@ -18,6 +18,7 @@ fn ctx(f: &Fixture) -> VerifyContext<'_> {
         node: Some(&f.node),
         now_unix: now(),
         state: None,
+        detached_proofs: &[],
     }
 }
 
@@ -509,4 +510,47 @@ fn other_quotes_are_signature_checked_and_exactly_one_job_quote_is_required() {
     r.quotes.clear();
     let v = verify_receipt(&r, &f.policy, &mut ctx(f));
     assert_caught(&v, "quote.job");
+}
+
+/// Detached proofs (`docs/proof-file.md`) are bound to the statement and counted with the embedded ones.
+#[test]
+fn detached_proofs_are_bound_to_the_statement() {
+    use cuproof_verify::DetachedProof;
+    let f = fixture();
+    // A proof of another job's statement: refused before any pairing.
+    let other = [DetachedProof {
+        statement_digest: f.receipt2.statement.digest(),
+        entry: f.receipt2.proofs[0].clone(),
+    }];
+    let mut c = ctx(f);
+    c.detached_proofs = &other;
+    let v = verify_receipt(&f.receipt, &f.policy, &mut c);
+    assert_caught(&v, "proof.detached[0]");
+    assert!(
+        v.check("proof.detached[0]")
+            .is_some_and(|c| c.reason.contains("is for statement")),
+        "{}",
+        v.render_table()
+    );
+    // Another job's proof relabelled with this statement's digest: the public input is recomputed from the
+    // statement, so it fails like a swapped embedded proof.
+    let relabelled = [DetachedProof {
+        statement_digest: f.receipt.statement.digest(),
+        entry: f.receipt2.proofs[0].clone(),
+    }];
+    let mut c = ctx(f);
+    c.detached_proofs = &relabelled;
+    let v = verify_receipt(&f.receipt, &f.policy, &mut c);
+    assert!(!v.valid, "{}", v.render_table());
+    // The receipt's own proof once more, detached: two proofs for one circuit.
+    let twice = [DetachedProof {
+        statement_digest: f.receipt.statement.digest(),
+        entry: f.receipt.proofs[0].clone(),
+    }];
+    let mut c = ctx(f);
+    c.detached_proofs = &twice;
+    let v = verify_receipt(&f.receipt, &f.policy, &mut c);
+    assert_caught(&v, "proof.square.detached");
+    // Without detached proofs the fixture stays valid.
+    assert!(verify_receipt(&f.receipt, &f.policy, &mut ctx(f)).valid);
 }
