@@ -53,8 +53,8 @@ fn development_policy_accepts_software_tpm_and_cpu() {
     assert!(p.capacity.classify(1024, 61.0).is_none());
 }
 
-#[test]
-fn capacity_classes_pick_the_most_demanding_met() {
+/// production.toml without the operator-supplied files (EK roots, the verifying key), so that it loads here.
+fn production_without_operator_files() -> String {
     let text = std::fs::read_to_string(dir().join("production.toml")).expect("read");
     let text = text
         .replace("hardware_roots = [\"roots/ek-roots.pem\"]", "")
@@ -66,8 +66,34 @@ fn capacity_classes_pick_the_most_demanding_met() {
         .replace("required = [\"matmul-i8\"]", "required = []");
     let start = text.find("[proofs.circuits.matmul-i8]").expect("circuit");
     let end = text.find("[capacity]").expect("capacity");
-    let text = format!("{}{}", &text[..start], &text[end..]);
-    let p = Policy::from_toml_str(&text, dir()).expect("loads");
+    format!("{}{}", &text[..start], &text[end..])
+}
+
+#[test]
+fn production_policy_allows_exactly_the_shipped_kernel_modules() {
+    use sha2::{Digest, Sha256};
+    let p = Policy::from_toml_str(&production_without_operator_files(), dir()).expect("loads");
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let mut shipped: Vec<[u8; 32]> = std::fs::read_dir(root.join("kernels/ptx"))
+        .expect("kernels/ptx")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ptx"))
+        .chain([root.join("kernels/keccak.ptx")])
+        .map(|p| Sha256::digest(std::fs::read(&p).expect("read ptx")).into())
+        .collect();
+    let mut allowed = p.allowed_modules.clone();
+    shipped.sort();
+    allowed.sort();
+    assert_eq!(
+        allowed.iter().map(hex::encode).collect::<Vec<_>>(),
+        shipped.iter().map(hex::encode).collect::<Vec<_>>(),
+        "production.toml [modules] allowed must list the SHA-256 of every shipped PTX module (kernels changed?)"
+    );
+}
+
+#[test]
+fn capacity_classes_pick_the_most_demanding_met() {
+    let p = Policy::from_toml_str(&production_without_operator_files(), dir()).expect("loads");
     let c = &p.capacity;
     assert_eq!(
         c.classify(16384, 0.4).map(|c| c.name.as_str()),
