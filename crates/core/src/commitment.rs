@@ -1,7 +1,11 @@
 //! Buffer commitments: a chunked binary Merkle tree bound to the buffer's length (`docs/commitment.md`).
 //!
 //! The GPU kernels in `kernels/` compute the same function; this module is the reference they are checked
-//! against. Leaves are hashed in parallel with rayon.
+//! against. [`commit`] hashes the buffer in parallel with rayon, one task per 256 KiB slice (its leaves and the
+//! subtree above them), then joins the subtree roots; leaves and nodes are absorbed directly with
+//! `keccak::f1600` (private module `sponge`), bit-identical to the `sha3` crate.
+
+mod sponge;
 
 use crate::error::CommitError;
 use crate::hash::HashAlg;
@@ -121,14 +125,25 @@ impl Commitment {
     }
 }
 
+/// First padding byte of the sponge: `0x01` (Keccak) or `0x06` (SHA3, FIPS 202 domain bits `01` + pad).
+fn pad_byte(alg: HashAlg) -> u8 {
+    match alg {
+        HashAlg::Keccak256 => 0x01,
+        HashAlg::Sha3_256 => 0x06,
+    }
+}
+
 /// Hash of one leaf: `H(0x00 ‖ chunk)`.
 pub fn leaf_hash(alg: HashAlg, chunk: &[u8]) -> [u8; 32] {
-    alg.hash_parts(&[&[LEAF_PREFIX], chunk])
+    sponge::hash_prefixed(pad_byte(alg), LEAF_PREFIX, chunk)
 }
 
 /// Hash of one inner node: `H(0x01 ‖ left ‖ right)`.
 pub fn node_hash(alg: HashAlg, left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
-    alg.hash_parts(&[&[NODE_PREFIX], left, right])
+    let mut pair = [0u8; 64];
+    pair[..32].copy_from_slice(left);
+    pair[32..].copy_from_slice(right);
+    sponge::hash_prefixed(pad_byte(alg), NODE_PREFIX, &pair)
 }
 
 /// The bound root from a tree root.
@@ -182,9 +197,83 @@ pub fn tree_root_of_leaves(alg: HashAlg, leaves: Vec<[u8; 32]>) -> [u8; 32] {
         .unwrap_or_else(|| leaf_hash(alg, &[]))
 }
 
+/// `log2` of the bytes one rayon task of [`commit`] hashes (256 KiB: 1,024 tasks for 256 MiB, enough to balance
+/// two to a few dozen cores, few enough that scheduling costs nothing measurable).
+const TASK_BYTES_LOG2: u8 = 18;
+
+/// Tree root of consecutive leaves, folded as they come with a stack of complete subtrees (no allocation).
+///
+/// With promotion of odd last elements, the tree over `r` leaves is the right fold of the complete subtrees of
+/// `r`'s binary decomposition: `node(t_1, node(t_2, … node(t_{m-1}, t_m)))`, largest first.
+struct Fold {
+    alg: HashAlg,
+    /// `(height, digest)` of complete subtrees, strictly decreasing heights.
+    stack: [(u32, [u8; 32]); 64],
+    depth: usize,
+}
+
+impl Fold {
+    fn new(alg: HashAlg) -> Self {
+        Fold {
+            alg,
+            stack: [(0, [0; 32]); 64],
+            depth: 0,
+        }
+    }
+
+    /// Append the next leaf, merging equal-height subtrees.
+    fn push(&mut self, leaf: [u8; 32]) {
+        let mut top = (0u32, leaf);
+        while self.depth > 0 && self.stack[self.depth - 1].0 == top.0 {
+            self.depth -= 1;
+            let left = self.stack[self.depth].1;
+            top = (top.0 + 1, node_hash(self.alg, &left, &top.1));
+        }
+        // At most 64 entries with distinct heights: a slice holds fewer than 2^64 leaves.
+        self.stack[self.depth] = top;
+        self.depth += 1;
+    }
+
+    /// Root of everything pushed (`None` when nothing was).
+    fn root(&self) -> Option<[u8; 32]> {
+        let (last, rest) = self.stack[..self.depth].split_last()?;
+        Some(
+            rest.iter()
+                .rev()
+                .fold(last.1, |acc, (_, left)| node_hash(self.alg, left, &acc)),
+        )
+    }
+}
+
+/// Root of the subtree over the chunks of `slice` (non-empty, at most `2^(TASK_BYTES_LOG2 - k)` chunks, starting
+/// at a chunk index that is a multiple of that count, so that the subtree is a node of the full tree).
+fn subtree_root(alg: HashAlg, slice: &[u8], chunk_size: usize) -> [u8; 32] {
+    let mut fold = Fold::new(alg);
+    for chunk in slice.chunks(chunk_size) {
+        fold.push(leaf_hash(alg, chunk));
+    }
+    fold.root().unwrap_or_else(|| leaf_hash(alg, &[]))
+}
+
 /// Commit to a buffer.
+///
+/// The buffer is cut into slices of `max(chunk, 256 KiB)` bytes, a power-of-two number of chunks each; rayon
+/// hashes each slice's leaves and the subtree above them in one task, so the leaves never go to memory and no
+/// level needs a join. The subtree roots are the nodes of the full tree at that height (the last slice's root is
+/// its fully reduced, promoted node), and [`tree_root_of_leaves`] finishes the tree over them.
 pub fn commit(data: &[u8], params: &CommitParams) -> Commitment {
-    let tree_root = tree_root_of_leaves(params.alg, leaves(data, params));
+    let alg = params.alg;
+    let chunk_size = params.chunk_size();
+    let tree_root = if data.is_empty() {
+        leaf_hash(alg, &[])
+    } else {
+        let slice_bytes = 1usize << TASK_BYTES_LOG2.max(params.chunk_log2);
+        let roots: Vec<[u8; 32]> = data
+            .par_chunks(slice_bytes)
+            .map(|slice| subtree_root(alg, slice, chunk_size))
+            .collect();
+        tree_root_of_leaves(alg, roots)
+    };
     let len = data.len() as u64;
     Commitment {
         params: *params,
@@ -390,6 +479,143 @@ mod tests {
         assert_ne!(commit(&[1, 2, 3], &q).root, a.root);
         let s = CommitParams::new(HashAlg::Sha3_256, 12).unwrap();
         assert_ne!(commit(&[1, 2, 3], &s).root, a.root);
+    }
+
+    /// `H(prefix ‖ data)` through the `sha3` crate's incremental hasher (the implementation before `sponge`).
+    fn sha3_crate(alg: HashAlg, prefix: u8, data: &[u8]) -> [u8; 32] {
+        use sha3::Digest;
+        match alg {
+            HashAlg::Keccak256 => sha3::Keccak256::new()
+                .chain_update([prefix])
+                .chain_update(data)
+                .finalize()
+                .into(),
+            HashAlg::Sha3_256 => sha3::Sha3_256::new()
+                .chain_update([prefix])
+                .chain_update(data)
+                .finalize()
+                .into(),
+        }
+    }
+
+    fn random_bytes(rng: &mut rand_chacha::ChaCha20Rng, n: usize) -> Vec<u8> {
+        use rand::RngCore;
+        let mut v = vec![0u8; n];
+        rng.fill_bytes(&mut v);
+        v
+    }
+
+    #[test]
+    fn leaf_hash_matches_sha3_crate_for_every_length() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(0x5eed_1eaf);
+        // Every length up to one 4 KiB chunk plus three rate blocks, so that every tail length and every
+        // position of the padding relative to the 136-byte blocks occurs at least once.
+        for len in 0..=4096 + 3 * 136 + 1 {
+            let data = random_bytes(&mut rng, len);
+            for alg in [HashAlg::Keccak256, HashAlg::Sha3_256] {
+                assert_eq!(
+                    leaf_hash(alg, &data),
+                    sha3_crate(alg, LEAF_PREFIX, &data),
+                    "{} len {len}",
+                    alg.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn node_hash_matches_sha3_crate() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(0x5eed_40de);
+        for _ in 0..64 {
+            let mut l = [0u8; 32];
+            let mut r = [0u8; 32];
+            l.copy_from_slice(&random_bytes(&mut rng, 32));
+            r.copy_from_slice(&random_bytes(&mut rng, 32));
+            for alg in [HashAlg::Keccak256, HashAlg::Sha3_256] {
+                let lr = [l, r].concat();
+                assert_eq!(node_hash(alg, &l, &r), sha3_crate(alg, NODE_PREFIX, &lr));
+            }
+        }
+    }
+
+    /// Level-by-level reference over the `sha3` crate, straight from docs/commitment.md.
+    fn reference_tree_root(alg: HashAlg, k: u8, data: &[u8]) -> [u8; 32] {
+        let mut level: Vec<[u8; 32]> = if data.is_empty() {
+            vec![sha3_crate(alg, LEAF_PREFIX, &[])]
+        } else {
+            data.chunks(1 << k)
+                .map(|c| sha3_crate(alg, LEAF_PREFIX, c))
+                .collect()
+        };
+        while level.len() > 1 {
+            level = level
+                .chunks(2)
+                .map(|p| match p {
+                    [l, r] => sha3_crate(alg, NODE_PREFIX, &[*l, *r].concat()),
+                    [x] => *x,
+                    _ => unreachable!("chunks(2)"),
+                })
+                .collect();
+        }
+        level[0]
+    }
+
+    #[test]
+    fn sliced_commit_matches_reference_across_task_boundaries() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(0x5eed_7a5c);
+        let slice = 1usize << TASK_BYTES_LOG2;
+        let data = random_bytes(&mut rng, 3 * slice + 5000);
+        for (alg, k) in [
+            (HashAlg::Keccak256, 12),
+            (HashAlg::Sha3_256, 12),
+            (HashAlg::Keccak256, 5),
+            (HashAlg::Keccak256, 19),
+        ] {
+            let p = CommitParams::new(alg, k).unwrap();
+            // Lengths around slice and chunk boundaries: one slice, one slice plus a byte, several slices with a
+            // partial last chunk, an odd number of slices.
+            for len in [
+                slice - 1,
+                slice,
+                slice + 1,
+                2 * slice,
+                2 * slice + 4096,
+                3 * slice + 1,
+                3 * slice + 5000,
+            ] {
+                let d = &data[..len];
+                let c = commit(d, &p);
+                let tree_root = reference_tree_root(alg, k, d);
+                assert_eq!(
+                    c.root,
+                    bind_root(&p, len as u64, &tree_root),
+                    "k {k} len {len}"
+                );
+                assert_eq!(
+                    MerkleTree::build(d, &p).tree_root(),
+                    tree_root,
+                    "k {k} len {len}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fold_matches_level_reduction() {
+        for alg in [HashAlg::Keccak256, HashAlg::Sha3_256] {
+            for n in 1..=40u8 {
+                let leaves: Vec<[u8; 32]> = (0..n).map(|i| [i; 32]).collect();
+                let mut fold = Fold::new(alg);
+                for l in &leaves {
+                    fold.push(*l);
+                }
+                assert_eq!(fold.root(), Some(tree_root_of_leaves(alg, leaves)), "n {n}");
+            }
+            assert_eq!(Fold::new(alg).root(), None);
+        }
     }
 
     #[test]
