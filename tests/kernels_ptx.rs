@@ -75,9 +75,15 @@ fn hopper_gemm_module_targets_sm90a_with_wgmma_and_tma() {
         assert!(text.contains(instr), "gemm_i8_sm90 lacks {instr}");
     }
     // loaded on compute capability 9.0 only
-    assert!(ptx::modules_for((8, 0)).iter().all(|(n, _)| *n != "gemm_i8_sm90"));
-    assert!(ptx::modules_for((9, 0)).iter().any(|(n, _)| *n == "gemm_i8_sm90"));
-    assert!(ptx::modules_for((10, 0)).iter().all(|(n, _)| *n != "gemm_i8_sm90"));
+    assert!(ptx::modules_for((8, 0))
+        .iter()
+        .all(|(n, _)| *n != "gemm_i8_sm90"));
+    assert!(ptx::modules_for((9, 0))
+        .iter()
+        .any(|(n, _)| *n == "gemm_i8_sm90"));
+    assert!(ptx::modules_for((10, 0))
+        .iter()
+        .all(|(n, _)| *n != "gemm_i8_sm90"));
 }
 
 #[test]
@@ -103,7 +109,11 @@ fn committed_ptx_is_fresh_when_nvcc_is_present() {
         ),
         ("gemm_i8", ptx::GEMM_I8, ptx::GEMM_I8_COMMITTED),
         ("freivalds", ptx::FREIVALDS, ptx::FREIVALDS_COMMITTED),
-        ("gemm_i8_sm90", ptx::GEMM_I8_SM90, ptx::GEMM_I8_SM90_COMMITTED),
+        (
+            "gemm_i8_sm90",
+            ptx::GEMM_I8_SM90,
+            ptx::GEMM_I8_SM90_COMMITTED,
+        ),
     ] {
         assert!(
             fresh == committed,

@@ -41,8 +41,10 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let mib = env_usize("CUPROOF_BENCH_MIB", 256);
-    let rounds = env_usize("CUPROOF_BENCH_ROUNDS", 8).max(1);
+    // `cargo test --all-targets` runs this binary without `--bench`: a 1 MiB, one-round smoke run then.
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    let mib = env_usize("CUPROOF_BENCH_MIB", if bench_mode { 256 } else { 1 });
+    let rounds = env_usize("CUPROOF_BENCH_ROUNDS", if bench_mode { 8 } else { 1 }).max(1);
     let mut data = vec![0u8; mib << 20];
     rand::thread_rng().fill_bytes(&mut data);
     let cores = rayon::current_num_threads();
