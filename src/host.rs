@@ -111,7 +111,7 @@ pub fn fill(seed: &[u8; 32], stream: u8, len: usize) -> Vec<u8> {
     out
 }
 
-/// C = A·B through the GEMM kernel's tiling, fragment loads and stores with an emulated `mma.sync` (slow: tests).
+/// C = A·B through the mma.sync kernel's own tiling and fragment maps (`kernels/gemm.cuh`), with an emulated mma.
 pub fn gemm_i8_tiled(
     a: &[i8],
     bt: &[i8],
@@ -119,20 +119,7 @@ pub fn gemm_i8_tiled(
     n: usize,
     k: usize,
 ) -> Result<Vec<i32>, RuntimeError> {
-    crate::kernels::gemm::check_shape(a.len(), bt.len(), m, n, k)?;
-    let mut c = vec![0i32; m * n];
-    // SAFETY: shapes checked above: a has m*k, bt n*k elements, c m*n; dims fit in i32.
-    unsafe {
-        ffi::cuproof_host_gemm_i8_tiled(
-            a.as_ptr(),
-            bt.as_ptr(),
-            c.as_mut_ptr(),
-            m as i32,
-            n as i32,
-            k as i32,
-        )
-    };
-    Ok(c)
+    host_gemm(ffi::cuproof_host_gemm_i8_tiled, a, bt, m, n, k)
 }
 
 /// C = A·B through the Hopper kernel's schedule (`kernels/gemm_sm90.cuh`): operands staged with the TMA's 128-byte
@@ -145,12 +132,25 @@ pub fn gemm_i8_sm90(
     n: usize,
     k: usize,
 ) -> Result<Vec<i32>, RuntimeError> {
+    host_gemm(ffi::cuproof_host_gemm_i8_sm90, a, bt, m, n, k)
+}
+
+type HostGemm = unsafe extern "C" fn(*const i8, *const i8, *mut i32, i32, i32, i32);
+
+fn host_gemm(
+    f: HostGemm,
+    a: &[i8],
+    bt: &[i8],
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Result<Vec<i32>, RuntimeError> {
     crate::kernels::gemm::check_shape(a.len(), bt.len(), m, n, k)?;
     let mut c = vec![0i32; m * n];
-    // SAFETY: shapes checked above: a has m*k, bt n*k elements, c m*n; dims fit in i32. The C function uses its own
-    // thread-local scratch.
+    // SAFETY: shapes checked above: a has m*k, bt n*k elements, c m*n; dims fit in i32. The C functions use
+    // their own thread-local scratch.
     unsafe {
-        ffi::cuproof_host_gemm_i8_sm90(
+        f(
             a.as_ptr(),
             bt.as_ptr(),
             c.as_mut_ptr(),
