@@ -197,12 +197,37 @@ pub struct GemmOutput {
     pub commitment: Commitment,
 }
 
+/// Progress of a large commitment computed on the CPU backend: `(tensor name or "", bytes done, bytes total)`,
+/// called with 0 first and `total` last (see [`Runtime::set_commit_progress`]).
+pub type CommitProgress = Box<dyn FnMut(&str, u64, u64) + Send>;
+
+/// Commitments below this many bytes report no progress (they are over before a bar could be read).
+pub const COMMIT_PROGRESS_MIN_BYTES: u64 = 16 << 20;
+
 /// The runtime (see the module documentation).
 pub struct Runtime {
     exec: Exec,
     rec: Recorder,
     inventory: Inventory,
     store: std::collections::HashMap<u32, Stored>,
+    commit_progress: Option<CommitProgress>,
+}
+
+/// A commitment on the host, reporting progress for large buffers when a callback is set.
+fn cpu_commit(
+    progress: &mut Option<CommitProgress>,
+    what: &str,
+    data: &[u8],
+    params: &CommitParams,
+) -> Commitment {
+    match progress {
+        Some(f) if data.len() as u64 >= COMMIT_PROGRESS_MIN_BYTES => {
+            let total = data.len() as u64;
+            f(what, 0, total);
+            cuproof_core::commitment::commit_with_progress(data, params, &mut |d| f(what, d, total))
+        }
+        _ => merkle::commit_cpu(data, params),
+    }
 }
 
 fn host_description() -> (String, String) {
@@ -271,6 +296,7 @@ impl Runtime {
             rec,
             inventory,
             store: Default::default(),
+            commit_progress: None,
         }
     }
 
@@ -306,6 +332,7 @@ impl Runtime {
             rec,
             inventory,
             store: Default::default(),
+            commit_progress: None,
         })
     }
 
@@ -461,7 +488,7 @@ impl Runtime {
         match (&mut self.exec, self.store.get(&b.0)) {
             (Exec::Cpu, Some(Stored::Host(v))) => {
                 record_commit_launches(&mut self.rec, b.0 as u64, v.len() as u64, params)?;
-                Ok(merkle::commit_cpu(v, params))
+                Ok(cpu_commit(&mut self.commit_progress, "", v, params))
             }
             #[cfg(feature = "cuda")]
             (Exec::Cuda(e), Some(Stored::Device(d, len))) => {
@@ -507,9 +534,24 @@ impl Runtime {
         }
     }
 
-    /// Commitment of `data`, computed by the backend (leaf, level and root kernels on the GPU).
+    /// Reports the progress of large commitments computed on the CPU backend (the GPU's take milliseconds):
+    /// [`Runtime::commit`], [`Runtime::commit_buffer`] and the commitment of C in [`Runtime::gemm_i8`].
+    pub fn set_commit_progress(&mut self, progress: Option<CommitProgress>) {
+        self.commit_progress = progress;
+    }
+
+    /// Commitment of `data`, computed by the backend (leaf, subtree and root kernels on the GPU).
     pub fn commit(
         &mut self,
+        data: &[u8],
+        params: &CommitParams,
+    ) -> Result<Commitment, RuntimeError> {
+        self.commit_as("", data, params)
+    }
+
+    fn commit_as(
+        &mut self,
+        what: &str,
         data: &[u8],
         params: &CommitParams,
     ) -> Result<Commitment, RuntimeError> {
@@ -517,7 +559,7 @@ impl Runtime {
         match &mut self.exec {
             Exec::Cpu => {
                 record_commit_launches(&mut self.rec, handle as u64, data.len() as u64, params)?;
-                Ok(merkle::commit_cpu(data, params))
+                Ok(cpu_commit(&mut self.commit_progress, what, data, params))
             }
             #[cfg(feature = "cuda")]
             Exec::Cuda(e) => {
@@ -538,7 +580,7 @@ impl Runtime {
         dtype: DType,
         shape: &[u64],
     ) -> Result<Commitment, RuntimeError> {
-        let c = self.commit(data, params)?;
+        let c = self.commit_as(name, data, params)?;
         let buffer = self.rec.buffer_handle();
         self.rec.append(Record::Buffer {
             buffer,
@@ -610,7 +652,7 @@ impl Runtime {
                 let c = gemm::gemm_i8_cpu(a, bt, m, n, k)?;
                 let bytes = i32_bytes(&c);
                 record_commit_launches(&mut self.rec, hc as u64, bytes.len() as u64, params)?;
-                let commitment = merkle::commit_cpu(&bytes, params);
+                let commitment = cpu_commit(&mut self.commit_progress, "C", &bytes, params);
                 Ok(GemmOutput { c, commitment })
             }
             #[cfg(feature = "cuda")]

@@ -120,6 +120,12 @@ pub fn run_matmul(
     let running = crate::progress::spinner(format!(
         "running matmul-i8 {m}x{k}x{n}: commitments, GEMM, Freivalds check"
     ));
+    // Large commitments on the CPU backend turn the spinner into a byte bar while they run.
+    let bar = running.handle();
+    rt.set_commit_progress(Some(Box::new(move |what, done, total| {
+        let name = if what.is_empty() { "tensor" } else { what };
+        bar.bytes(&format!("committing {name}"), done, total)
+    })));
     let cp = CommitParams::default();
     let commit_a = rt
         .commit_buffer(

@@ -262,16 +262,46 @@ fn subtree_root(alg: HashAlg, slice: &[u8], chunk_size: usize) -> [u8; 32] {
 /// level needs a join. The subtree roots are the nodes of the full tree at that height (the last slice's root is
 /// its fully reduced, promoted node), and [`tree_root_of_leaves`] finishes the tree over them.
 pub fn commit(data: &[u8], params: &CommitParams) -> Commitment {
+    commit_in_blocks(data, params, usize::MAX, &mut |_| {})
+}
+
+/// Bytes hashed between two calls of the callback of [`commit_with_progress`].
+pub const PROGRESS_BLOCK: usize = 64 << 20;
+
+/// [`commit`] with progress: `progress(bytes_done)` is called after every block of about [`PROGRESS_BLOCK`]
+/// bytes (and once at the end). The same slices and subtree roots as [`commit`], hashed block by block (a block
+/// is a whole number of slices): the same commitment.
+pub fn commit_with_progress(
+    data: &[u8],
+    params: &CommitParams,
+    progress: &mut dyn FnMut(u64),
+) -> Commitment {
+    commit_in_blocks(data, params, PROGRESS_BLOCK, progress)
+}
+
+fn commit_in_blocks(
+    data: &[u8],
+    params: &CommitParams,
+    block: usize,
+    progress: &mut dyn FnMut(u64),
+) -> Commitment {
     let alg = params.alg;
     let chunk_size = params.chunk_size();
     let tree_root = if data.is_empty() {
         leaf_hash(alg, &[])
     } else {
         let slice_bytes = 1usize << TASK_BYTES_LOG2.max(params.chunk_log2);
-        let roots: Vec<[u8; 32]> = data
-            .par_chunks(slice_bytes)
-            .map(|slice| subtree_root(alg, slice, chunk_size))
-            .collect();
+        let block = slice_bytes.saturating_mul((block / slice_bytes).max(1));
+        let mut roots: Vec<[u8; 32]> = Vec::with_capacity(data.len().div_ceil(slice_bytes));
+        let mut done = 0u64;
+        for part in data.chunks(block) {
+            roots.par_extend(
+                part.par_chunks(slice_bytes)
+                    .map(|slice| subtree_root(alg, slice, chunk_size)),
+            );
+            done += part.len() as u64;
+            progress(done);
+        }
         tree_root_of_leaves(alg, roots)
     };
     let len = data.len() as u64;
@@ -447,6 +477,39 @@ impl Opening {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn block_by_block_commitment_is_the_commitment() {
+        let data: Vec<u8> = (0..1_100_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        for alg in [HashAlg::Keccak256, HashAlg::Sha3_256] {
+            for chunk_log2 in [5u8, 12, 19] {
+                let params = CommitParams::new(alg, chunk_log2).expect("params");
+                for len in [0usize, 1, 4097, 262_144, 262_145, 1_000_003, 1_100_000] {
+                    for block in [1usize, 262_144, 600_000, 1 << 20] {
+                        let mut calls = Vec::new();
+                        let c =
+                            commit_in_blocks(&data[..len], &params, block, &mut |d| calls.push(d));
+                        assert_eq!(
+                            c,
+                            commit(&data[..len], &params),
+                            "len {len} k {chunk_log2} block {block}"
+                        );
+                        if len > 0 {
+                            assert_eq!(calls.last().copied(), Some(len as u64));
+                            assert!(calls.windows(2).all(|w| w[0] < w[1]));
+                        }
+                    }
+                }
+            }
+        }
+        let p = CommitParams::default();
+        let mut last = 0;
+        assert_eq!(
+            commit_with_progress(&data, &p, &mut |d| last = d),
+            commit(&data, &p)
+        );
+        assert_eq!(last, data.len() as u64);
+    }
 
     fn buf(n: usize) -> Vec<u8> {
         (0..n).map(|j| ((j * 31 + 7) % 251) as u8).collect()
