@@ -170,6 +170,9 @@ pub enum JobError {
     /// An earlier failure after a logged launch: the job cannot yield a receipt.
     #[error("the job is poisoned by an earlier failure: {0}")]
     Poisoned(String),
+    /// The backend's own Freivalds check rejected the product it computed (a faulty device or driver).
+    #[error("the backend's Freivalds check rejected its own product {0:?}: the device computed a wrong C")]
+    WrongProduct(String),
 }
 
 /// Which backend a job runs on.
@@ -461,6 +464,7 @@ pub struct MeasuredJob<'n> {
     params: CommitParams,
     poisoned: Option<String>,
     started: Instant,
+    timings: Vec<Timing>,
     #[cfg(feature = "cuda")]
     shadow: crate::runtime::Recorder,
 }
@@ -522,6 +526,7 @@ impl<'n> MeasuredJob<'n> {
             params: CommitParams::default(),
             poisoned: None,
             started: Instant::now(),
+            timings: Vec::new(),
             #[cfg(feature = "cuda")]
             shadow: crate::runtime::Recorder::new(),
         })
@@ -1031,6 +1036,77 @@ impl<'n> MeasuredJob<'n> {
         Ok(())
     }
 
+    /// Runs the runtime's built-in int8 GEMM `C = A·B` (A m×k row-major, `bt` = Bᵀ n×k row-major; on a GPU the
+    /// measured `gemm_i8` / `gemm_i8_sm90` kernel, on the CPU backend its twin), then the built-in exact
+    /// Freivalds check of C with r drawn from `check_seed` (docs/kernels.md §4), and commits C as the output
+    /// tensor `c_name` (int32, m×n; commitment computed where C lives). The launches are logged like any other.
+    /// A product that fails its own check is [`JobError::WrongProduct`] and poisons the job. Returns C.
+    #[allow(clippy::too_many_arguments)]
+    pub fn matmul_i8(
+        &mut self,
+        a: &[i8],
+        bt: &[i8],
+        m: usize,
+        n: usize,
+        k: usize,
+        c_name: &str,
+        check_seed: &[u8; 32],
+    ) -> Result<Vec<i32>, JobError> {
+        check_name("tensor name", c_name)?;
+        if self.tensor_exists(BufferRole::Output, c_name) {
+            return Err(JobError::DuplicateTensor(c_name.to_string()));
+        }
+        crate::kernels::gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+        let params = self.params;
+        let t = Instant::now();
+        // a failure after the launches were logged leaves a log that no receipt may carry: poison the job
+        let out = match self.rt()?.gemm_i8(a, bt, m, n, k, &params) {
+            Ok(o) => o,
+            Err(e) => return Err(self.poison(e.into())),
+        };
+        self.timings.push(Timing {
+            label: "gemm".into(),
+            nanos: t.elapsed().as_nanos() as u64,
+        });
+        let check = match self.rt()?.freivalds(a, bt, &out.c, m, n, k, check_seed) {
+            Ok(c) => c,
+            Err(e) => return Err(self.poison(e.into())),
+        };
+        if !check.accept {
+            return Err(self.poison(JobError::WrongProduct(c_name.to_string())));
+        }
+        let rt = self.rt()?;
+        let buffer = rt.recorder().buffer_handle();
+        let shape = vec![m as u64, n as u64];
+        rt.recorder().append(Record::Buffer {
+            buffer,
+            role: BufferRole::Output,
+            name: c_name.to_string(),
+            dtype: DType::I32,
+            shape: shape.clone(),
+            commitment: out.commitment,
+        });
+        self.tensors.push(TensorCommitment {
+            role: BufferRole::Output,
+            name: c_name.to_string(),
+            dtype: DType::I32,
+            shape,
+            commitment: out.commitment,
+            field_commitment: None,
+        });
+        Ok(out.c)
+    }
+
+    /// Reports the progress of large commitments the CPU backend computes (see
+    /// [`Runtime::set_commit_progress`]).
+    pub fn set_commit_progress(
+        &mut self,
+        progress: Option<crate::runtime::CommitProgress>,
+    ) -> Result<(), JobError> {
+        self.rt()?.set_commit_progress(progress);
+        Ok(())
+    }
+
     /// Appends a free-form `Note` record (`key`, `value`) to the log.
     pub fn note(&mut self, key: &str, value: &[u8]) -> Result<(), JobError> {
         check_name("note key", key)?;
@@ -1060,7 +1136,8 @@ impl<'n> MeasuredJob<'n> {
 
     /// Finishes the job: every name in `outputs` must be a committed output; logs `JobEnd`, extends the last
     /// checkpoint, builds the statement, asks `proofs` for the proof entries of that statement (a proof binds
-    /// `statement.digest()`), and quotes the job PCR and the boot PCRs last, with
+    /// `statement.digest()`; the time it takes is the receipt's `prove` timing when it returns proofs; a
+    /// [`MeasuredJob::matmul_i8`] adds a `gemm` timing), and quotes the job PCR and the boot PCRs last, with
     /// `receipt.qualifying_data(challenge)`, so that the quote signs every other field of the receipt (proofs
     /// cannot be attached afterwards). A second call is [`JobError::Finished`].
     pub fn finish_with_proofs(
@@ -1095,17 +1172,26 @@ impl<'n> MeasuredJob<'n> {
             tensors: self.tensors.clone(),
             log_head: log.head(),
         };
+        let t = Instant::now();
         let proofs = proofs(&statement)?;
+        let mut timings = vec![Timing {
+            label: "job".into(),
+            nanos: elapsed,
+        }];
+        timings.append(&mut self.timings);
+        if !proofs.is_empty() {
+            timings.push(Timing {
+                label: "prove".into(),
+                nanos: t.elapsed().as_nanos() as u64,
+            });
+        }
         let mut receipt = Receipt {
             statement,
             log,
             node: self.node.identity(&self.spec.label),
             quotes: Vec::new(),
             proofs,
-            timings: vec![Timing {
-                label: "job".into(),
-                nanos: elapsed,
-            }],
+            timings,
         };
         let qd = receipt
             .qualifying_data(&self.spec.challenge)

@@ -4,13 +4,9 @@
 
 use crate::error::{CliError, CliResult};
 use crate::node::NodeSession;
-use cuproof::Runtime;
-use cuproof_core::commitment::CommitParams;
-use cuproof_core::log::{BufferRole, DType, Record};
-use cuproof_core::receipt::{
-    ProofEntry, ProofSystem, Receipt, Statement, TensorCommitment, Timing,
-};
-use std::time::Instant;
+use cuproof::job::{BackendChoice, JobError, JobSpec, MeasuredJob};
+use cuproof_core::log::{BufferRole, DType};
+use cuproof_core::receipt::{ProofEntry, ProofSystem, Receipt, Statement};
 
 /// Name of the workload.
 pub const WORKLOAD: &str = "matmul-i8";
@@ -81,40 +77,40 @@ pub struct JobOutput {
     pub why_cpu: Option<String>,
 }
 
-fn rt_err(e: impl std::fmt::Display) -> CliError {
-    CliError::env(format!("runtime: {e}"))
+fn job_err(e: JobError) -> CliError {
+    match e {
+        JobError::Node(e) => CliError::from(e),
+        JobError::Runtime(e) => CliError::env(format!("runtime: {e}")),
+        JobError::WrongProduct(_) => CliError::env(e.to_string()),
+        JobError::Proof(m) => CliError::input(m),
+        e => CliError::input(format!("job: {e}")),
+    }
 }
 
 fn as_bytes(v: &[i8]) -> Vec<u8> {
     v.iter().map(|&x| x as u8).collect()
 }
 
-/// Run a measured matmul job on `rt` with the TPM of `node`.
+/// Run a measured matmul job with the TPM of `node`: the built-in workload on `cuproof::job::MeasuredJob` (the
+/// same orchestration as a user's own kernels: measured start, committed inputs, logged launches, the job
+/// quote taken last over the whole receipt).
 pub fn run_matmul(
     node: &mut NodeSession,
     inp: &MatmulInputs,
     opts: JobOptions<'_>,
 ) -> CliResult<JobOutput> {
     let (m, k, n) = (inp.m, inp.k, inp.n);
-    let pcr = opts.pcr;
     let progress_out = opts.progress;
     // Step lines are printed above any spinner on screen.
     let mut progress = |msg: &str| crate::progress::suspend(|| progress_out(msg));
-    let t0 = Instant::now();
-    let params = vec![
-        ("k".to_string(), k.to_string()),
-        ("m".to_string(), m.to_string()),
-        ("n".to_string(), n.to_string()),
-    ];
-    node.reset(pcr)?;
-    let (mut rt, why_cpu) = Runtime::auto_for_job(Some(Record::JobStart {
-        job_id: opts.job_id,
-        workload: WORKLOAD.into(),
-        params: params.clone(),
-        challenge: opts.challenge,
-    }));
-    let (d, _) = rt.checkpoint(pcr as u32);
-    node.extend(pcr, &d)?;
+    let mut spec = JobSpec::new(WORKLOAD, opts.job_id, opts.challenge)
+        .param("m", m.to_string())
+        .param("k", k.to_string())
+        .param("n", n.to_string())
+        .label(opts.label.clone());
+    spec.pcr = opts.pcr;
+    let mut job = MeasuredJob::start(node, spec, BackendChoice::Auto).map_err(job_err)?;
+    let why_cpu = job.why_cpu().map(str::to_string);
     progress("job started: inventory, measured modules and job start extended into the job PCR");
 
     let running = crate::progress::spinner(format!(
@@ -122,143 +118,68 @@ pub fn run_matmul(
     ));
     // Large commitments on the CPU backend turn the spinner into a byte bar while they run.
     let bar = running.handle();
-    rt.set_commit_progress(Some(Box::new(move |what, done, total| {
+    job.set_commit_progress(Some(Box::new(move |what, done, total| {
         let name = if what.is_empty() { "tensor" } else { what };
         bar.bytes(&format!("committing {name}"), done, total)
-    })));
-    let cp = CommitParams::default();
-    let commit_a = rt
-        .commit_buffer(
-            &as_bytes(&inp.a),
-            &cp,
-            BufferRole::Input,
-            "A",
-            DType::I8,
-            &[m as u64, k as u64],
-        )
-        .map_err(rt_err)?;
-    let commit_b = rt
-        .commit_buffer(
-            &as_bytes(&inp.b),
-            &cp,
-            BufferRole::Input,
-            "B",
-            DType::I8,
-            &[k as u64, n as u64],
-        )
-        .map_err(rt_err)?;
+    })))
+    .map_err(job_err)?;
+    let (mk, kn) = ([m as u64, k as u64], [k as u64, n as u64]);
+    job.input("A", DType::I8, &mk, &as_bytes(&inp.a))
+        .map_err(job_err)?;
+    job.input("B", DType::I8, &kn, &as_bytes(&inp.b))
+        .map_err(job_err)?;
     let bt = inp.b_transposed();
-    let t_gemm = Instant::now();
-    let out = rt.gemm_i8(&inp.a, &bt, m, n, k, &cp).map_err(rt_err)?;
-    let gemm_ns = t_gemm.elapsed().as_nanos() as u64;
-    let buffer = rt.recorder().buffer_handle();
-    rt.recorder().append(Record::Buffer {
-        buffer,
-        role: BufferRole::Output,
-        name: "C".into(),
-        dtype: DType::I32,
-        shape: vec![m as u64, n as u64],
-        commitment: out.commitment,
-    });
-    let fr = rt
-        .freivalds(&inp.a, &bt, &out.c, m, n, k, &opts.challenge)
-        .map_err(rt_err)?;
-    if !fr.accept {
-        return Err(CliError::env(
-            "the backend's Freivalds check rejected its own product: the device computed a wrong C",
-        ));
-    }
-    let elapsed = t0.elapsed().as_nanos() as u64;
-    rt.recorder().append(Record::JobEnd {
-        status: 0,
-        elapsed_ns: elapsed,
-    });
-    let (d, _) = rt.checkpoint(pcr as u32);
-    node.extend(pcr, &d)?;
+    let c = job
+        .matmul_i8(&inp.a, &bt, m, n, k, "C", &opts.challenge)
+        .map_err(job_err)?;
     running.set_message("field commitments (Poseidon) of A, B, C");
-    progress("job finished: C = A·B computed, checked (Freivalds) and committed; log extended");
-
-    let backend = rt.backend();
-    let log = rt.into_log();
     let field = |r: Result<cuproof_circuits::Fr, cuproof_circuits::Error>| {
         r.map(|f| cuproof_circuits::commitment_to_bytes(&f))
             .map_err(|e| CliError::input(format!("field commitment: {e}")))
     };
-    let tensors = vec![
-        TensorCommitment {
-            role: BufferRole::Input,
-            name: "A".into(),
-            dtype: DType::I8,
-            shape: vec![m as u64, k as u64],
-            commitment: commit_a,
-            field_commitment: Some(field(cuproof_circuits::commit_i8(&inp.a, m, k))?),
-        },
-        TensorCommitment {
-            role: BufferRole::Input,
-            name: "B".into(),
-            dtype: DType::I8,
-            shape: vec![k as u64, n as u64],
-            commitment: commit_b,
-            field_commitment: Some(field(cuproof_circuits::commit_i8(&inp.b, k, n))?),
-        },
-        TensorCommitment {
-            role: BufferRole::Output,
-            name: "C".into(),
-            dtype: DType::I32,
-            shape: vec![m as u64, n as u64],
-            commitment: out.commitment,
-            field_commitment: Some(field(cuproof_circuits::commit_i32(&out.c, m, n))?),
-        },
-    ];
+    for (role, name, f) in [
+        (
+            BufferRole::Input,
+            "A",
+            field(cuproof_circuits::commit_i8(&inp.a, m, k))?,
+        ),
+        (
+            BufferRole::Input,
+            "B",
+            field(cuproof_circuits::commit_i8(&inp.b, k, n))?,
+        ),
+        (
+            BufferRole::Output,
+            "C",
+            field(cuproof_circuits::commit_i32(&c, m, n))?,
+        ),
+    ] {
+        job.set_field_commitment(role, name, f).map_err(job_err)?;
+    }
     drop(running);
-    let statement = Statement {
-        workload: WORKLOAD.into(),
-        params,
-        job_id: opts.job_id,
-        challenge: opts.challenge,
-        backend,
-        tensors,
-        log_head: log.head(),
-    };
-    let mut timings = vec![
-        Timing {
-            label: "job".into(),
-            nanos: elapsed,
-        },
-        Timing {
-            label: "gemm".into(),
-            nanos: gemm_ns,
-        },
-    ];
-    let mut proofs = Vec::new();
-    if let Some(pk) = opts.proving_key {
-        let t = Instant::now();
-        let entry = prove_statement(pk, inp, &out.c, &statement)?;
-        timings.push(Timing {
-            label: "prove".into(),
-            nanos: t.elapsed().as_nanos() as u64,
-        });
-        proofs.push(entry);
+
+    // finish: JobEnd and the last checkpoint extended, then the proofs of the final statement, then the quote
+    let receipt = job
+        .finish_with_proofs(&["C"], |statement| {
+            progress(
+                "job finished: C = A·B computed, checked (Freivalds) and committed; log extended",
+            );
+            match opts.proving_key {
+                Some(pk) => prove_statement(pk, inp, &c, statement)
+                    .map(|e| vec![e])
+                    .map_err(|e| JobError::Proof(e.msg)),
+                None => Ok(Vec::new()),
+            }
+        })
+        .map_err(job_err)?;
+    if !receipt.proofs.is_empty() {
         progress("proved: Groth16 proof that C = A·B for the committed A, B, C and this job");
     }
-    let mut receipt = Receipt {
-        statement,
-        log,
-        node: node.identity(&opts.label),
-        quotes: Vec::new(),
-        proofs,
-        timings,
-    };
-    // The job quote is taken last: its qualifying data binds the challenge and everything in the receipt.
-    let qd = receipt
-        .qualifying_data(&opts.challenge)
-        .map_err(|e| CliError::input(format!("receipt: {e}")))?;
-    receipt.quotes.push(node.quote("job-end", pcr, &qd)?);
     progress("quoted: the TPM signed the job PCR and the boot PCRs with the challenge and the receipt's binding digest");
     Ok(JobOutput {
         receipt,
-        c: out.c,
-        why_cpu: why_cpu.map(|e| e.to_string()),
+        c,
+        why_cpu,
     })
 }
 
