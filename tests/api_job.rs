@@ -382,3 +382,67 @@ fn the_shipped_ptx_is_loadable_text() {
     assert_eq!(PTX.matches(".param .u64").count(), 3);
     assert_eq!(PTX.matches(".param .u32").count(), 1);
 }
+
+#[test]
+fn the_built_in_matmul_runs_as_a_measured_job() {
+    let mut node = node();
+    let (m, k, n) = (5usize, 7usize, 3usize);
+    let a: Vec<i8> = (0..m * k)
+        .map(|i| (i as i32 * 37 % 251 - 125) as i8)
+        .collect();
+    let b: Vec<i8> = (0..k * n)
+        .map(|i| (i as i32 * 53 % 251 - 125) as i8)
+        .collect();
+    let mut bt = vec![0i8; n * k];
+    for r in 0..k {
+        for c in 0..n {
+            bt[c * k + r] = b[r * n + c];
+        }
+    }
+    let spec = JobSpec::new("matmul-i8", [9; 32], CHALLENGE)
+        .param("m", m.to_string())
+        .param("k", k.to_string())
+        .param("n", n.to_string());
+    let mut job = MeasuredJob::start(&mut node, spec, BackendChoice::Cpu).expect("start");
+    let bytes = |v: &[i8]| v.iter().map(|&x| x as u8).collect::<Vec<u8>>();
+    job.input("A", DType::I8, &[m as u64, k as u64], &bytes(&a))
+        .expect("A");
+    job.input("B", DType::I8, &[k as u64, n as u64], &bytes(&b))
+        .expect("B");
+    // a shape error is refused before anything is launched: the job stays usable
+    let e = job
+        .matmul_i8(&a, &bt, m, n, k + 1, "C", &CHALLENGE)
+        .unwrap_err();
+    assert!(matches!(e, JobError::Runtime(_)), "{e}");
+    let c = job
+        .matmul_i8(&a, &bt, m, n, k, "C", &CHALLENGE)
+        .expect("matmul");
+    assert_eq!(
+        c,
+        cuproof::kernels::gemm::gemm_i8_cpu(&a, &bt, m, n, k).expect("twin")
+    );
+    assert!(matches!(
+        job.matmul_i8(&a, &bt, m, n, k, "C", &CHALLENGE),
+        Err(JobError::DuplicateTensor(_))
+    ));
+    let receipt = job.finish(&["C"]).expect("finish");
+    let labels: Vec<&str> = receipt.timings.iter().map(|t| t.label.as_str()).collect();
+    assert_eq!(labels, ["job", "gemm"]);
+    let launches: Vec<&str> = receipt
+        .log
+        .records()
+        .iter()
+        .filter_map(|r| match r {
+            Record::Launch { entry, .. } => Some(entry.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(launches.contains(&"cuproof_gemm_i8"), "{launches:?}");
+    assert!(
+        launches.contains(&"cuproof_freivalds_rows_i32"),
+        "{launches:?}"
+    );
+    let mut ctx = VerifyContext::new(CHALLENGE);
+    let v = verify_receipt(&receipt, &policy(), &mut ctx);
+    assert!(v.valid, "{}", v.render_table());
+}
