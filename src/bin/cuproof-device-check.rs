@@ -115,6 +115,15 @@ mod device {
             std::process::exit(4);
         });
         let use_torch = !args.iter().any(|a| a == "--no-torch");
+        if args.iter().any(|a| a == "--profile") {
+            return match profile_run() {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("profile run aborted: {e}");
+                    3
+                }
+            };
+        }
         match run_inner(quick, use_torch) {
             Ok(ok) => {
                 if ok {
@@ -128,6 +137,38 @@ mod device {
                 3
             }
         }
+    }
+
+    /// `--profile`: each hot kernel launched once at its benchmark size and nothing checked, for a profiler
+    /// wrapped around the binary (`scripts/device-check --ncu`): the 1 GiB commitment, both GEMM kernels at
+    /// 8192³ and the four Freivalds phases at n = 8192.
+    fn profile_run() -> Result<(), RuntimeError> {
+        let mut exec = CudaExec::new(0)?;
+        let mut rec = Recorder::new();
+        load_all(&mut rec, &mut exec)?;
+        let seed = run_seed();
+        let big = 1usize << 30;
+        let params = CommitParams::default();
+        let buf = exec.fill_device(&mut rec, &seed, 0x11, big)?;
+        exec.commit_device(&mut rec, &buf, big as u64, &params)?;
+        drop(buf);
+        let nn = 8192usize;
+        let da = exec.fill_device(&mut rec, &seed, fill::STREAM_A, nn * nn)?;
+        let db = exec.fill_device(&mut rec, &seed, fill::STREAM_B, nn * nn)?;
+        let dc = exec.alloc(nn * nn * 4)?;
+        exec.gemm_into_with(&mut rec, GemmKernel::MmaSync, &da, &db, &dc, nn, nn, nn)?;
+        if exec.has_sm90_gemm() {
+            exec.gemm_into_with(&mut rec, GemmKernel::Wgmma, &da, &db, &dc, nn, nn, nn)?;
+        }
+        let r = freivalds::r_vector(&seed, nn);
+        let out = exec.freivalds_device(&mut rec, &da, &db, &dc, &r, nn, nn, nn)?;
+        exec.sync()?;
+        println!(
+            "profile run done (Freivalds accepts: {}, {} log records)",
+            out.accept,
+            rec.log().records().len()
+        );
+        Ok(())
     }
 
     fn run_inner(quick: bool, use_torch: bool) -> Result<bool, RuntimeError> {
