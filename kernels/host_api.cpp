@@ -15,6 +15,14 @@ void cuproof_host_hash_prefixed(uint8_t prefix, const uint8_t* data, uint64_t le
     for (int i = 0; i < 32; ++i) out[i] = (uint8_t)(d[i / 8] >> (8 * (i % 8)));
 }
 
+// The paired-load leaf hash variant (cp_hash_prefixed_v2); preconditions as documented there.
+void cuproof_host_hash_prefixed_v2(uint8_t prefix, const uint8_t* data, uint64_t len, uint32_t pad,
+                                   uint8_t out[32]) {
+    uint64_t d[4];
+    cp_hash_prefixed_v2(prefix, data, len, pad, d);
+    for (int i = 0; i < 32; ++i) out[i] = (uint8_t)(d[i / 8] >> (8 * (i % 8)));
+}
+
 // Leaves + tree + root exactly as the device kernels do it (same functions, the subtree kernel's grouping).
 // leaves_scratch must hold 4 * n_leaves words.
 void cuproof_host_commit(const uint8_t* data, uint64_t len, uint32_t chunk_log2, uint32_t alg_id, uint32_t pad,

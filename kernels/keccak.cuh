@@ -210,6 +210,92 @@ CP_HD void cp_hash_prefixed(uint8_t prefix, const uint8_t* data, uint64_t len, u
     out[3] = s[3];
 }
 
+// Words t and t + 1 (bytes 8t .. 8t + 16) of data; on the device one 16-byte load (data + 8t 16-byte aligned).
+CP_HD void cp_load_pair(const uint8_t* data, uint64_t len, uint64_t t, uint64_t* lo, uint64_t* hi) {
+#if CP_DEVICE_CODE
+    const ulonglong2 v = *(const ulonglong2*)(data + 8u * t);
+    (void)len;
+    *lo = v.x;
+    *hi = v.y;
+#else
+    *lo = cp_load_word(data, len, t);
+    *hi = cp_load_word(data, len, t + 1u);
+#endif
+}
+
+// H(prefix || data) like cp_hash_prefixed, reading the full blocks two at a time with 16-byte loads (17 loads per
+// 272 bytes instead of 34): a tuning variant of the leaf hash (CP_LEAF_V2 in keccak_merkle.cu). Preconditions:
+// data is 16-byte aligned and (len + 1) % 136 != 0 (true of every full chunk, len = 2^k): then every word the
+// paired loop reads lies inside the data. The blocks after the pairs (at most one full block and the padded last
+// block) take cp_hash_prefixed's path.
+CP_HD void cp_hash_prefixed_v2(uint8_t prefix, const uint8_t* data, uint64_t len, uint32_t pad, uint64_t out[4]) {
+    uint64_t s[25];
+    for (int i = 0; i < 25; ++i) s[i] = 0;
+    const uint64_t msg_len = len + 1u;
+    const uint64_t blocks = msg_len / CP_KECCAK_RATE + 1u;
+    const uint64_t full = blocks - 1u;
+    uint64_t prev = (uint64_t)prefix << 56;
+    uint64_t t = 0;
+    uint64_t b = 0;
+    for (; b + 2u <= full; b += 2u) {
+        uint64_t w[18];
+#if CP_DEVICE_CODE
+#pragma unroll
+#endif
+        for (int i = 0; i < 9; ++i) cp_load_pair(data, len, t + 2u * i, &w[2 * i], &w[2 * i + 1]);
+#if CP_DEVICE_CODE
+#pragma unroll
+#endif
+        for (int j = 0; j < 17; ++j) {
+            s[j] ^= (prev >> 56) | (w[j] << 8);
+            prev = w[j];
+        }
+        cp_keccak_f1600(s);
+        uint64_t u[17];
+        u[0] = w[17];
+#if CP_DEVICE_CODE
+#pragma unroll
+#endif
+        for (int i = 0; i < 8; ++i) cp_load_pair(data, len, t + 18u + 2u * i, &u[1 + 2 * i], &u[2 + 2 * i]);
+#if CP_DEVICE_CODE
+#pragma unroll
+#endif
+        for (int j = 0; j < 17; ++j) {
+            s[j] ^= (prev >> 56) | (u[j] << 8);
+            prev = u[j];
+        }
+        cp_keccak_f1600(s);
+        t += 34u;
+    }
+    for (; b < blocks; ++b) {
+#if CP_DEVICE_CODE
+#pragma unroll
+#endif
+        for (int j = 0; j < 17; ++j) {
+            uint64_t w = cp_load_word(data, len, t);
+            s[j] ^= (prev >> 56) | (w << 8);
+            prev = w;
+            ++t;
+        }
+        if (b + 1u == blocks) {
+            const uint64_t r = msg_len % CP_KECCAK_RATE;
+            const uint64_t padw = (uint64_t)pad << (8u * (r % 8u));
+#if CP_DEVICE_CODE
+#pragma unroll
+#endif
+            for (int j = 0; j < 17; ++j) {
+                if ((uint64_t)j == r / 8u) s[j] ^= padw;
+            }
+            s[16] ^= 0x80ULL << 56;
+        }
+        cp_keccak_f1600(s);
+    }
+    out[0] = s[0];
+    out[1] = s[1];
+    out[2] = s[2];
+    out[3] = s[3];
+}
+
 // H(0x01 || left || right), digests as 4 little-endian lanes each (a single permutation).
 CP_HD void cp_hash_node(const uint64_t left[4], const uint64_t right[4], uint32_t pad, uint64_t out[4]) {
     uint64_t s[25];

@@ -2,6 +2,11 @@
 // pad: 0x01 (keccak256) or 0x06 (sha3-256). Digests are stored as 4 little-endian u64 lanes (= the 32 digest bytes).
 #include "keccak.cuh"
 
+// Leaf hash of full chunks with paired 16-byte loads (cp_hash_prefixed_v2); tuning knob, off by default.
+#ifndef CP_LEAF_V2
+#define CP_LEAF_V2 0
+#endif
+
 // Minimum resident blocks per SM asked of the compiler for the leaf kernel (register cap); tuning knob.
 #ifndef CP_LEAF_MIN_BLOCKS
 #define CP_LEAF_MIN_BLOCKS 1
@@ -17,7 +22,15 @@ extern "C" __global__ void __launch_bounds__(128, CP_LEAF_MIN_BLOCKS)
     const uint64_t csize = 1ULL << chunk_log2;
     const uint64_t clen = start >= len ? 0 : (len - start < csize ? len - start : csize);
     uint64_t out[4];
+#if CP_LEAF_V2
+    if (clen == csize && (((uintptr_t)(data + start)) & 15u) == 0) {
+        cp_hash_prefixed_v2(0x00, data + start, clen, pad, out);
+    } else {
+        cp_hash_prefixed(0x00, data + start, clen, pad, out);
+    }
+#else
     cp_hash_prefixed(0x00, data + start, clen, pad, out);
+#endif
     leaves[4 * i + 0] = out[0];
     leaves[4 * i + 1] = out[1];
     leaves[4 * i + 2] = out[2];

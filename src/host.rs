@@ -18,6 +18,13 @@ mod ffi {
             pad: u32,
             out: *mut u8,
         );
+        pub fn cuproof_host_hash_prefixed_v2(
+            prefix: u8,
+            data: *const u8,
+            len: u64,
+            pad: u32,
+            out: *mut u8,
+        );
         pub fn cuproof_host_commit(
             data: *const u8,
             len: u64,
@@ -80,6 +87,26 @@ pub fn hash_prefixed(prefix: u8, data: &[u8], pad: u8) -> [u8; 32] {
         )
     };
     out
+}
+
+/// `H(prefix || data)` through the paired-load variant of the leaf hash (`cp_hash_prefixed_v2`, the
+/// `CP_LEAF_V2` tuning knob). `None` where its precondition fails (`(len + 1) % 136 == 0`).
+pub fn hash_prefixed_v2(prefix: u8, data: &[u8], pad: u8) -> Option<[u8; 32]> {
+    if (data.len() + 1) % 136 == 0 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    // SAFETY: data is valid for data.len() bytes (the host build reads words with bounds); out holds 32 bytes.
+    unsafe {
+        ffi::cuproof_host_hash_prefixed_v2(
+            prefix,
+            data.as_ptr(),
+            data.len() as u64,
+            pad as u32,
+            out.as_mut_ptr(),
+        )
+    };
+    Some(out)
 }
 
 /// The commitment computed by the leaf / level / root kernel functions in the kernels' order: `(tree_root, root)`.

@@ -65,6 +65,37 @@ fn prefixed_hash_matches_sha3_crate() {
 }
 
 #[test]
+fn paired_load_leaf_hash_variant_matches_sha3_crate() {
+    // cp_hash_prefixed_v2 (the CP_LEAF_V2 tuning variant): every full-chunk size, and every length up to 1,200
+    // and around block boundaries where its precondition holds ((len + 1) % 136 != 0)
+    let mut r = rng();
+    let mut lens: Vec<usize> = (0..1200).collect();
+    lens.extend((5..=16).map(|k| 1usize << k));
+    lens.extend([4095, 4097, 8191, 271, 272, 273, 543, 545]);
+    let mut checked = 0;
+    for len in lens {
+        let data = random_bytes(&mut r, len);
+        let mut msg = vec![0u8];
+        msg.extend_from_slice(&data);
+        let k: [u8; 32] = sha3::Keccak256::digest(&msg).into();
+        let s: [u8; 32] = sha3::Sha3_256::digest(&msg).into();
+        match host::hash_prefixed_v2(0, &data, 0x01) {
+            Some(h) => {
+                assert_eq!(h, k, "keccak256 len {len}");
+                assert_eq!(
+                    host::hash_prefixed_v2(0, &data, 0x06),
+                    Some(s),
+                    "sha3 len {len}"
+                );
+                checked += 1;
+            }
+            None => assert_eq!((len + 1) % 136, 0, "refused len {len}"),
+        }
+    }
+    assert!(checked > 1200);
+}
+
+#[test]
 fn prefixed_hash_reads_unaligned_data() {
     let mut r = rng();
     let data = random_bytes(&mut r, 5000);
