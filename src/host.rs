@@ -92,7 +92,7 @@ pub fn hash_prefixed(prefix: u8, data: &[u8], pad: u8) -> [u8; 32] {
 /// `H(prefix || data)` through the paired-load variant of the leaf hash (`cp_hash_prefixed_v2`, the
 /// `CP_LEAF_V2` tuning knob). `None` where its precondition fails (`(len + 1) % 136 == 0`).
 pub fn hash_prefixed_v2(prefix: u8, data: &[u8], pad: u8) -> Option<[u8; 32]> {
-    if (data.len() + 1) % 136 == 0 {
+    if (data.len() + 1).is_multiple_of(136) {
         return None;
     }
     let mut out = [0u8; 32];
