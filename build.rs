@@ -47,6 +47,7 @@ fn main() {
         "gemm.cuh",
         "gemm_sm90.cuh",
         "freivalds.cuh",
+        "freivalds_tc.cuh",
         "host_api.cpp",
         "keccak.ptx",
         "cuda_stub_symbols.txt",

@@ -1,6 +1,7 @@
 // Freivalds check kernels (see freivalds.cuh). Partial sums are exact residues, so results are bit-identical to the
 // host twin whatever the launch shape.
 #include "freivalds.cuh"
+#include "freivalds_tc.cuh"
 
 // Shapes (docs/perf.md): each kernel runs in about one wave and keeps ~64 KiB of loads in flight per SM, issued
 // in explicit batches (load phase, then arithmetic). Rows per warp of the row kernels share the y / r loads.
@@ -464,4 +465,183 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i32(con
         const uint64_t v = cp_warp_sum61(sum[q]);
         if (lane == 0 && row0 + q < m) w[row0 + q] = v;
     }
+}
+
+// ---- Tensor-core Freivalds (freivalds_tc.cuh): prep, B r, finish y, A y, C r, finish z/w ----
+
+__device__ __forceinline__ void cp_mma_s8u8(int32_t c[4], const uint32_t a[4], const uint32_t b[2]) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k32.row.col.s32.s8.u8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+__device__ __forceinline__ void cp_mma_u8u8(int32_t c[4], const uint32_t a[4], const uint32_t b[2]) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k32.row.col.s32.u8.u8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// Sum over the four lanes of a quad (lanes differing in bits 0 and 1), mod p.
+__device__ __forceinline__ uint64_t cp_quad_sum61(uint64_t v) {
+    v = cp_addmod61(v, __shfl_xor_sync(0xffffffffu, v, 1));
+    return cp_addmod61(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+
+// Planes of r (rplanes[l][j], stride rstride) and of e (eplanes[l][4j .. 4j + 3], stride 4 rstride), zero for
+// j >= n; rsum_part[block] = sum of the block's r_j (mod p). r is reduced mod p first.
+// grid = rstride / 256, block = 256.
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_tc_prep(const uint64_t* __restrict__ r, uint32_t n,
+                                                                            uint8_t* __restrict__ rplanes,
+                                                                            uint32_t rstride,
+                                                                            uint8_t* __restrict__ eplanes,
+                                                                            uint64_t* __restrict__ rsum_part) {
+    __shared__ uint64_t ws[8];
+    const uint32_t j = blockIdx.x * 256u + threadIdx.x;
+    const uint64_t rj = j < n ? cp_mod61_u64(r[j]) : 0;
+#pragma unroll
+    for (uint32_t l = 0; l < CP_FVTC_LIMBS; ++l) {
+        rplanes[(size_t)l * rstride + j] = (uint8_t)(rj >> (8u * l));
+        *(uint32_t*)(eplanes + (size_t)l * 4u * rstride + 4u * j) = cp_fvtc_e_word(rj, l);
+    }
+    const uint64_t s = cp_warp_sum61(rj);
+    if ((threadIdx.x & 31u) == 0) ws[threadIdx.x >> 5] = s;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        uint64_t t = 0;
+        for (int i = 0; i < 8; ++i) t = cp_addmod61(t, ws[i]);
+        rsum_part[blockIdx.x] = t;
+    }
+}
+
+// y_part[s][l] = (B r)_l over the rows of slice s (rows s * per .. , per a multiple of 32, at most
+// CP_FVTC_BR_MAX_ROWS). Warp w of block b covers columns (8 b + w) * 128 .. + 127.
+// grid = (ceil(k / 1024), slices), block = 256.
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_tc_br(const int8_t* __restrict__ bt,
+                                                                          const uint8_t* __restrict__ rplanes,
+                                                                          uint32_t rstride, uint32_t n, uint32_t k,
+                                                                          uint32_t per, uint64_t* __restrict__ y_part) {
+    const int lane = threadIdx.x & 31;
+    const uint32_t col0 = (blockIdx.x * CP_FVTC_WARPS + (threadIdx.x >> 5)) * CP_FVTC_BR_COLS;
+    if (col0 >= k) return;
+    const uint32_t j0 = blockIdx.y * per;
+    const uint32_t j1 = min(n, j0 + per);
+    int32_t acc[8][4];
+#pragma unroll
+    for (int mi = 0; mi < 8; ++mi) acc[mi][0] = acc[mi][1] = acc[mi][2] = acc[mi][3] = 0;
+    for (uint32_t j = j0; j < j1; j += CP_FVTC_BR_ROWS) {
+        uint32_t w[2][4][4], a[8][4], b[2];
+        cp_fvtc_br_load(bt, k, j, j1, col0, lane, w);
+        cp_fvtc_br_bfrag(rplanes, rstride, j, lane, b);
+        cp_fvtc_br_frags(w, a);
+#pragma unroll
+        for (int mi = 0; mi < 8; ++mi) cp_mma_s8u8(acc[mi], a[mi], b);
+    }
+    const unsigned q = (unsigned)lane & 3u;
+#pragma unroll
+    for (int mi = 0; mi < 8; ++mi)
+#pragma unroll
+        for (int hr = 0; hr < 2; ++hr) {
+            const uint64_t v = cp_quad_sum61(cp_fvtc_limb_pair(acc[mi][2 * hr], acc[mi][2 * hr + 1], q));
+            const uint32_t col = col0 + cp_fvtc_br_col(lane, mi, 2 * hr);
+            if ((unsigned)(mi & 3) == q && col < k) y_part[(size_t)blockIdx.y * k + col] = v;
+        }
+}
+
+// y[l] = sum of the slices (mod p), and its limb planes yplanes[l'][l] (stride ystride; the padding is never read).
+// grid = ceil(k / 256), block = 256.
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_tc_finish_y(const uint64_t* __restrict__ y_part,
+                                                                                uint32_t k, uint32_t slices,
+                                                                                uint64_t* __restrict__ y,
+                                                                                uint8_t* __restrict__ yplanes,
+                                                                                uint32_t ystride) {
+    const uint32_t l = blockIdx.x * 256u + threadIdx.x;
+    if (l >= k) return;
+    uint64_t s = 0;
+    for (uint32_t i = 0; i < slices; ++i) s = cp_addmod61(s, __ldg(y_part + (size_t)i * k + l));
+    y[l] = s;
+#pragma unroll
+    for (uint32_t b = 0; b < CP_FVTC_LIMBS; ++b) yplanes[(size_t)b * ystride + l] = (uint8_t)(s >> (8u * b));
+}
+
+// part[s][i] = row i of mat (rows x kbytes, row stride ld bytes) times the vector of `planes`, over bytes
+// s * per .. of each row (per a multiple of 256). Warp w of block b covers rows (8 b + w) * 16 .. + 15.
+template <bool kWords>
+__device__ __forceinline__ void cp_fvtc_rows(const uint8_t* __restrict__ mat, uint32_t rows, uint32_t kbytes,
+                                             const uint8_t* __restrict__ planes, uint32_t pstride, uint32_t per,
+                                             uint64_t* __restrict__ part) {
+    const int lane = threadIdx.x & 31;
+    const uint32_t row0 = (blockIdx.x * CP_FVTC_WARPS + (threadIdx.x >> 5)) * CP_FVTC_ROWS_TILE;
+    if (row0 >= rows) return;
+    const uint32_t kb0 = blockIdx.y * per;
+    const uint32_t kb1 = min(kbytes, kb0 + per);
+    int32_t acc[4] = {0, 0, 0, 0};
+    int64_t tot[4] = {0, 0, 0, 0};
+    uint32_t steps = 0;
+    for (uint32_t kb = kb0; kb < kb1; kb += CP_FVTC_ROWS_STEP) {
+        uint32_t u[4][4], v[4][4], pl[4][4];
+        cp_fvtc_rows_load(mat, rows, kbytes, kb, kb1, row0, planes, pstride, lane, kWords ? 1 : 0, u, v, pl);
+#pragma unroll
+        for (int c = 0; c < 4; ++c)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+                uint32_t a[4], b[2];
+                cp_fvtc_rows_frags(u[c], v[c], pl[c], e, a, b);
+                if (kWords) {
+                    cp_mma_u8u8(acc, a, b);
+                } else {
+                    cp_mma_s8u8(acc, a, b);
+                }
+            }
+        if (++steps == CP_FVTC_ROWS_FOLD) {
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                tot[i] += acc[i];
+                acc[i] = 0;
+            }
+            steps = 0;
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i) tot[i] += acc[i];
+    const unsigned q = (unsigned)lane & 3u;
+    const uint64_t lo = cp_quad_sum61(cp_fvtc_limb_pair(tot[0], tot[1], q));
+    const uint64_t hi = cp_quad_sum61(cp_fvtc_limb_pair(tot[2], tot[3], q));
+    const uint32_t row = row0 + ((uint32_t)lane >> 2) + (q == 1u ? 8u : 0u);
+    if (q < 2u && row < rows) part[(size_t)blockIdx.y * rows + row] = q == 0u ? lo : hi;
+}
+
+// z_part[s][i] = (A y)_i over the columns of slice s. grid = (ceil(m / 128), slices), block = 256.
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_tc_ay(const int8_t* __restrict__ a,
+                                                                          const uint8_t* __restrict__ yplanes,
+                                                                          uint32_t ystride, uint32_t m, uint32_t k,
+                                                                          uint32_t per, uint64_t* __restrict__ z_part) {
+    cp_fvtc_rows<false>((const uint8_t*)a, m, k, yplanes, ystride, per, z_part);
+}
+
+// w_part[s][i] = ((C + 2^31) r)_i over the bytes of slice s (C read as m x 4n bytes against the e planes).
+// grid = (ceil(m / 128), slices), block = 256.
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_tc_cr(const int32_t* __restrict__ c,
+                                                                          const uint8_t* __restrict__ eplanes,
+                                                                          uint32_t estride, uint32_t m, uint32_t n,
+                                                                          uint32_t per, uint64_t* __restrict__ w_part) {
+    cp_fvtc_rows<true>((const uint8_t*)c, m, 4u * n, eplanes, estride, per, w_part);
+}
+
+// z[i] = sum of the z slices; w[i] = sum of the w slices - 2^31 sum_j r_j (all mod p).
+// grid = ceil(m / 256), block = 256.
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_tc_finish_zw(
+    const uint64_t* __restrict__ z_part, uint32_t zslices, const uint64_t* __restrict__ w_part, uint32_t wslices,
+    uint32_t m, const uint64_t* __restrict__ rsum_part, uint32_t nrsum, uint64_t* __restrict__ z,
+    uint64_t* __restrict__ w) {
+    const uint32_t i = blockIdx.x * 256u + threadIdx.x;
+    if (i >= m) return;
+    uint64_t rs = 0;
+    for (uint32_t b = 0; b < nrsum; ++b) rs = cp_addmod61(rs, __ldg(rsum_part + b));
+    uint64_t zs = 0, ws = 0;
+    for (uint32_t s = 0; s < zslices; ++s) zs = cp_addmod61(zs, __ldg(z_part + (size_t)s * m + i));
+    for (uint32_t s = 0; s < wslices; ++s) ws = cp_addmod61(ws, __ldg(w_part + (size_t)s * m + i));
+    z[i] = zs;
+    w[i] = cp_submod61(ws, cp_fvtc_offset(rs));
 }

@@ -51,30 +51,42 @@ CP_HD void cp_gemm_frag_c_pos(int lane, int r, int* row, int* col) {
     *col = 2 * q + (r & 1);
 }
 
-// Host emulation of one warp-wide mma.sync m16n8k32 s8: reassembles A, B from the 32 lanes' fragments by the
-// layout above and accumulates D = A * B + C into each lane's registers.
-CP_HD void cp_mma_emulate(int32_t c[32][4], const uint32_t a[32][4], const uint32_t b[32][2]) {
-    int8_t A[16][32], B[32][8];
+// Host emulation of one warp-wide mma.sync m16n8k32 with s8 or u8 operands (a_signed / b_signed): reassembles A, B
+// from the 32 lanes' fragments by the layout above and accumulates D = A * B + C into each lane's registers.
+CP_HD void cp_mma_emulate_typed(int32_t c[32][4], const uint32_t a[32][4], const uint32_t b[32][2], int a_signed,
+                                int b_signed) {
+    int32_t A[16][32], B[32][8];
     for (int lane = 0; lane < 32; ++lane) {
         const int g = lane >> 2, q = lane & 3;
         for (int i = 0; i < 4; ++i) {
-            A[g][4 * q + i] = (int8_t)(uint8_t)(a[lane][0] >> (8 * i));
-            A[g + 8][4 * q + i] = (int8_t)(uint8_t)(a[lane][1] >> (8 * i));
-            A[g][16 + 4 * q + i] = (int8_t)(uint8_t)(a[lane][2] >> (8 * i));
-            A[g + 8][16 + 4 * q + i] = (int8_t)(uint8_t)(a[lane][3] >> (8 * i));
-            B[4 * q + i][g] = (int8_t)(uint8_t)(b[lane][0] >> (8 * i));
-            B[16 + 4 * q + i][g] = (int8_t)(uint8_t)(b[lane][1] >> (8 * i));
+            const uint32_t av[4] = {(a[lane][0] >> (8 * i)) & 0xFFu, (a[lane][1] >> (8 * i)) & 0xFFu,
+                                    (a[lane][2] >> (8 * i)) & 0xFFu, (a[lane][3] >> (8 * i)) & 0xFFu};
+            const uint32_t bv[2] = {(b[lane][0] >> (8 * i)) & 0xFFu, (b[lane][1] >> (8 * i)) & 0xFFu};
+            int32_t ae[4], be[2];
+            for (int t = 0; t < 4; ++t) ae[t] = a_signed ? (int32_t)(int8_t)(uint8_t)av[t] : (int32_t)av[t];
+            for (int t = 0; t < 2; ++t) be[t] = b_signed ? (int32_t)(int8_t)(uint8_t)bv[t] : (int32_t)bv[t];
+            A[g][4 * q + i] = ae[0];
+            A[g + 8][4 * q + i] = ae[1];
+            A[g][16 + 4 * q + i] = ae[2];
+            A[g + 8][16 + 4 * q + i] = ae[3];
+            B[4 * q + i][g] = be[0];
+            B[16 + 4 * q + i][g] = be[1];
         }
     }
     for (int lane = 0; lane < 32; ++lane) {
         for (int r = 0; r < 4; ++r) {
             int row, col;
             cp_gemm_frag_c_pos(lane, r, &row, &col);
-            int32_t acc = 0;
-            for (int l = 0; l < 32; ++l) acc += (int32_t)A[row][l] * (int32_t)B[l][col];
-            c[lane][r] = (int32_t)((uint32_t)c[lane][r] + (uint32_t)acc);
+            uint32_t acc = 0;
+            for (int l = 0; l < 32; ++l) acc += (uint32_t)(A[row][l] * B[l][col]);
+            c[lane][r] = (int32_t)((uint32_t)c[lane][r] + acc);
         }
     }
+}
+
+// The GEMM's s8 x s8 mma.
+CP_HD void cp_mma_emulate(int32_t c[32][4], const uint32_t a[32][4], const uint32_t b[32][2]) {
+    cp_mma_emulate_typed(c, a, b, 1, 1);
 }
 
 // Generic (any alignment) staging of a rows x 64 slice starting at (row0, k0) of a row-major matrix with `rows`

@@ -1,6 +1,9 @@
 // Host build of the portable kernel math: the same headers the device kernels include, compiled as C++ by build.rs
 // (cc crate) and called from the Rust tests through the C ABI below. Nothing here is used on the device.
+#include <stdlib.h>
+
 #include "freivalds.cuh"
+#include "freivalds_tc.cuh"
 #include "gemm.cuh"
 #include "gemm_sm90.cuh"
 #include "keccak.cuh"
@@ -170,6 +173,149 @@ void cuproof_host_gemm_i8_sm90(const int8_t* A, const int8_t* Bt, int32_t* C, in
     static thread_local uint8_t smem[CP_SM90_STAGE_BYTES];
     static thread_local int32_t acc[2 * 128 * 128];
     cp_gemm_sm90_emulate(A, Bt, C, m, n, k, smem, acc);
+}
+
+
+// The tensor-core Freivalds kernels (freivalds_tc.cuh) warp by warp: the same loads, transposes, fragments and limb
+// combination, with the emulated mma and quad sums. br_per / ay_per / cr_per are the slice lengths the device plan
+// uses (rows of Bt; bytes of rows of A and of C). Returns 0, 1 if the shape or a slice length is unsupported, 2 if
+// scratch memory could not be allocated.
+static void cp_host_fvtc_rows(const uint8_t* mat, uint32_t rows, uint32_t kbytes, const uint8_t* planes,
+                              uint32_t pstride, uint32_t per, int words, uint64_t* part) {
+    const uint32_t slices = (kbytes + per - 1) / per;
+    for (uint32_t s = 0; s < slices; ++s) {
+        const uint32_t kb0 = s * per, kb1 = kbytes - kb0 < per ? kbytes : kb0 + per;
+        for (uint32_t row0 = 0; row0 < rows; row0 += CP_FVTC_ROWS_TILE) {
+            int32_t acc[32][4] = {};
+            int64_t tot[32][4] = {};
+            uint32_t steps = 0;
+            for (uint32_t kb = kb0; kb < kb1; kb += CP_FVTC_ROWS_STEP) {
+                uint32_t u[32][4][4], v[32][4][4], pl[32][4][4];
+                for (int lane = 0; lane < 32; ++lane)
+                    cp_fvtc_rows_load(mat, rows, kbytes, kb, kb1, row0, planes, pstride, lane, words, u[lane],
+                                      v[lane], pl[lane]);
+                for (int c = 0; c < 4; ++c)
+                    for (int e = 0; e < 2; ++e) {
+                        uint32_t a[32][4], b[32][2];
+                        for (int lane = 0; lane < 32; ++lane)
+                            cp_fvtc_rows_frags(u[lane][c], v[lane][c], pl[lane][c], e, a[lane], b[lane]);
+                        cp_mma_emulate_typed(acc, a, b, words ? 0 : 1, 0);
+                    }
+                if (++steps == CP_FVTC_ROWS_FOLD) {
+                    for (int lane = 0; lane < 32; ++lane)
+                        for (int i = 0; i < 4; ++i) {
+                            tot[lane][i] += acc[lane][i];
+                            acc[lane][i] = 0;
+                        }
+                    steps = 0;
+                }
+            }
+            uint64_t lo[32], hi[32];
+            for (int lane = 0; lane < 32; ++lane) {
+                for (int i = 0; i < 4; ++i) tot[lane][i] += acc[lane][i];
+                lo[lane] = cp_fvtc_limb_pair(tot[lane][0], tot[lane][1], (unsigned)lane & 3u);
+                hi[lane] = cp_fvtc_limb_pair(tot[lane][2], tot[lane][3], (unsigned)lane & 3u);
+            }
+            for (int g = 0; g < 8; ++g) {
+                uint64_t sl = 0, sh = 0;
+                for (int q = 0; q < 4; ++q) {
+                    sl = cp_addmod61(sl, lo[4 * g + q]);
+                    sh = cp_addmod61(sh, hi[4 * g + q]);
+                }
+                if (row0 + g < rows) part[(size_t)s * rows + row0 + g] = sl;
+                if (row0 + g + 8 < rows) part[(size_t)s * rows + row0 + g + 8] = sh;
+            }
+        }
+    }
+}
+
+int cuproof_host_freivalds_tc(const int8_t* A, const int8_t* Bt, const int32_t* C, const uint64_t* r, uint32_t m,
+                              uint32_t n, uint32_t k, uint32_t br_per, uint32_t ay_per, uint32_t cr_per, uint64_t* y,
+                              uint64_t* z, uint64_t* w) {
+    if (m == 0 || n == 0 || k == 0 || k % 16 != 0 || n % 4 != 0 || br_per == 0 || br_per % CP_FVTC_BR_ROWS != 0 ||
+        br_per > CP_FVTC_BR_MAX_ROWS || ay_per == 0 || ay_per % CP_FVTC_ROWS_STEP != 0 || cr_per == 0 ||
+        cr_per % CP_FVTC_ROWS_STEP != 0)
+        return 1;
+    // prep: planes of r and e, sum of r
+    const uint32_t rstride = cp_fvtc_round_up(n, CP_FVTC_STRIDE_ALIGN);
+    const uint32_t ystride = cp_fvtc_round_up(k, CP_FVTC_STRIDE_ALIGN);
+    const uint32_t bslices = (n + br_per - 1) / br_per;
+    const uint32_t zs = (k + ay_per - 1) / ay_per, ws = (4 * n + cr_per - 1) / cr_per;
+    uint8_t* rpl = (uint8_t*)calloc((size_t)CP_FVTC_LIMBS * rstride, 1);
+    uint8_t* epl = (uint8_t*)calloc((size_t)CP_FVTC_LIMBS * 4 * rstride, 1);
+    uint8_t* ypl = (uint8_t*)calloc((size_t)CP_FVTC_LIMBS * ystride, 1);
+    uint64_t* ypart = (uint64_t*)calloc((size_t)bslices * k, 8);
+    uint64_t* zpart = (uint64_t*)calloc((size_t)zs * m, 8);
+    uint64_t* wpart = (uint64_t*)calloc((size_t)ws * m, 8);
+    if (!rpl || !epl || !ypl || !ypart || !zpart || !wpart) {
+        free(rpl), free(epl), free(ypl), free(ypart), free(zpart), free(wpart);
+        return 2;
+    }
+    uint64_t rsum = 0;
+    for (uint32_t j = 0; j < rstride; ++j) {
+        const uint64_t rj = j < n ? cp_mod61_u64(r[j]) : 0;
+        rsum = cp_addmod61(rsum, rj);
+        for (uint32_t l = 0; l < CP_FVTC_LIMBS; ++l) {
+            rpl[(size_t)l * rstride + j] = (uint8_t)(rj >> (8u * l));
+            const uint32_t ew = cp_fvtc_e_word(rj, l);
+            for (int p = 0; p < 4; ++p) epl[(size_t)l * 4 * rstride + 4 * (size_t)j + p] = (uint8_t)(ew >> (8 * p));
+        }
+    }
+    // y = B r
+    for (uint32_t s = 0; s < bslices; ++s) {
+        const uint32_t j0 = s * br_per, j1 = n - j0 < br_per ? n : j0 + br_per;
+        for (uint32_t col0 = 0; col0 < k; col0 += CP_FVTC_BR_COLS) {
+            static thread_local int32_t acc[8][32][4];
+            for (int mi = 0; mi < 8; ++mi)
+                for (int lane = 0; lane < 32; ++lane)
+                    for (int i = 0; i < 4; ++i) acc[mi][lane][i] = 0;
+            for (uint32_t j = j0; j < j1; j += CP_FVTC_BR_ROWS) {
+                uint32_t a[8][32][4], b[32][2];
+                for (int lane = 0; lane < 32; ++lane) {
+                    uint32_t wv[2][4][4], af[8][4];
+                    cp_fvtc_br_load(Bt, k, j, j1, col0, lane, wv);
+                    cp_fvtc_br_bfrag(rpl, rstride, j, lane, b[lane]);
+                    cp_fvtc_br_frags(wv, af);
+                    for (int mi = 0; mi < 8; ++mi)
+                        for (int i = 0; i < 4; ++i) a[mi][lane][i] = af[mi][i];
+                }
+                for (int mi = 0; mi < 8; ++mi) cp_mma_emulate_typed(acc[mi], a[mi], b, 1, 0);
+            }
+            for (int mi = 0; mi < 8; ++mi)
+                for (int hr = 0; hr < 2; ++hr) {
+                    uint64_t v[32];
+                    for (int lane = 0; lane < 32; ++lane)
+                        v[lane] = cp_fvtc_limb_pair(acc[mi][lane][2 * hr], acc[mi][lane][2 * hr + 1],
+                                                    (unsigned)lane & 3u);
+                    for (int lane = 0; lane < 32; ++lane) {
+                        if ((lane & 3) != (mi & 3)) continue;
+                        uint64_t t = 0;
+                        for (int q = 0; q < 4; ++q) t = cp_addmod61(t, v[(lane & ~3) + q]);
+                        const uint32_t col = col0 + cp_fvtc_br_col(lane, mi, 2 * hr);
+                        if (col < k) ypart[(size_t)s * k + col] = t;
+                    }
+                }
+        }
+    }
+    // finish y
+    for (uint32_t l = 0; l < k; ++l) {
+        uint64_t t = 0;
+        for (uint32_t s = 0; s < bslices; ++s) t = cp_addmod61(t, ypart[(size_t)s * k + l]);
+        y[l] = t;
+        for (uint32_t b = 0; b < CP_FVTC_LIMBS; ++b) ypl[(size_t)b * ystride + l] = (uint8_t)(t >> (8u * b));
+    }
+    // z = A y, w = C r, finish
+    cp_host_fvtc_rows((const uint8_t*)A, m, k, ypl, ystride, ay_per, 0, zpart);
+    cp_host_fvtc_rows((const uint8_t*)C, m, 4 * n, epl, 4 * rstride, cr_per, 1, wpart);
+    for (uint32_t i = 0; i < m; ++i) {
+        uint64_t a = 0, b = 0;
+        for (uint32_t s = 0; s < zs; ++s) a = cp_addmod61(a, zpart[(size_t)s * m + i]);
+        for (uint32_t s = 0; s < ws; ++s) b = cp_addmod61(b, wpart[(size_t)s * m + i]);
+        z[i] = a;
+        w[i] = cp_submod61(b, cp_fvtc_offset(rsum));
+    }
+    free(rpl), free(epl), free(ypl), free(ypart), free(zpart), free(wpart);
+    return 0;
 }
 
 }  // extern "C"

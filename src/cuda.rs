@@ -132,6 +132,33 @@ pub enum GemmKernel {
     Wgmma,
 }
 
+/// Which Freivalds kernels to launch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FreivaldsKernel {
+    /// `Simt` (the tensor-core kernels become the default once a device check has measured them).
+    Auto,
+    /// The four integer-ALU kernels (`cuproof_freivalds_br_partial`, `_sum_slices`, `_rows_i8`, `_rows_i32`):
+    /// any shape.
+    Simt,
+    /// The six tensor-core kernels (`cuproof_freivalds_tc_*`, `kernels/freivalds_tc.cuh`): k % 16 == 0 and
+    /// n % 4 == 0 (errors otherwise).
+    TensorCore,
+}
+
+/// Device scratch of the tensor-core Freivalds kernels for one shape (allocated once for timing loops).
+pub struct FreivaldsTcScratch {
+    /// The launch plan.
+    pub plan: freivalds::tc::Plan,
+    shape: (usize, usize, usize),
+    rplanes: DeviceBuffer<u8>,
+    eplanes: DeviceBuffer<u8>,
+    rsum: DeviceBuffer<u64>,
+    ypart: DeviceBuffer<u64>,
+    yplanes: DeviceBuffer<u8>,
+    zpart: DeviceBuffer<u64>,
+    wpart: DeviceBuffer<u64>,
+}
+
 /// A GPU with the cuproof modules loaded.
 pub struct CudaExec {
     info: GpuInfo,
@@ -338,7 +365,21 @@ impl CudaExec {
         Ok(v)
     }
 
-    fn download_u64(&self, buf: &DeviceBuffer<u64>) -> Result<Vec<u64>, RuntimeError> {
+    /// Host -> device copy of u64 words into a new buffer (at least one word is allocated).
+    pub fn upload_u64(&self, data: &[u64]) -> Result<DeviceBuffer<u64>, RuntimeError> {
+        if data.is_empty() {
+            return self.zeros_u64(1);
+        }
+        DeviceBuffer::from_slice(data).map_err(err("cuMemcpyHtoD"))
+    }
+
+    /// A zeroed device buffer of `len` u64 words (at least one).
+    pub fn zeros_u64(&self, len: usize) -> Result<DeviceBuffer<u64>, RuntimeError> {
+        DeviceBuffer::zeroed(len.max(1)).map_err(err("cuMemAlloc"))
+    }
+
+    /// Device -> host copy of a whole u64 buffer.
+    pub fn download_u64(&self, buf: &DeviceBuffer<u64>) -> Result<Vec<u64>, RuntimeError> {
         self.sync()?;
         let mut v = vec![0u64; buf.len()];
         buf.copy_to(&mut v[..]).map_err(err("cuMemcpyDtoH"))?;
@@ -651,6 +692,23 @@ impl CudaExec {
         n: usize,
         k: usize,
     ) -> Result<freivalds::FreivaldsOutcome, RuntimeError> {
+        self.freivalds_device_with(rec, FreivaldsKernel::Auto, a, bt, c, r, m, n, k)
+    }
+
+    /// [`CudaExec::freivalds_device`] with the kernels chosen by `kernel`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds_device_with(
+        &self,
+        rec: &mut Recorder,
+        kernel: FreivaldsKernel,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &[u64],
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<freivalds::FreivaldsOutcome, RuntimeError> {
         gemm::check_shape(a.len(), bt.len(), m, n, k)?;
         if c.len() != m * n * 4 || r.len() != n {
             return Err(RuntimeError::Shape(
@@ -658,12 +716,20 @@ impl CudaExec {
             ));
         }
         let dr = DeviceBuffer::from_slice(r).map_err(err("cuMemcpyHtoD"))?;
-        let part: DeviceBuffer<u64> =
-            DeviceBuffer::zeroed(k * freivalds::SLICES as usize).map_err(err("cuMemAlloc"))?;
         let y: DeviceBuffer<u64> = DeviceBuffer::zeroed(k).map_err(err("cuMemAlloc"))?;
         let z: DeviceBuffer<u64> = DeviceBuffer::zeroed(m).map_err(err("cuMemAlloc"))?;
         let w: DeviceBuffer<u64> = DeviceBuffer::zeroed(m).map_err(err("cuMemAlloc"))?;
-        self.freivalds_launches(rec, a, bt, c, &dr, &part, &y, &z, &w, m, n, k)?;
+        match kernel {
+            FreivaldsKernel::Auto | FreivaldsKernel::Simt => {
+                let part: DeviceBuffer<u64> = DeviceBuffer::zeroed(k * freivalds::SLICES as usize)
+                    .map_err(err("cuMemAlloc"))?;
+                self.freivalds_launches(rec, a, bt, c, &dr, &part, &y, &z, &w, m, n, k)?;
+            }
+            FreivaldsKernel::TensorCore => {
+                let scratch = self.freivalds_tc_scratch(m, n, k)?;
+                self.freivalds_tc_launches(rec, a, bt, c, &dr, &scratch, &y, &z, &w)?;
+            }
+        }
         let (y, z, w) = (
             self.download_u64(&y)?,
             self.download_u64(&z)?,
@@ -671,6 +737,183 @@ impl CudaExec {
         );
         let accept = z == w;
         Ok(freivalds::FreivaldsOutcome { y, z, w, accept })
+    }
+
+    /// Scratch of the tensor-core Freivalds kernels for an m×k by k×n product, planned for this GPU's SMs.
+    pub fn freivalds_tc_scratch(
+        &self,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<FreivaldsTcScratch, RuntimeError> {
+        let plan = freivalds::tc::plan(m, n, k, self.info.sm_count)?;
+        self.freivalds_tc_scratch_with(m, n, k, plan)
+    }
+
+    /// Scratch for an explicit `plan` (the device check sweeps plans).
+    pub fn freivalds_tc_scratch_with(
+        &self,
+        m: usize,
+        n: usize,
+        k: usize,
+        plan: freivalds::tc::Plan,
+    ) -> Result<FreivaldsTcScratch, RuntimeError> {
+        use freivalds::tc;
+        let ok = plan.fits(m, n, k);
+        if !ok {
+            return Err(RuntimeError::Shape(format!(
+                "freivalds (tensor cores): plan {plan:?} does not fit m = {m}, n = {n}, k = {k}"
+            )));
+        }
+        let limbs = tc::LIMBS as usize;
+        let u8s = |len: usize| DeviceBuffer::<u8>::zeroed(len.max(1)).map_err(err("cuMemAlloc"));
+        let u64s = |len: usize| DeviceBuffer::<u64>::zeroed(len.max(1)).map_err(err("cuMemAlloc"));
+        Ok(FreivaldsTcScratch {
+            plan,
+            shape: (m, n, k),
+            rplanes: u8s(limbs * plan.rstride as usize)?,
+            eplanes: u8s(limbs * 4 * plan.rstride as usize)?,
+            rsum: u64s(plan.prep_blocks as usize)?,
+            ypart: u64s(plan.br_slices as usize * k)?,
+            yplanes: u8s(limbs * plan.ystride as usize)?,
+            zpart: u64s(plan.ay_slices as usize * m)?,
+            wpart: u64s(plan.cr_slices as usize * m)?,
+        })
+    }
+
+    /// The six tensor-core Freivalds launches on preallocated buffers (for timing loops).
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds_tc_launches(
+        &self,
+        rec: &mut Recorder,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &DeviceBuffer<u64>,
+        scratch: &FreivaldsTcScratch,
+        y: &DeviceBuffer<u64>,
+        z: &DeviceBuffer<u64>,
+        w: &DeviceBuffer<u64>,
+    ) -> Result<(), RuntimeError> {
+        for entry in freivalds::tc::ENTRIES {
+            self.freivalds_tc_phase(rec, entry, a, bt, c, r, scratch, y, z, w)?;
+        }
+        Ok(())
+    }
+
+    /// One of the six tensor-core Freivalds launches (`entry` is one of `freivalds::tc::ENTRY_*`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds_tc_phase(
+        &self,
+        rec: &mut Recorder,
+        entry: &str,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &DeviceBuffer<u64>,
+        scratch: &FreivaldsTcScratch,
+        y: &DeviceBuffer<u64>,
+        z: &DeviceBuffer<u64>,
+        w: &DeviceBuffer<u64>,
+    ) -> Result<(), RuntimeError> {
+        use freivalds::tc;
+        let (m, n, k) = scratch.shape;
+        gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+        if c.len() < m * n * 4 || r.len() < n || y.len() < k || z.len() < m || w.len() < m {
+            return Err(RuntimeError::Shape(
+                "freivalds: a buffer is too small for the shape".into(),
+            ));
+        }
+        let plan = &scratch.plan;
+        let (m32, n32, k32) = (m as u32, n as u32, k as u32);
+        let p = |b: &DeviceBuffer<u8>| Arg::Ptr(b.as_device_ptr().as_raw());
+        let q = |b: &DeviceBuffer<u64>| Arg::Ptr(b.as_device_ptr().as_raw());
+        let cfg = |gx: u32, gy: u32| LaunchCfg {
+            grid: [gx.max(1), gy.max(1), 1],
+            block: [256, 1, 1],
+            shared: 0,
+        };
+        let row_blocks = m32.div_ceil(tc::WARPS * tc::ROWS_TILE);
+        let (launch_cfg, args) = match entry {
+            tc::ENTRY_PREP => (
+                cfg(plan.prep_blocks, 1),
+                vec![
+                    q(r),
+                    Arg::U32(n32),
+                    p(&scratch.rplanes),
+                    Arg::U32(plan.rstride),
+                    p(&scratch.eplanes),
+                    q(&scratch.rsum),
+                ],
+            ),
+            tc::ENTRY_BR => (
+                cfg(k32.div_ceil(tc::WARPS * tc::BR_COLS), plan.br_slices),
+                vec![
+                    p(bt),
+                    p(&scratch.rplanes),
+                    Arg::U32(plan.rstride),
+                    Arg::U32(n32),
+                    Arg::U32(k32),
+                    Arg::U32(plan.br_per),
+                    q(&scratch.ypart),
+                ],
+            ),
+            tc::ENTRY_FINISH_Y => (
+                cfg(k32.div_ceil(256), 1),
+                vec![
+                    q(&scratch.ypart),
+                    Arg::U32(k32),
+                    Arg::U32(plan.br_slices),
+                    q(y),
+                    p(&scratch.yplanes),
+                    Arg::U32(plan.ystride),
+                ],
+            ),
+            tc::ENTRY_AY => (
+                cfg(row_blocks, plan.ay_slices),
+                vec![
+                    p(a),
+                    p(&scratch.yplanes),
+                    Arg::U32(plan.ystride),
+                    Arg::U32(m32),
+                    Arg::U32(k32),
+                    Arg::U32(plan.ay_per),
+                    q(&scratch.zpart),
+                ],
+            ),
+            tc::ENTRY_CR => (
+                cfg(row_blocks, plan.cr_slices),
+                vec![
+                    p(c),
+                    p(&scratch.eplanes),
+                    Arg::U32(4 * plan.rstride),
+                    Arg::U32(m32),
+                    Arg::U32(n32),
+                    Arg::U32(plan.cr_per),
+                    q(&scratch.wpart),
+                ],
+            ),
+            tc::ENTRY_FINISH_ZW => (
+                cfg(m32.div_ceil(256), 1),
+                vec![
+                    q(&scratch.zpart),
+                    Arg::U32(plan.ay_slices),
+                    q(&scratch.wpart),
+                    Arg::U32(plan.cr_slices),
+                    Arg::U32(m32),
+                    q(&scratch.rsum),
+                    Arg::U32(plan.prep_blocks),
+                    q(z),
+                    q(w),
+                ],
+            ),
+            other => {
+                return Err(RuntimeError::Shape(format!(
+                    "freivalds: unknown entry {other}"
+                )))
+            }
+        };
+        self.launch(rec, "freivalds", entry, launch_cfg, &args)
     }
 
     /// The four Freivalds launches on preallocated buffers (for timing loops).

@@ -64,6 +64,21 @@ mod ffi {
             z: *mut u64,
             w: *mut u64,
         );
+        pub fn cuproof_host_freivalds_tc(
+            a: *const i8,
+            bt: *const i8,
+            c: *const i32,
+            r: *const u64,
+            m: u32,
+            n: u32,
+            k: u32,
+            br_per: u32,
+            ay_per: u32,
+            cr_per: u32,
+            y: *mut u64,
+            z: *mut u64,
+            w: *mut u64,
+        ) -> i32;
     }
 }
 
@@ -225,5 +240,56 @@ pub fn freivalds(
             w.as_mut_ptr(),
         )
     };
+    Ok((y, z, w))
+}
+
+/// Freivalds vectors `(y, z, w)` of the tensor-core kernels (`kernels/freivalds_tc.cuh`, emulated mma) for the
+/// given `r`, sliced as `plan` says.
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+pub fn freivalds_tc(
+    a: &[i8],
+    bt: &[i8],
+    c: &[i32],
+    r: &[u64],
+    m: usize,
+    n: usize,
+    k: usize,
+    plan: &crate::kernels::freivalds::tc::Plan,
+) -> Result<(Vec<u64>, Vec<u64>, Vec<u64>), RuntimeError> {
+    crate::kernels::gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+    if c.len() != m * n || r.len() != n || !plan.fits(m, n, k) {
+        return Err(RuntimeError::Shape(format!(
+            "freivalds (tensor cores): C has {} elements, r {}; expected {} and {n}, k % 16 == 0, n % 4 == 0 \
+             and a plan that fits ({plan:?})",
+            c.len(),
+            r.len(),
+            m * n
+        )));
+    }
+    let (mut y, mut z, mut w) = (vec![0u64; k], vec![0u64; m], vec![0u64; m]);
+    // SAFETY: all lengths checked above; dims fit in u32 (applies); the C side reads A (m*k), Bt (n*k), C (m*n),
+    // r (n) and writes y (k), z (m), w (m).
+    let rc = unsafe {
+        ffi::cuproof_host_freivalds_tc(
+            a.as_ptr(),
+            bt.as_ptr(),
+            c.as_ptr(),
+            r.as_ptr(),
+            m as u32,
+            n as u32,
+            k as u32,
+            plan.br_per,
+            plan.ay_per,
+            plan.cr_per,
+            y.as_mut_ptr(),
+            z.as_mut_ptr(),
+            w.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return Err(RuntimeError::Shape(format!(
+            "freivalds (tensor cores): unsupported plan {plan:?}"
+        )));
+    }
     Ok((y, z, w))
 }

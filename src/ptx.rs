@@ -36,5 +36,9 @@ pub const HOST_SOURCES: &[(&str, &str)] = &[
     ("keccak.cuh", include_str!("../kernels/keccak.cuh")),
     ("gemm.cuh", include_str!("../kernels/gemm.cuh")),
     ("freivalds.cuh", include_str!("../kernels/freivalds.cuh")),
+    (
+        "freivalds_tc.cuh",
+        include_str!("../kernels/freivalds_tc.cuh"),
+    ),
     ("host_api.cpp", include_str!("../kernels/host_api.cpp")),
 ];

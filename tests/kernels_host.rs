@@ -348,3 +348,176 @@ fn freivalds_limb_accumulators_are_exact_at_the_extremes() {
         (y, z, w)
     );
 }
+
+/// `plan` with other slice lengths (and the slice counts that go with them).
+fn resliced(
+    mut plan: freivalds::tc::Plan,
+    (_m, n, k): (usize, usize, usize),
+    br_per: u32,
+    ay_per: u32,
+    cr_per: u32,
+) -> freivalds::tc::Plan {
+    plan.br_per = br_per;
+    plan.br_slices = n.div_ceil(br_per as usize) as u32;
+    plan.ay_per = ay_per;
+    plan.ay_slices = k.div_ceil(ay_per as usize) as u32;
+    plan.cr_per = cr_per;
+    plan.cr_slices = (4 * n).div_ceil(cr_per as usize) as u32;
+    plan
+}
+
+#[test]
+fn freivalds_tensor_core_kernels_match_twin_under_any_slicing() {
+    // The tensor-core kernels' loads, PRMT transposes, fragment maps, slices and limb combination on the host with
+    // the emulated mma: tails in m (not a multiple of 16), k (not a multiple of 128 or 256), n (not a multiple of
+    // 32), several slices of every reduction (plans for 1 to 132 SMs), then one wrong entry of C is caught.
+    let mut r = rng();
+    for (m, n, k) in [(1, 4, 16), (37, 68, 144), (16, 96, 1040), (130, 36, 272)] {
+        let a = random_i8(&mut r, m * k);
+        let bt = random_i8(&mut r, n * k);
+        let c = gemm::gemm_i8_cpu(&a, &bt, m, n, k).unwrap();
+        let mut seed = [0u8; 32];
+        r.fill_bytes(&mut seed);
+        let rv = freivalds::r_vector(&seed, n);
+        let twin = freivalds::freivalds_with_r(&a, &bt, &c, &rv, m, n, k);
+        assert!(twin.accept);
+        let mut plans = vec![];
+        for sms in [1, 7, 132] {
+            plans.push(freivalds::tc::plan(m, n, k, sms).unwrap());
+        }
+        // the finest slicing the kernels allow
+        plans.push(resliced(
+            plans[0],
+            (m, n, k),
+            freivalds::tc::BR_ROWS,
+            freivalds::tc::ROWS_STEP,
+            freivalds::tc::ROWS_STEP,
+        ));
+        for plan in &plans {
+            let got = host::freivalds_tc(&a, &bt, &c, &rv, m, n, k, plan).unwrap();
+            assert_eq!(
+                got,
+                (twin.y.clone(), twin.z.clone(), twin.w.clone()),
+                "{m}x{n}x{k} {plan:?}"
+            );
+        }
+        let mut bad = c.clone();
+        let idx = r.gen_range(0..bad.len());
+        bad[idx] = bad[idx].wrapping_add(1 << r.gen_range(0..31));
+        let (_, hz, hw) = host::freivalds_tc(&a, &bt, &bad, &rv, m, n, k, &plans[1]).unwrap();
+        assert_ne!(hz, hw, "tampered C accepted ({m}x{n}x{k})");
+    }
+}
+
+#[test]
+fn freivalds_tensor_core_sums_are_exact_at_the_extremes() {
+    // Worst cases of the int32 limb sums: a full B·r slice of 32768 rows of -128 against limbs of 255 (r with
+    // every limb 0xFF is not a residue, but r is reduced first: use p - 1 and values with large limbs), rows of C
+    // longer than one fold (4n > 128 * 256 bytes) at i32::MIN / MAX, rows of A of -128 longer than 2^16.
+    let p = freivalds::P;
+    let specials = [
+        p - 1,
+        p - 2,
+        (1 << 61) - 257,
+        0x00FF_FFFF_FFFF_FFFF,
+        0x1EFF_FFFF_FFFF_FFFF,
+        0,
+        1 << 31,
+    ];
+    // B·r: n = 32768 rows in one slice, k = 16
+    let (m, n, k) = (2usize, 32768usize, 16usize);
+    let rv: Vec<u64> = (0..n).map(|j| specials[j % 3]).collect();
+    let a = vec![-128i8; m * k];
+    let bt = vec![-128i8; n * k];
+    let c: Vec<i32> = (0..m * n)
+        .map(|i| if i % 2 == 0 { i32::MIN } else { i32::MAX })
+        .collect();
+    let plan = freivalds::tc::plan(m, n, k, 1).unwrap();
+    let plan = resliced(
+        plan,
+        (m, n, k),
+        freivalds::tc::BR_MAX_ROWS,
+        plan.ay_per,
+        plan.cr_per,
+    );
+    let twin = freivalds::freivalds_with_r(&a, &bt, &c, &rv, m, n, k);
+    assert_eq!(
+        host::freivalds_tc(&a, &bt, &c, &rv, m, n, k, &plan).unwrap(),
+        (twin.y, twin.z, twin.w)
+    );
+    // A·y over rows of 2^16 + 256 bytes in one slice, C·r over rows of 4 * 9000 bytes (one fold and a tail)
+    let (m, n, k) = (17usize, 9000usize, 65792usize);
+    let rv: Vec<u64> = (0..n).map(|j| specials[j % specials.len()]).collect();
+    let a: Vec<i8> = (0..m * k)
+        .map(|i| if i % 7 == 0 { 127 } else { -128 })
+        .collect();
+    let bt: Vec<i8> = (0..n * k)
+        .map(|i| if i % 3 == 0 { -128 } else { 127 })
+        .collect();
+    let cvals = [i32::MIN, i32::MAX, -1, 0, 0x7F7F_7F7F, -0x7F7F_7F80];
+    let c: Vec<i32> = (0..m * n).map(|i| cvals[i % cvals.len()]).collect();
+    let plan = freivalds::tc::plan(m, n, k, 1).unwrap();
+    let plan = resliced(
+        plan,
+        (m, n, k),
+        plan.br_per,
+        k as u32,
+        (4 * n as u32).div_ceil(256) * 256,
+    );
+    let twin = freivalds::freivalds_with_r(&a, &bt, &c, &rv, m, n, k);
+    assert_eq!(
+        host::freivalds_tc(&a, &bt, &c, &rv, m, n, k, &plan).unwrap(),
+        (twin.y, twin.z, twin.w)
+    );
+}
+
+#[test]
+fn freivalds_tensor_core_plan_is_sound() {
+    for (m, n, k) in [
+        (8192usize, 8192usize, 8192usize),
+        (1, 4, 16),
+        (100_000, 4, 16),
+        (3, 200_000, 48),
+        (4096, 12, 1 << 20),
+    ] {
+        for sms in [1, 114, 132] {
+            let p = freivalds::tc::plan(m, n, k, sms).unwrap();
+            assert!(
+                p.br_per.is_multiple_of(freivalds::tc::BR_ROWS)
+                    && p.br_per <= freivalds::tc::BR_MAX_ROWS
+            );
+            assert!(
+                p.ay_per.is_multiple_of(freivalds::tc::ROWS_STEP)
+                    && p.cr_per.is_multiple_of(freivalds::tc::ROWS_STEP)
+            );
+            assert_eq!(p.br_slices as usize, n.div_ceil(p.br_per as usize));
+            assert_eq!(p.ay_slices as usize, k.div_ceil(p.ay_per as usize));
+            assert_eq!(p.cr_slices as usize, (4 * n).div_ceil(p.cr_per as usize));
+            assert!(p.rstride as usize >= n && p.rstride.is_multiple_of(256));
+            assert!(p.ystride as usize >= k && p.ystride.is_multiple_of(256));
+            assert_eq!(p.prep_blocks * 256, p.rstride);
+        }
+    }
+    let p = freivalds::tc::plan(8192, 8192, 8192, 132).unwrap();
+    // one wave of 16 warps per SM, roughly
+    assert_eq!((p.br_per, p.br_slices), (256, 32));
+    assert!(freivalds::tc::plan(4, 6, 16, 1).is_err());
+    assert!(freivalds::tc::plan(4, 8, 24, 1).is_err());
+    assert!(
+        host::freivalds_tc(&[0; 16], &[0; 64], &[0; 4], &[0; 4], 1, 4, 16, &{
+            let mut p = freivalds::tc::plan(1, 4, 16, 1).unwrap();
+            p.br_per = 33;
+            p
+        })
+        .is_err()
+    );
+    // a plan whose slices do not cover the reduction, or too long a B r slice
+    let p = freivalds::tc::plan(64, 40_000, 64, 1).unwrap();
+    assert!(!resliced(p, (64, 40_000, 64), 32768 + 32, p.ay_per, p.cr_per).fits(64, 40_000, 64));
+    let mut short = p;
+    short.cr_slices -= 1;
+    assert!(!short.fits(64, 40_000, 64));
+    assert!(!freivalds::tc::plan(8, 8, 32, 1)
+        .unwrap()
+        .fits(8, 8 + 256, 32));
+}

@@ -23,7 +23,7 @@ fn main() {
 
 #[cfg(feature = "cuda")]
 mod device {
-    use cuproof::cuda::{CudaExec, GemmKernel};
+    use cuproof::cuda::{CudaExec, FreivaldsKernel, GemmKernel};
     use cuproof::kernels::{fill, freivalds, gemm, keccak};
     use cuproof::runtime::{i8_bytes, Recorder};
     use cuproof::RuntimeError;
@@ -162,7 +162,19 @@ mod device {
         }
         let r = freivalds::r_vector(&seed, nn);
         let out = exec.freivalds_device(&mut rec, &da, &db, &dc, &r, nn, nn, nn)?;
+        let tc = exec.freivalds_device_with(
+            &mut rec,
+            FreivaldsKernel::TensorCore,
+            &da,
+            &db,
+            &dc,
+            &r,
+            nn,
+            nn,
+            nn,
+        )?;
         exec.sync()?;
+        println!("tensor-core Freivalds == SIMT: {}", tc == out);
         println!(
             "profile run done (Freivalds accepts: {}, {} log records)",
             out.accept,
@@ -306,13 +318,19 @@ mod device {
         }
 
         // Freivalds vectors, accept and reject: fast paths, generic paths (k % 4, n % 4 != 0), folded accumulators
-        // (n > 2^16 columns per row)
+        // (n > 2^16 columns per row); the tensor-core kernels on every shape they apply to (tails in m, k % 128,
+        // n % 32, more than one fold of the C r sums, plans for this GPU and for 1 and 8 SMs)
         let mut all = true;
+        let mut tc_all = true;
+        let mut tc_ran = 0;
         for (m, n, k) in [
             (300usize, 200usize, 500usize),
             (37, 45, 131),
             (8, 70_000, 64),
             (1, 1, 1),
+            (130, 68, 1040),
+            (17, 9000, 272),
+            (1, 4, 16),
         ] {
             let ai: Vec<i8> = rng.bytes(m * k).into_iter().map(|x| x as i8).collect();
             let bi: Vec<i8> = rng.bytes(n * k).into_iter().map(|x| x as i8).collect();
@@ -336,11 +354,49 @@ mod device {
                 all = false;
                 println!("  freivalds mismatch at {m}x{n}x{k}");
             }
+            if freivalds::tc::applies(m, n, k) {
+                let gpu_plan = freivalds::tc::plan(m, n, k, exec.gpu_info().sm_count)?;
+                for plan in [
+                    gpu_plan,
+                    freivalds::tc::plan(m, n, k, 1)?,
+                    freivalds::tc::plan(m, n, k, 8)?,
+                ] {
+                    let scratch = exec.freivalds_tc_scratch_with(m, n, k, plan)?;
+                    let dr = exec.upload_u64(&r)?;
+                    let (y, z, w) = (exec.zeros_u64(k)?, exec.zeros_u64(m)?, exec.zeros_u64(m)?);
+                    exec.freivalds_tc_launches(&mut rec, &da, &db, &dc, &dr, &scratch, &y, &z, &w)?;
+                    let tc = (
+                        exec.download_u64(&y)?,
+                        exec.download_u64(&z)?,
+                        exec.download_u64(&w)?,
+                    );
+                    exec.freivalds_tc_launches(
+                        &mut rec, &da, &db, &dbad, &dr, &scratch, &y, &z, &w,
+                    )?;
+                    let tc_rej = (
+                        exec.download_u64(&y)?,
+                        exec.download_u64(&z)?,
+                        exec.download_u64(&w)?,
+                    );
+                    tc_ran += 1;
+                    if tc != (twin.y.clone(), twin.z.clone(), twin.w.clone())
+                        || tc_rej != (twin_rej.y.clone(), twin_rej.z.clone(), twin_rej.w.clone())
+                    {
+                        tc_all = false;
+                        println!("  tensor-core freivalds mismatch at {m}x{n}x{k}, {plan:?}");
+                    }
+                }
+            }
         }
         rep.check(
             "freivalds",
             all,
-            "4 shapes: y, z, w bit-identical to twin; accepts C, rejects C with one entry off by one".into(),
+            "7 shapes: y, z, w bit-identical to twin; accepts C, rejects C with one entry off by one".into(),
+        );
+        rep.check(
+            "freivalds (tensor cores)",
+            tc_all && tc_ran > 0,
+            format!("{tc_ran} shape x plan runs: y, z, w bit-identical to twin, accept and reject"),
         );
 
         // the Runtime API end to end on both backends
@@ -501,6 +557,22 @@ mod device {
             dev_fv == cpu_fv,
             "device vectors == CPU twin".into(),
         );
+        let dev_tc = exec.freivalds_device_with(
+            &mut rec,
+            FreivaldsKernel::TensorCore,
+            &da,
+            &db,
+            &dc,
+            &r,
+            nn,
+            nn,
+            nn,
+        )?;
+        rep.check(
+            &format!("freivalds {nn} (tensor cores)"),
+            dev_tc == cpu_fv,
+            "device vectors == CPU twin".into(),
+        );
 
         let mma_ms = exec.time_ms(iters, || {
             exec.gemm_into_with(&mut tr, GemmKernel::MmaSync, &da, &db, &dc, nn, nn, nn)
@@ -579,6 +651,56 @@ mod device {
                 format!("{ms:.4} ms"),
                 entry.to_string(),
             );
+        }
+        // the tensor-core kernels: the plan for this GPU, then plans aiming at 2x and 4x the warps
+        let sms = exec.gpu_info().sm_count;
+        for (mult, label) in [(1u32, "plan 1x"), (2, "plan 2x"), (4, "plan 4x")] {
+            let plan = freivalds::tc::plan(nn, nn, nn, sms * mult)?;
+            let scratch = exec.freivalds_tc_scratch_with(nn, nn, nn, plan)?;
+            let tc_ms = exec.time_ms(iters, || {
+                exec.freivalds_tc_launches(&mut tr, &da, &db, &dc, &dr, &scratch, &y, &z, &w)
+            })?;
+            let same = (exec.download_u64(&z)?, exec.download_u64(&w)?)
+                == (cpu_fv.z.clone(), cpu_fv.w.clone());
+            rep.row(
+                &format!("Freivalds n={nn} (tensor cores, {label})"),
+                format!("{tc_ms:.3} ms"),
+                format!(
+                    "{:.3} x fastest GEMM time (target <= 0.2); z, w == twin: {same}; slices B r {} / A y {} / C r {}",
+                    tc_ms / gemm_ms,
+                    plan.br_slices,
+                    plan.ay_slices,
+                    plan.cr_slices
+                ),
+            );
+            if mult != 1 {
+                continue;
+            }
+            for entry in freivalds::tc::ENTRIES {
+                let ms = exec.time_ms(iters, || {
+                    exec.freivalds_tc_phase(
+                        &mut tr, entry, &da, &db, &dc, &dr, &scratch, &y, &z, &w,
+                    )
+                })?;
+                let bytes = match entry {
+                    freivalds::tc::ENTRY_BR | freivalds::tc::ENTRY_AY => (nn * nn) as f64,
+                    freivalds::tc::ENTRY_CR => (4 * nn * nn) as f64,
+                    _ => 0.0,
+                };
+                let bw = if bytes > 0.0 {
+                    format!("; {:.0} GB/s of matrix", bytes / (ms * 1e-3) / 1e9)
+                } else {
+                    String::new()
+                };
+                rep.row(
+                    &format!(
+                        "  Freivalds TC phase: {}",
+                        entry.trim_start_matches("cuproof_freivalds_tc_")
+                    ),
+                    format!("{ms:.4} ms"),
+                    format!("{entry}{bw}"),
+                );
+            }
         }
         // cuBLASLt through torch._int_mm, same operands, and a bit-exact cross-check of C
         if use_torch {

@@ -137,3 +137,161 @@ pub fn freivalds_cpu(
     let r = r_vector(seed, n);
     Ok(freivalds_with_r(a, bt, c, &r, m, n, k))
 }
+
+/// The tensor-core Freivalds kernels (`kernels/freivalds_tc.cuh`): the same y, z, w, with every matrix entry's
+/// multiply-add done by `mma.sync` against the byte limbs of the vector.
+pub mod tc {
+    use crate::error::RuntimeError;
+
+    /// Entry: limb planes of r and of e = 2^(8p)·r, block sums of r.
+    pub const ENTRY_PREP: &str = "cuproof_freivalds_tc_prep";
+    /// Entry: slices of y = B·r.
+    pub const ENTRY_BR: &str = "cuproof_freivalds_tc_br";
+    /// Entry: y from its slices, and y's limb planes.
+    pub const ENTRY_FINISH_Y: &str = "cuproof_freivalds_tc_finish_y";
+    /// Entry: slices of z = A·y.
+    pub const ENTRY_AY: &str = "cuproof_freivalds_tc_ay";
+    /// Entry: slices of w = C·r (offset by 2^31 per entry).
+    pub const ENTRY_CR: &str = "cuproof_freivalds_tc_cr";
+    /// Entry: z and w from their slices, offset removed.
+    pub const ENTRY_FINISH_ZW: &str = "cuproof_freivalds_tc_finish_zw";
+    /// The six launches in order.
+    pub const ENTRIES: [&str; 6] = [
+        ENTRY_PREP,
+        ENTRY_BR,
+        ENTRY_FINISH_Y,
+        ENTRY_AY,
+        ENTRY_CR,
+        ENTRY_FINISH_ZW,
+    ];
+
+    /// Byte limbs of a residue (the mma's N = 8).
+    pub const LIMBS: u32 = 8;
+    /// Plane strides are multiples of this.
+    pub const STRIDE_ALIGN: u32 = 256;
+    /// Columns of Bt per warp in the B·r kernel.
+    pub const BR_COLS: u32 = 128;
+    /// Rows of Bt per step of the B·r kernel (slice lengths are multiples of it).
+    pub const BR_ROWS: u32 = 32;
+    /// Most rows in one B·r slice (keeps the int32 limb sums exact: 32768·128·255 < 2^31).
+    pub const BR_MAX_ROWS: u32 = 32768;
+    /// Matrix rows per warp in the row kernels.
+    pub const ROWS_TILE: u32 = 16;
+    /// Bytes of each row per step of the row kernels (slice lengths are multiples of it).
+    pub const ROWS_STEP: u32 = 256;
+    /// Warps per block (256 threads).
+    pub const WARPS: u32 = 8;
+    /// Resident warps per SM the plan aims to fill (one wave).
+    pub const TARGET_WARPS_PER_SM: u32 = 16;
+
+    /// Whether the kernels apply: k % 16 == 0 (16-byte rows of A and Bt), n % 4 == 0 (16-byte rows of C), and
+    /// every byte offset fits in 32 bits.
+    pub fn applies(m: usize, n: usize, k: usize) -> bool {
+        m > 0
+            && n > 0
+            && k > 0
+            && k.is_multiple_of(16)
+            && n.is_multiple_of(4)
+            && (4 * n as u64) < (1 << 31)
+            && (k as u64) < (1 << 31)
+            && (m as u64) < (1 << 31)
+    }
+
+    /// Launch geometry: plane strides and the slicing of each reduction.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Plan {
+        /// Stride of the r planes (bytes; the e planes use 4·rstride).
+        pub rstride: u32,
+        /// Stride of the y planes (bytes).
+        pub ystride: u32,
+        /// Rows of Bt per B·r slice (a multiple of [`BR_ROWS`], at most [`BR_MAX_ROWS`]).
+        pub br_per: u32,
+        /// B·r slices.
+        pub br_slices: u32,
+        /// Bytes of each row of A per A·y slice (a multiple of [`ROWS_STEP`]).
+        pub ay_per: u32,
+        /// A·y slices.
+        pub ay_slices: u32,
+        /// Bytes of each row of C per C·r slice (a multiple of [`ROWS_STEP`]).
+        pub cr_per: u32,
+        /// C·r slices.
+        pub cr_slices: u32,
+        /// Blocks of the prep kernel (= partial sums of r).
+        pub prep_blocks: u32,
+    }
+
+    impl Plan {
+        /// Whether the plan is one the kernels accept for an m×k by k×n product: slice lengths are multiples of
+        /// the step (B·r slices at most [`BR_MAX_ROWS`]), the slice counts cover the reductions, the strides cover
+        /// the vectors.
+        pub fn fits(&self, m: usize, n: usize, k: usize) -> bool {
+            let covers = |per: u32, slices: u32, len: usize| {
+                per > 0 && slices as usize == len.div_ceil(per as usize)
+            };
+            applies(m, n, k)
+                && self.br_per.is_multiple_of(BR_ROWS)
+                && self.br_per <= BR_MAX_ROWS
+                && covers(self.br_per, self.br_slices, n)
+                && self.ay_per.is_multiple_of(ROWS_STEP)
+                && covers(self.ay_per, self.ay_slices, k)
+                && self.cr_per.is_multiple_of(ROWS_STEP)
+                && covers(self.cr_per, self.cr_slices, 4 * n)
+                && self.rstride as usize >= n
+                && self.rstride.is_multiple_of(STRIDE_ALIGN)
+                && self.ystride as usize >= k
+                && self.ystride.is_multiple_of(STRIDE_ALIGN)
+                && self.prep_blocks.checked_mul(256) == Some(self.rstride)
+        }
+    }
+
+    fn round_up(x: u64, a: u64) -> u64 {
+        x.div_ceil(a) * a
+    }
+
+    /// Splits `len` into slices of a multiple of `unit` (at most `max`), aiming at `want` slices.
+    fn slicing(len: u64, unit: u64, max: u64, want: u64) -> (u32, u32) {
+        let lo = len.div_ceil(max).max(1);
+        let hi = len.div_ceil(unit).max(1);
+        let s = want.clamp(lo, hi);
+        let per = round_up(len.div_ceil(s), unit).min(max);
+        (per as u32, len.div_ceil(per) as u32)
+    }
+
+    /// The plan for an m×k by k×n product on a GPU with `sms` multiprocessors: each reduction is sliced so that
+    /// its kernel runs about one wave of [`TARGET_WARPS_PER_SM`] warps per SM.
+    pub fn plan(m: usize, n: usize, k: usize, sms: u32) -> Result<Plan, RuntimeError> {
+        if !applies(m, n, k) {
+            return Err(RuntimeError::Shape(format!(
+                "freivalds (tensor cores): needs k % 16 == 0 and n % 4 == 0, got m = {m}, n = {n}, k = {k}"
+            )));
+        }
+        let (m, n, k) = (m as u64, n as u64, k as u64);
+        let target = u64::from(sms.max(1)) * u64::from(TARGET_WARPS_PER_SM);
+        let col_warps = k.div_ceil(u64::from(BR_COLS));
+        let (br_per, br_slices) = slicing(
+            n,
+            u64::from(BR_ROWS),
+            u64::from(BR_MAX_ROWS),
+            target.div_ceil(col_warps),
+        );
+        let row_warps = m.div_ceil(u64::from(ROWS_TILE));
+        let want = target.div_ceil(row_warps);
+        let unit = u64::from(ROWS_STEP);
+        let (ay_per, ay_slices) = slicing(k, unit, u64::MAX / 2, want);
+        let (cr_per, cr_slices) = slicing(4 * n, unit, u64::MAX / 2, want);
+        let rstride = round_up(n, u64::from(STRIDE_ALIGN));
+        let plan = Plan {
+            rstride: rstride as u32,
+            ystride: round_up(k, u64::from(STRIDE_ALIGN)) as u32,
+            br_per,
+            br_slices,
+            ay_per,
+            ay_slices,
+            cr_per,
+            cr_slices,
+            prep_blocks: (rstride / 256) as u32,
+        };
+        debug_assert!(plan.fits(m as usize, n as usize, k as usize));
+        Ok(plan)
+    }
+}
