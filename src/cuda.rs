@@ -420,32 +420,43 @@ impl CudaExec {
                 scratch.leaves
             )));
         }
-        let pad = merkle::pad_byte(params.alg) as u32;
-        let CommitScratch { a, b, root, .. } = scratch;
-        let (a, b): (&DeviceBuffer<u64>, &DeviceBuffer<u64>) = (a, b);
-        // the leaves always go to `a` (n digests); the levels ping-pong between the two without moving the
-        // buffers inside the scratch, so it stays valid for the next call
-        let (mut src, mut dst) = (a, b);
         self.merkle_leaves(rec, buf, len, params, scratch)?;
-        for (grid, cnt) in merkle::subtree_passes(n) {
-            self.launch(
-                rec,
-                "keccak_merkle",
-                merkle::ENTRY_SUBTREE,
-                LaunchCfg {
-                    grid: [grid, 1, 1],
-                    block: [merkle::SUBTREE_BLOCK, 1, 1],
-                    shared: 0,
-                },
-                &[
-                    Arg::Ptr(src.as_device_ptr().as_raw()),
-                    Arg::U64(cnt),
-                    Arg::U32(pad),
-                    Arg::Ptr(dst.as_device_ptr().as_raw()),
-                ],
-            )?;
-            std::mem::swap(&mut src, &mut dst);
+        self.merkle_tree(rec, len, params, scratch)?;
+        let r = self.download_u64(&scratch.root)?;
+        Ok(Commitment {
+            params: *params,
+            len,
+            root: merkle::lanes_to_digest(&r),
+        })
+    }
+
+    /// The tree levels and the root of a commitment of `len` bytes whose leaves [`CudaExec::merkle_leaves`] wrote
+    /// into `scratch` (launches only: the root stays in the scratch).
+    pub fn merkle_tree(
+        &self,
+        rec: &mut Recorder,
+        len: u64,
+        params: &CommitParams,
+        scratch: &CommitScratch,
+    ) -> Result<(), RuntimeError> {
+        let n = params.leaf_count(len);
+        if n > scratch.leaves {
+            return Err(RuntimeError::Shape(format!(
+                "commit: scratch holds {} leaves, {n} needed",
+                scratch.leaves
+            )));
         }
+        let passes = merkle::subtree_passes(n).len();
+        for pass in 0..passes {
+            self.merkle_subtree_pass(rec, len, params, scratch, pass)?;
+        }
+        // the leaves are in `a`; the passes ping-pong a -> b -> a ..., so the tree root is in `a` after an even
+        // number of passes
+        let top = if passes.is_multiple_of(2) {
+            &scratch.a
+        } else {
+            &scratch.b
+        };
         self.launch(
             rec,
             "keccak_merkle",
@@ -456,20 +467,54 @@ impl CudaExec {
                 shared: 0,
             },
             &[
-                Arg::Ptr(src.as_device_ptr().as_raw()),
+                Arg::Ptr(top.as_device_ptr().as_raw()),
                 Arg::U32(params.alg.id() as u32),
                 Arg::U32(params.chunk_log2 as u32),
                 Arg::U64(len),
-                Arg::U32(pad),
-                Arg::Ptr(root.as_device_ptr().as_raw()),
+                Arg::U32(merkle::pad_byte(params.alg) as u32),
+                Arg::Ptr(scratch.root.as_device_ptr().as_raw()),
             ],
-        )?;
-        let r = self.download_u64(root)?;
-        Ok(Commitment {
-            params: *params,
-            len,
-            root: merkle::lanes_to_digest(&r),
-        })
+        )
+    }
+
+    /// Subtree pass `pass` (0-based, of [`merkle::subtree_passes`]) of the tree over `scratch` (for timing the
+    /// levels one launch at a time).
+    pub fn merkle_subtree_pass(
+        &self,
+        rec: &mut Recorder,
+        len: u64,
+        params: &CommitParams,
+        scratch: &CommitScratch,
+        pass: usize,
+    ) -> Result<(), RuntimeError> {
+        let passes = merkle::subtree_passes(params.leaf_count(len));
+        let Some(&(grid, cnt)) = passes.get(pass) else {
+            return Err(RuntimeError::Shape(format!(
+                "commit: pass {pass} of {}",
+                passes.len()
+            )));
+        };
+        let (src, dst) = if pass.is_multiple_of(2) {
+            (&scratch.a, &scratch.b)
+        } else {
+            (&scratch.b, &scratch.a)
+        };
+        self.launch(
+            rec,
+            "keccak_merkle",
+            merkle::ENTRY_SUBTREE,
+            LaunchCfg {
+                grid: [grid, 1, 1],
+                block: [merkle::SUBTREE_BLOCK, 1, 1],
+                shared: 0,
+            },
+            &[
+                Arg::Ptr(src.as_device_ptr().as_raw()),
+                Arg::U64(cnt),
+                Arg::U32(merkle::pad_byte(params.alg) as u32),
+                Arg::Ptr(dst.as_device_ptr().as_raw()),
+            ],
+        )
     }
 
     /// Seeded fill of a new device buffer of `len` bytes.
