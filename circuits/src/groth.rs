@@ -1,8 +1,8 @@
 //! Groth16 setup, proving with cached constraint matrices, verification, key files and byte formats.
 //!
-//! The setup here is a **single-party setup for testing**: whoever ran it knows the toxic waste and can forge
-//! proofs. Key files record the randomness source and carry a `test-only` flag; a multi-party ceremony is a
-//! later step.
+//! [`setup`] is a **single-party setup for testing**: whoever ran it knows the toxic waste and can forge proofs.
+//! Key files record the randomness source and carry a `test-only` flag. Production keys come from a public
+//! multi-party snarkjs ceremony over [`matmul_r1cs`], imported with [`ProvingKey::from_snarkjs_zkey`] (flag 2).
 
 use std::time::{Duration, Instant};
 
@@ -59,6 +59,32 @@ pub enum ProveStage {
     },
 }
 
+/// Where a key came from, which fixes the layout of its H query (and so the prover's QAP witness map).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetupOrigin {
+    /// This crate's single-party setup (test only): arkworks' H query `[τ^i·t(τ)/δ]`. Key-file flag 1.
+    TestOnly,
+    /// Imported from a snarkjs multi-party ceremony (`ProvingKey::from_snarkjs_zkey`): H query in the Lagrange
+    /// basis of the odd points of the doubled domain (`ceremony::SnarkjsReduction`). Key-file flag 2.
+    SnarkjsCeremony,
+}
+
+impl SetupOrigin {
+    fn flag(self) -> u8 {
+        match self {
+            SetupOrigin::TestOnly => 1,
+            SetupOrigin::SnarkjsCeremony => 2,
+        }
+    }
+    fn from_flag(f: u8) -> Option<Self> {
+        match f {
+            1 => Some(SetupOrigin::TestOnly),
+            2 => Some(SetupOrigin::SnarkjsCeremony),
+            _ => None,
+        }
+    }
+}
+
 /// A circuit-specific proving key with the constraint matrices it was made from (so that proving does not
 /// re-synthesize them).
 #[derive(Clone)]
@@ -69,6 +95,8 @@ pub struct ProvingKey {
     pub circuit_id: [u8; 32],
     /// Where the setup randomness came from (recorded in key files).
     pub rng_source: String,
+    /// Single-party test setup or a ceremony's key.
+    pub origin: SetupOrigin,
     /// The arkworks proving key (contains the verifying key).
     pub pk: ark_groth16::ProvingKey<Bn254>,
     matrices: Vec<Matrix<Fr>>,
@@ -83,6 +111,7 @@ impl std::fmt::Debug for ProvingKey {
             .field("shape", &self.shape)
             .field("circuit_id", &hex::encode(self.circuit_id))
             .field("rng_source", &self.rng_source)
+            .field("origin", &self.origin)
             .field("num_constraints", &self.num_constraints)
             .finish_non_exhaustive()
     }
@@ -99,12 +128,12 @@ pub struct CircuitSize {
     pub witness_variables: usize,
 }
 
-struct Synthesized {
-    matrices: Vec<Matrix<Fr>>,
-    size: CircuitSize,
+pub(crate) struct Synthesized {
+    pub(crate) matrices: Vec<Matrix<Fr>>,
+    pub(crate) size: CircuitSize,
 }
 
-fn synthesize_setup(m: usize, k: usize, n: usize) -> Result<Synthesized, Error> {
+pub(crate) fn synthesize_setup(m: usize, k: usize, n: usize) -> Result<Synthesized, Error> {
     let circuit = MatmulCircuit::blank(m, k, n)?;
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
@@ -150,6 +179,7 @@ pub fn setup<R: RngCore + CryptoRng>(
         shape: (m, k, n),
         circuit_id: matmul_circuit_id(m as u32, k as u32, n as u32),
         rng_source: rng_source.to_owned(),
+        origin: SetupOrigin::TestOnly,
         pk,
         matrices: syn.matrices,
         num_instance: syn.size.instance_variables,
@@ -170,11 +200,50 @@ pub fn setup_from_seed(m: usize, k: usize, n: usize, seed: [u8; 32]) -> Result<P
     setup(m, k, n, &mut rng, &source)
 }
 
+/// The `matmul-i8` circuit of a shape as an iden3 `.r1cs` file, for a snarkjs ceremony (`snarkjs groth16 setup
+/// circuit.r1cs final.ptau circuit_0000.zkey`, then `snarkjs zkey contribute` by each party).
+pub fn matmul_r1cs(m: usize, k: usize, n: usize) -> Result<Vec<u8>, Error> {
+    let syn = synthesize_setup(m, k, n)?;
+    crate::ceremony::r1cs_file(
+        &syn.matrices,
+        syn.size.instance_variables,
+        syn.size.witness_variables,
+    )
+}
+
 fn domain_size(constraints: usize, inputs: usize) -> Option<usize> {
     constraints.checked_add(inputs)?.checked_next_power_of_two()
 }
 
 impl ProvingKey {
+    /// A proving key from a snarkjs ceremony's final zkey for the `matmul-i8` circuit of this shape (the zkey
+    /// must have been made from [`matmul_r1cs`] of the same shape: counts, domain and every A and B coefficient
+    /// are checked). The ceremony transcript itself is checked by `snarkjs zkey verify`; the key file records the
+    /// zkey's digest and contributors.
+    pub fn from_snarkjs_zkey(m: usize, k: usize, n: usize, zkey: &[u8]) -> Result<Self, Error> {
+        let z = crate::ceremony::parse_zkey(zkey)?;
+        let syn = synthesize_setup(m, k, n)?;
+        crate::ceremony::check_zkey_matches(
+            &z,
+            &syn.matrices,
+            syn.size.instance_variables,
+            syn.size.witness_variables,
+        )?;
+        let key = ProvingKey {
+            shape: (m, k, n),
+            circuit_id: matmul_circuit_id(m as u32, k as u32, n as u32),
+            rng_source: crate::ceremony::describe(&z),
+            origin: SetupOrigin::SnarkjsCeremony,
+            pk: z.pk,
+            matrices: syn.matrices,
+            num_instance: syn.size.instance_variables,
+            num_witness: syn.size.witness_variables,
+            num_constraints: syn.size.constraints,
+        };
+        key.validate()?;
+        Ok(key)
+    }
+
     /// The verifying key.
     pub fn verifying_key(&self) -> &VerifyingKey {
         &self.pk.vk
@@ -236,7 +305,11 @@ impl ProvingKey {
             || pk.b_g1_query.len() != num_vars
             || pk.b_g2_query.len() != num_vars
             || pk.l_query.len() != self.num_witness
-            || pk.h_query.len() + 1 != domain
+            || pk.h_query.len()
+                != match self.origin {
+                    SetupOrigin::TestOnly => domain - 1,
+                    SetupOrigin::SnarkjsCeremony => domain,
+                }
         {
             return Err(Error::KeyMismatch(
                 "proving key query lengths do not match the circuit",
@@ -246,7 +319,14 @@ impl ProvingKey {
     }
 
     fn header(&self, kind: u8, body: &[u8]) -> Vec<u8> {
-        key_header(kind, &self.circuit_id, self.shape, &self.rng_source, body)
+        key_header(
+            kind,
+            &self.circuit_id,
+            self.shape,
+            &self.rng_source,
+            self.origin,
+            body,
+        )
     }
 
     /// Proving key file: header (with the key digest) and body (arkworks uncompressed proving key, counts,
@@ -280,6 +360,7 @@ impl ProvingKey {
             shape: parsed.shape,
             circuit_id: parsed.circuit_id,
             rng_source: parsed.rng_source,
+            origin: parsed.origin,
             pk,
             matrices,
             num_instance,
@@ -326,13 +407,14 @@ fn key_header(
     circuit_id: &[u8; 32],
     shape: (usize, usize, usize),
     rng_source: &str,
+    origin: SetupOrigin,
     body: &[u8],
 ) -> Vec<u8> {
     let mut h = Vec::with_capacity(128 + rng_source.len());
     h.extend_from_slice(KEY_MAGIC);
     h.extend_from_slice(&KEY_VERSION.to_be_bytes());
     h.push(kind);
-    h.push(1); // test-only single-party setup
+    h.push(origin.flag()); // 1 test-only single-party setup, 2 snarkjs ceremony
     h.extend_from_slice(circuit_id);
     for d in [shape.0, shape.1, shape.2] {
         h.extend_from_slice(&(d as u32).to_be_bytes());
@@ -352,6 +434,8 @@ pub struct KeyFileHeader {
     pub kind: u8,
     /// Whether the key comes from a test-only single-party setup.
     pub test_only: bool,
+    /// Where the key came from.
+    pub origin: SetupOrigin,
     /// Circuit identifier.
     pub circuit_id: [u8; 32],
     /// `(m, k, n)`.
@@ -363,6 +447,7 @@ pub struct KeyFileHeader {
 }
 
 struct ParsedKey<'a> {
+    origin: SetupOrigin,
     circuit_id: [u8; 32],
     shape: (usize, usize, usize),
     rng_source: String,
@@ -405,7 +490,8 @@ pub fn read_key_header(bytes: &[u8]) -> Result<KeyFileHeader, Error> {
     let p = parse_key_file(bytes, kind)?;
     Ok(KeyFileHeader {
         kind,
-        test_only: true,
+        test_only: p.origin == SetupOrigin::TestOnly,
+        origin: p.origin,
         circuit_id: p.circuit_id,
         shape: p.shape,
         rng_source: p.rng_source,
@@ -425,9 +511,8 @@ fn parse_key_file(bytes: &[u8], want_kind: u8) -> Result<ParsedKey<'_>, Error> {
     if kind != want_kind || !(kind == KIND_PROVING || kind == KIND_VERIFYING) {
         return Err(Error::Encoding("wrong key kind"));
     }
-    if r.take(1)?[0] != 1 {
-        return Err(Error::Encoding("unknown setup flag"));
-    }
+    let origin =
+        SetupOrigin::from_flag(r.take(1)?[0]).ok_or(Error::Encoding("unknown setup flag"))?;
     let mut circuit_id = [0u8; 32];
     circuit_id.copy_from_slice(r.take(32)?);
     let m = r.u32()? as usize;
@@ -458,6 +543,7 @@ fn parse_key_file(bytes: &[u8], want_kind: u8) -> Result<ParsedKey<'_>, Error> {
         return Err(Error::KeyMismatch("circuit id does not match the shape"));
     }
     Ok(ParsedKey {
+        origin,
         circuit_id,
         shape: (m, k, n),
         rng_source,
@@ -536,15 +622,26 @@ pub fn prove_unchecked<R: RngCore + CryptoRng>(
     }
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
-    let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
-        &pk.pk,
-        r,
-        s,
-        &pk.matrices,
-        pk.num_instance,
-        pk.num_constraints,
-        &full,
-    )?;
+    let proof = match pk.origin {
+        SetupOrigin::TestOnly => Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+            &pk.pk,
+            r,
+            s,
+            &pk.matrices,
+            pk.num_instance,
+            pk.num_constraints,
+            &full,
+        )?,
+        SetupOrigin::SnarkjsCeremony => Groth16::<Bn254, crate::ceremony::SnarkjsReduction>::create_proof_with_reduction_and_matrices(
+            &pk.pk,
+            r,
+            s,
+            &pk.matrices,
+            pk.num_instance,
+            pk.num_constraints,
+            &full,
+        )?,
+    };
     if let Some(p) = progress.as_mut() {
         p(ProveStage::Done {
             total: start.elapsed(),

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod ceremony;
 pub mod groth;
 pub mod matmul;
 pub mod poseidon;
@@ -14,9 +15,9 @@ pub mod tensor;
 
 pub use ark_bn254::Fr;
 pub use groth::{
-    circuit_size, proof_from_bytes, proof_to_bytes, proof_to_evm_bytes, prove, prove_unchecked,
-    setup, setup_from_seed, verify, vk_from_bytes, vk_to_bytes, CircuitSize, Proof, ProveStage,
-    ProvingKey, VerifyingKey,
+    circuit_size, matmul_r1cs, proof_from_bytes, proof_to_bytes, proof_to_evm_bytes, prove,
+    prove_unchecked, setup, setup_from_seed, verify, vk_from_bytes, vk_to_bytes, CircuitSize,
+    Proof, ProveStage, ProvingKey, SetupOrigin, VerifyingKey,
 };
 pub use matmul::{matmul_i8, MatmulCircuit, MatmulStatement};
 pub use statement::{matmul_circuit_id, statement_public_input};

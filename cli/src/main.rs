@@ -37,7 +37,8 @@ struct Cli {
 enum Cmd {
     /// Show GPUs (or "none: CPU backend"), the TPM that would be used, and tool versions.
     Info(InfoArgs),
-    /// Make circuit-specific Groth16 keys for matmul-i8 of one shape (single-party setup: for testing only).
+    /// Make circuit-specific Groth16 keys for matmul-i8 of one shape: a single-party setup (testing only), or
+    /// export the circuit for a multi-party snarkjs ceremony and import its final zkey.
     Setup(SetupArgs),
     /// Run a job and write its receipt (and output tensor).
     Run(RunArgs),
@@ -91,6 +92,13 @@ struct SetupArgs {
     /// Output directory for `<circuit>.pk` and `<circuit>.vk`.
     #[arg(long, default_value = "keys")]
     out: PathBuf,
+    /// Write the circuit as an iden3 `.r1cs` file for a snarkjs ceremony (no keys are made).
+    #[arg(long, value_name = "FILE", conflicts_with = "import_zkey")]
+    export_r1cs: Option<PathBuf>,
+    /// Make the keys from the final `.zkey` of a snarkjs ceremony over the `--export-r1cs` file of this shape
+    /// (replaces keys of this shape in `--out`).
+    #[arg(long, value_name = "FILE")]
+    import_zkey: Option<PathBuf>,
 }
 
 /// The operands of a matmul-i8 job: a seed and sizes, or two int8 `.npy` files.
@@ -620,8 +628,81 @@ pub fn proving_key_path(dir: &Path, m: usize, k: usize, n: usize) -> PathBuf {
 
 fn setup(a: SetupArgs) -> CliResult<i32> {
     let p = progress::Progress::new();
-    let (pk, vkp) = setup_keys(&a.out, a.m, a.k, a.n)?;
-    p.step("single-party Groth16 setup (test-only keys)");
+    if let Some(path) = &a.export_r1cs {
+        let task = progress::spinner(format!("synthesizing matmul-i8 {}x{}x{}", a.m, a.k, a.n));
+        let bytes = cuproof_circuits::matmul_r1cs(a.m, a.k, a.n)
+            .map_err(|e| CliError::input(format!("export r1cs: {e}")))?;
+        drop(task);
+        write_file(path, &bytes, "r1cs file")?;
+        p.step("circuit exported for a multi-party ceremony");
+        p.done();
+        let size = cuproof_circuits::circuit_size(a.m, a.k, a.n)
+            .map_err(|e| CliError::input(format!("export r1cs: {e}")))?;
+        let power = (size.constraints + size.instance_variables)
+            .next_power_of_two()
+            .trailing_zeros();
+        println!("circuit   matmul-i8 {}x{}x{}", a.m, a.k, a.n);
+        println!(
+            "r1cs      {} ({} constraints, {} variables)",
+            path.display(),
+            size.constraints,
+            size.instance_variables + size.witness_variables
+        );
+        println!(
+            "ceremony  needs a prepared powers of tau of power >= {power} (e.g. the public Hermez/Polygon ptau files)"
+        );
+        println!(
+            "  snarkjs groth16 setup {} pot{power}_final.ptau c0000.zkey",
+            path.display()
+        );
+        println!("  snarkjs zkey contribute c0000.zkey c0001.zkey --name=<party>     # each party in turn");
+        println!("  snarkjs zkey beacon c000N.zkey final.zkey <beacon hex> 10");
+        println!(
+            "  snarkjs zkey verify {} pot{power}_final.ptau final.zkey",
+            path.display()
+        );
+        println!(
+            "  cuproof setup --m {} --k {} --n {} --import-zkey final.zkey --out {}",
+            a.m,
+            a.k,
+            a.n,
+            a.out.display()
+        );
+        return Ok(0);
+    }
+    let (pk, vkp) = match &a.import_zkey {
+        Some(zpath) => {
+            let zbytes = progress::read_file(zpath, "zkey")?;
+            let task = progress::spinner(format!(
+                "importing {} for matmul-i8 {}x{}x{}",
+                zpath.display(),
+                a.m,
+                a.k,
+                a.n
+            ));
+            let pk = cuproof_circuits::ProvingKey::from_snarkjs_zkey(a.m, a.k, a.n, &zbytes)
+                .map_err(|e| CliError::input(format!("zkey {}: {e}", zpath.display())))?;
+            task.set_message("writing the key files");
+            let (pkp, vkp) = key_paths(&a.out, a.m, a.k, a.n);
+            std::fs::create_dir_all(&a.out)
+                .map_err(|e| CliError::input(format!("cannot create {}: {e}", a.out.display())))?;
+            let pkb = pk
+                .to_bytes()
+                .map_err(|e| CliError::input(format!("setup: {e}")))?;
+            let vkb = pk
+                .verifying_key_bytes()
+                .map_err(|e| CliError::input(format!("setup: {e}")))?;
+            write_file(&pkp, &pkb, "proving key")?;
+            write_file(&vkp, &vkb, "verifying key")?;
+            p.step("keys imported from a snarkjs ceremony");
+            (pk, vkp)
+        }
+        None => {
+            let keys = setup_keys(&a.out, a.m, a.k, a.n)?;
+            p.step("single-party Groth16 setup (test-only keys)");
+            keys
+        }
+    };
     p.done();
     println!("circuit   matmul-i8 {}x{}x{}", a.m, a.k, a.n);
     println!("id        {}", hex::encode(pk.circuit_id));
@@ -630,7 +711,17 @@ fn setup(a: SetupArgs) -> CliResult<i32> {
         vkp.display(),
         hex::encode(job::vk_file_digest(&pk)?)
     );
-    println!("note      single-party setup: whoever ran it can forge proofs; for testing only");
+    match pk.origin {
+        cuproof_circuits::SetupOrigin::TestOnly => println!(
+            "note      single-party setup: whoever ran it can forge proofs; for testing only"
+        ),
+        cuproof_circuits::SetupOrigin::SnarkjsCeremony => {
+            println!("source    {}", pk.rng_source);
+            println!(
+                "note      sound if one phase-1 and one phase-2 contributor was honest; check the transcript with `snarkjs zkey verify`"
+            );
+        }
+    }
     println!("policy    to accept its proofs, add to a policy:");
     println!(
         "\n[proofs.circuits.matmul-i8-{m}x{k}x{n}]\ncircuit_id = \"{}\"\nvk = \"{}\"\nworkloads = [\"matmul-i8\"]",

@@ -357,3 +357,85 @@ fn capacity_challenge_through_files() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+#[test]
+fn setup_exports_r1cs_and_refuses_a_bad_zkey() {
+    // the multi-party route: the circuit goes out as .r1cs for snarkjs; a zkey that is not one (or is for
+    // another circuit) is refused with exit 2 and no key files (circuits/tests/ceremony.rs runs a real ceremony)
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let o = cuproof(
+        &[
+            "setup",
+            "--m",
+            "2",
+            "--k",
+            "2",
+            "--n",
+            "2",
+            "--export-r1cs",
+            "c.r1cs",
+        ],
+        p,
+    );
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("constraints"), "{out}");
+    assert!(out.contains("snarkjs zkey verify"), "{out}");
+    let r1cs = std::fs::read(p.join("c.r1cs")).unwrap();
+    assert_eq!(&r1cs[..8], b"r1cs\x01\x00\x00\x00");
+    assert!(!p.join("keys").exists(), "export made keys");
+
+    std::fs::write(p.join("bad.zkey"), b"zkey\x01\x00\x00\x00\x00\x00").unwrap();
+    let o = cuproof(
+        &[
+            "setup",
+            "--m",
+            "2",
+            "--k",
+            "2",
+            "--n",
+            "2",
+            "--import-zkey",
+            "bad.zkey",
+            "--out",
+            "k",
+        ],
+        p,
+    );
+    assert_fails(&o, 2, "bad.zkey");
+    assert!(!p.join("k").join("matmul-i8-2x2x2.pk").exists());
+    let o = cuproof(
+        &[
+            "setup",
+            "--m",
+            "2",
+            "--k",
+            "2",
+            "--n",
+            "2",
+            "--import-zkey",
+            "missing.zkey",
+        ],
+        p,
+    );
+    assert_fails(&o, 2, "missing.zkey");
+    // export and import together is a usage error
+    let o = cuproof(
+        &[
+            "setup",
+            "--m",
+            "2",
+            "--k",
+            "2",
+            "--n",
+            "2",
+            "--import-zkey",
+            "bad.zkey",
+            "--export-r1cs",
+            "x.r1cs",
+        ],
+        p,
+    );
+    assert_eq!(o.status.code(), Some(2));
+}

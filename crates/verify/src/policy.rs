@@ -267,6 +267,9 @@ struct RawGpu {
 struct RawProofs {
     #[serde(default)]
     required: Vec<String>,
+    /// Whether verifying-key files from `cuproof setup`'s single-party (test-only) setup are accepted.
+    #[serde(default = "default_true")]
+    allow_test_keys: bool,
     #[serde(default)]
     circuits: BTreeMap<String, RawCircuit>,
 }
@@ -683,6 +686,18 @@ impl Policy {
             let vk_bytes = read_limited(&vk_path, MAX_AUX_BYTES)?;
             let pvk = prepare_vk_for(&vk_bytes, Some(&circuit_id))
                 .map_err(|why| invalid(format!("{key}.vk"), why))?;
+            if !raw.proofs.allow_test_keys
+                && vk_bytes.starts_with(cuproof_circuits::groth::KEY_MAGIC)
+                && cuproof_circuits::groth::read_key_header(&vk_bytes)
+                    .map(|h| h.test_only)
+                    .unwrap_or(true)
+            {
+                return Err(invalid(
+                    format!("{key}.vk"),
+                    "a test-only single-party key (proofs.allow_test_keys = false): use keys from a \
+                     multi-party ceremony (cuproof setup --import-zkey)",
+                ));
+            }
             let vk_digest = match &c.vk_digest {
                 Some(d) => hex32(&format!("{key}.vk_digest"), d)?,
                 None => cuproof_core::hash::sha256(&vk_bytes),

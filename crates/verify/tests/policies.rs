@@ -123,3 +123,63 @@ fn policy_format_version_is_checked() {
     let e = Policy::from_toml_str(&v2, dir()).expect_err("version 2 refused");
     assert!(e.to_string().contains("version 2"), "{e}");
 }
+
+/// A cuproof verifying-key file (docs/circuits.md "Key files") around `vk` for matmul-i8 2x2x2, with setup flag
+/// `flag` (1 single-party test setup, 2 snarkjs ceremony).
+fn vk_file(vk: &[u8], flag: u8) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let id = cuproof_circuits::matmul_circuit_id(2, 2, 2);
+    let src = b"test";
+    let mut h = b"CUPRFKEY".to_vec();
+    h.extend_from_slice(&1u16.to_be_bytes());
+    h.push(2);
+    h.push(flag);
+    h.extend_from_slice(&id);
+    for d in [2u32, 2, 2] {
+        h.extend_from_slice(&d.to_be_bytes());
+    }
+    h.extend_from_slice(&(src.len() as u16).to_be_bytes());
+    h.extend_from_slice(src);
+    h.extend_from_slice(&(vk.len() as u64).to_be_bytes());
+    let digest: [u8; 32] = Sha256::new()
+        .chain_update(b"cuproof.key.v1")
+        .chain_update(&h)
+        .chain_update(vk)
+        .finalize()
+        .into();
+    h.extend_from_slice(&digest);
+    h.extend_from_slice(vk);
+    h
+}
+
+#[test]
+fn production_policy_refuses_test_only_keys() {
+    // proofs.allow_test_keys = false (production.toml): a key file from the single-party setup is refused at
+    // load; one imported from a ceremony, or a bare key whose origin the file does not say, loads
+    let f = fixture();
+    let vk = std::fs::read(f.dir.path().join("square.vk")).expect("fixture vk");
+    let id = hex::encode(cuproof_circuits::matmul_circuit_id(2, 2, 2));
+    let with = |file: &str, allow: bool| {
+        let base = production_without_operator_files();
+        let base = if allow {
+            base.replace("allow_test_keys = false", "allow_test_keys = true")
+        } else {
+            base
+        };
+        let text = base.replace(
+            "[capacity]",
+            &format!("[proofs.circuits.mm]\ncircuit_id = \"{id}\"\nvk = \"{file}\"\n\n[capacity]"),
+        );
+        Policy::from_toml_str(&text, f.dir.path())
+    };
+    std::fs::write(f.dir.path().join("test.vk"), vk_file(&vk, 1)).unwrap();
+    std::fs::write(f.dir.path().join("ceremony.vk"), vk_file(&vk, 2)).unwrap();
+    let e = with("test.vk", false).expect_err("test key refused");
+    assert!(e.to_string().contains("test-only"), "{e}");
+    with("test.vk", true).expect("allowed when the policy says so");
+    with("ceremony.vk", false).expect("ceremony key");
+    with("square.vk", false).expect("bare key");
+    // the header is checked: a flag that is neither is not a key file
+    std::fs::write(f.dir.path().join("odd.vk"), vk_file(&vk, 3)).unwrap();
+    assert!(with("odd.vk", true).is_err());
+}
