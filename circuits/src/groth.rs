@@ -622,25 +622,32 @@ pub fn prove_unchecked<R: RngCore + CryptoRng>(
     }
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
+    // the key's H query fixes the QAP witness map
+    fn create<Q: ark_groth16::r1cs_to_qap::R1CSToQAP>(
+        pk: &ProvingKey,
+        r: Fr,
+        s: Fr,
+        full: &[Fr],
+    ) -> Result<Proof, Error> {
+        Ok(
+            Groth16::<Bn254, Q>::create_proof_with_reduction_and_matrices(
+                &pk.pk,
+                r,
+                s,
+                &pk.matrices,
+                pk.num_instance,
+                pk.num_constraints,
+                full,
+            )?,
+        )
+    }
     let proof = match pk.origin {
-        SetupOrigin::TestOnly => Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
-            &pk.pk,
-            r,
-            s,
-            &pk.matrices,
-            pk.num_instance,
-            pk.num_constraints,
-            &full,
-        )?,
-        SetupOrigin::SnarkjsCeremony => Groth16::<Bn254, crate::ceremony::SnarkjsReduction>::create_proof_with_reduction_and_matrices(
-            &pk.pk,
-            r,
-            s,
-            &pk.matrices,
-            pk.num_instance,
-            pk.num_constraints,
-            &full,
-        )?,
+        SetupOrigin::TestOnly => {
+            create::<ark_groth16::r1cs_to_qap::LibsnarkReduction>(pk, r, s, &full)?
+        }
+        SetupOrigin::SnarkjsCeremony => {
+            create::<crate::ceremony::SnarkjsReduction>(pk, r, s, &full)?
+        }
     };
     if let Some(p) = progress.as_mut() {
         p(ProveStage::Done {

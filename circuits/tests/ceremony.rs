@@ -281,6 +281,10 @@ fn snarkjs_ceremony_zkey_imports_and_its_proofs_verify_everywhere() {
     );
 
     let zbytes = std::fs::read(d.join("toy3.zkey")).unwrap();
+    // a seed for the zkey_decode fuzz target, on request
+    if let Some(keep) = std::env::var_os("CUPROOF_KEEP_ZKEY") {
+        std::fs::write(keep, &zbytes).unwrap();
+    }
     let z = parse_zkey(&zbytes).unwrap();
     assert_eq!(z.contributions.len(), 3);
     assert_eq!(z.contributions[0].name.as_deref(), Some("bob"));

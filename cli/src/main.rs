@@ -594,14 +594,22 @@ pub fn setup_keys(
             return Ok((pk, vkp));
         }
     }
-    std::fs::create_dir_all(dir)
-        .map_err(|e| CliError::input(format!("cannot create {}: {e}", dir.display())))?;
     let task = progress::spinner(format!(
         "single-party Groth16 setup for matmul-i8 {m}x{k}x{n} (test-only keys)"
     ));
     let pk = cuproof_circuits::setup_from_seed(m, k, n, random32())
         .map_err(|e| CliError::input(format!("setup: {e}")))?;
     task.set_message("writing the key files");
+    write_keys(dir, &pk)?;
+    Ok((pk, vkp))
+}
+
+/// Writes the `.pk` and `.vk` files of `pk` into `dir` (created if needed); returns the `.vk` path.
+fn write_keys(dir: &Path, pk: &cuproof_circuits::ProvingKey) -> CliResult<PathBuf> {
+    let (m, k, n) = pk.shape;
+    let (pkp, vkp) = key_paths(dir, m, k, n);
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::input(format!("cannot create {}: {e}", dir.display())))?;
     let pkb = pk
         .to_bytes()
         .map_err(|e| CliError::input(format!("setup: {e}")))?;
@@ -610,7 +618,7 @@ pub fn setup_keys(
         .map_err(|e| CliError::input(format!("setup: {e}")))?;
     write_file(&pkp, &pkb, "proving key")?;
     write_file(&vkp, &vkb, "verifying key")?;
-    Ok((pk, vkp))
+    Ok(vkp)
 }
 
 /// Load a proving key file (from `cuproof setup`), with a byte bar for large files.
@@ -683,17 +691,7 @@ fn setup(a: SetupArgs) -> CliResult<i32> {
             let pk = cuproof_circuits::ProvingKey::from_snarkjs_zkey(a.m, a.k, a.n, &zbytes)
                 .map_err(|e| CliError::input(format!("zkey {}: {e}", zpath.display())))?;
             task.set_message("writing the key files");
-            let (pkp, vkp) = key_paths(&a.out, a.m, a.k, a.n);
-            std::fs::create_dir_all(&a.out)
-                .map_err(|e| CliError::input(format!("cannot create {}: {e}", a.out.display())))?;
-            let pkb = pk
-                .to_bytes()
-                .map_err(|e| CliError::input(format!("setup: {e}")))?;
-            let vkb = pk
-                .verifying_key_bytes()
-                .map_err(|e| CliError::input(format!("setup: {e}")))?;
-            write_file(&pkp, &pkb, "proving key")?;
-            write_file(&vkp, &vkb, "verifying key")?;
+            let vkp = write_keys(&a.out, &pk)?;
             p.step("keys imported from a snarkjs ceremony");
             (pk, vkp)
         }
