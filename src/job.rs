@@ -1060,18 +1060,18 @@ impl<'n> MeasuredJob<'n> {
         let params = self.params;
         let t = Instant::now();
         // a failure after the launches were logged leaves a log that no receipt may carry: poison the job
-        let out = match self.rt()?.gemm_i8(a, bt, m, n, k, &params) {
+        let (out, check) = match self
+            .rt()?
+            .gemm_i8_checked(a, bt, m, n, k, &params, check_seed)
+        {
             Ok(o) => o,
             Err(e) => return Err(self.poison(e.into())),
         };
+        // the GEMM, the commitment of C and the check, operands uploaded once
         self.timings.push(Timing {
             label: "gemm".into(),
             nanos: t.elapsed().as_nanos() as u64,
         });
-        let check = match self.rt()?.freivalds(a, bt, &out.c, m, n, k, check_seed) {
-            Ok(c) => c,
-            Err(e) => return Err(self.poison(e.into())),
-        };
         if !check.accept {
             return Err(self.poison(JobError::WrongProduct(c_name.to_string())));
         }

@@ -671,6 +671,56 @@ impl Runtime {
         }
     }
 
+    /// [`Runtime::gemm_i8`] followed by the [`Runtime::freivalds`] check of its C with r from `seed`, with the
+    /// operands uploaded once: on a GPU, A, B and C stay on the device between the GEMM, the commitment of C and
+    /// the check (the two separate calls upload A and B twice and C once more). Same results, same log records
+    /// on the CPU backend as the two calls.
+    #[allow(clippy::too_many_arguments)]
+    pub fn gemm_i8_checked(
+        &mut self,
+        a: &[i8],
+        bt: &[i8],
+        m: usize,
+        n: usize,
+        k: usize,
+        params: &CommitParams,
+        seed: &[u8; 32],
+    ) -> Result<(GemmOutput, freivalds::FreivaldsOutcome), RuntimeError> {
+        match &mut self.exec {
+            Exec::Cpu => {
+                let out = self.gemm_i8(a, bt, m, n, k, params)?;
+                let check = self.freivalds(a, bt, &out.c, m, n, k, seed)?;
+                Ok((out, check))
+            }
+            #[cfg(feature = "cuda")]
+            Exec::Cuda(e) => {
+                gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+                if k > gemm::MAX_K {
+                    return Err(RuntimeError::Shape(format!(
+                        "freivalds: k = {k} exceeds {} (int32 sums not exact)",
+                        gemm::MAX_K
+                    )));
+                }
+                // the handles the two separate calls would take, so both paths number buffers alike
+                for _ in 0..3 + 5 {
+                    self.rec.buffer_handle();
+                }
+                let da = e.upload(&i8_bytes(a))?;
+                let db = e.upload(&i8_bytes(bt))?;
+                let dc = e.gemm_device(&mut self.rec, &da, &db, m, n, k)?;
+                let commitment = e.commit_device(&mut self.rec, &dc, (m * n * 4) as u64, params)?;
+                let r = freivalds::r_vector(seed, n);
+                let check = e.freivalds_device(&mut self.rec, &da, &db, &dc, &r, m, n, k)?;
+                let bytes = e.download_u8(&dc)?;
+                let c = bytes
+                    .chunks_exact(4)
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                Ok((GemmOutput { c, commitment }, check))
+            }
+        }
+    }
+
     /// Freivalds check of C = A·B with r derived from `seed` (the verifier's challenge).
     #[allow(clippy::too_many_arguments)]
     pub fn freivalds(

@@ -150,6 +150,11 @@ fn workloads(
     let params = CommitParams::new(HashAlg::Sha3_256, 8).unwrap();
     let g = rt.gemm_i8(&a, &bt, m, n, k, &params).unwrap();
     let fv = rt.freivalds(&a, &bt, &g.c, m, n, k, &[3u8; 32]).unwrap();
+    // the GEMM and its check with the operands uploaded once give the same C, commitment and vectors
+    let (g2, fv2) = rt
+        .gemm_i8_checked(&a, &bt, m, n, k, &params, &[3u8; 32])
+        .unwrap();
+    assert_eq!((&g2.c, &g2.commitment, &fv2), (&g.c, &g.commitment, &fv));
     let mut bad = g.c.clone();
     bad[17] ^= 4;
     let rej = rt

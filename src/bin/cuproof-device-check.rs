@@ -366,7 +366,7 @@ mod device {
         rep.check(
             "Runtime (cuda) == Runtime (cpu)",
             gpu_out == cpu_out,
-            "fill, gemm_i8 + commitment of C, freivalds, commit, keccak batch, buffer API".into(),
+            "fill, gemm_i8 + commitment of C, freivalds, gemm_i8_checked, commit, keccak batch, buffer API".into(),
         );
 
         // --- timing --------------------------------------------------------------------------------------
@@ -1022,6 +1022,9 @@ mod device {
         let mut bad = g.c.clone();
         bad[m * n / 2] ^= 1 << 20;
         let rej = rt.freivalds(&a, &bt, &bad, m, n, k, seed)?;
+        // the same GEMM and check with the operands uploaded once
+        let (g2, fv2) = rt.gemm_i8_checked(&a, &bt, m, n, k, &params, seed)?;
+        let checked_same = g2.c == g.c && g2.commitment == g.commitment && fv2 == fv;
         let c = rt.commit(data, &CommitParams::default())?;
         let mut states: Vec<u64> = (0..25 * 77)
             .map(|i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
@@ -1036,7 +1039,7 @@ mod device {
             filled,
             g.c,
             g.commitment.root,
-            fv.accept,
+            fv.accept && checked_same,
             rej.accept,
             c.root,
             states,
