@@ -329,24 +329,23 @@ mod device {
             (17, 9000, 272),
             (1, 4, 16),
         ] {
-            let ai: Vec<i8> = rng.bytes(m * k).into_iter().map(|x| x as i8).collect();
-            let bi: Vec<i8> = rng.bytes(n * k).into_iter().map(|x| x as i8).collect();
-            let c = gemm::gemm_i8_cpu(&ai, &bi, m, n, k)?;
-            let rseed: [u8; 32] = rng.bytes(32).try_into().unwrap_or([0; 32]);
-            let r = freivalds::r_vector(&rseed, n);
-            let twin = freivalds::freivalds_with_r(&ai, &bi, &c, &r, m, n, k);
+            let FvCase {
+                ai,
+                bi,
+                c,
+                bad,
+                r,
+                twin,
+                twin_rej,
+            } = FvCase::new(&mut rng, m, n, k)?;
             let (da, db, dc) = (
                 exec.upload(&i8_bytes(&ai))?,
                 exec.upload(&i8_bytes(&bi))?,
                 exec.upload(&i32s(&c))?,
             );
             let got = exec.freivalds_device(&mut rec, &da, &db, &dc, &r, m, n, k)?;
-            let mut bad = c.clone();
-            let idx = rng.below(bad.len() as u64) as usize;
-            bad[idx] = bad[idx].wrapping_sub(1);
             let dbad = exec.upload(&i32s(&bad))?;
             let rej = exec.freivalds_device(&mut rec, &da, &db, &dbad, &r, m, n, k)?;
-            let twin_rej = freivalds::freivalds_with_r(&ai, &bi, &bad, &r, m, n, k);
             if !(got == twin && got.accept && !rej.accept && rej == twin_rej) {
                 all = false;
                 println!("  freivalds mismatch at {m}x{n}x{k}");
@@ -702,6 +701,42 @@ mod device {
         Ok(ok)
     }
 
+    /// A random Freivalds test case: operands, their product, the product with one entry off by one, r, and the
+    /// twin's vectors for both.
+    struct FvCase {
+        ai: Vec<i8>,
+        bi: Vec<i8>,
+        c: Vec<i32>,
+        bad: Vec<i32>,
+        r: Vec<u64>,
+        twin: freivalds::FreivaldsOutcome,
+        twin_rej: freivalds::FreivaldsOutcome,
+    }
+
+    impl FvCase {
+        fn new(rng: &mut Rng, m: usize, n: usize, k: usize) -> Result<Self, RuntimeError> {
+            let ai: Vec<i8> = rng.bytes(m * k).into_iter().map(|x| x as i8).collect();
+            let bi: Vec<i8> = rng.bytes(n * k).into_iter().map(|x| x as i8).collect();
+            let c = gemm::gemm_i8_cpu(&ai, &bi, m, n, k)?;
+            let rseed: [u8; 32] = rng.bytes(32).try_into().unwrap_or([0; 32]);
+            let r = freivalds::r_vector(&rseed, n);
+            let twin = freivalds::freivalds_with_r(&ai, &bi, &c, &r, m, n, k);
+            let mut bad = c.clone();
+            let idx = rng.below(bad.len() as u64) as usize;
+            bad[idx] = bad[idx].wrapping_sub(1);
+            let twin_rej = freivalds::freivalds_with_r(&ai, &bi, &bad, &r, m, n, k);
+            Ok(FvCase {
+                ai,
+                bi,
+                c,
+                bad,
+                r,
+                twin,
+                twin_rej,
+            })
+        }
+    }
+
     /// Inputs of the main run that the variants recompute and compare with.
     struct Bases<'a> {
         fseed: [u8; 32],
@@ -736,16 +771,15 @@ mod device {
             (300, 200, 512),
             (40, 12_000, 48),
         ] {
-            let ai: Vec<i8> = rng.bytes(m * k).into_iter().map(|x| x as i8).collect();
-            let bi: Vec<i8> = rng.bytes(n * k).into_iter().map(|x| x as i8).collect();
-            let c = gemm::gemm_i8_cpu(&ai, &bi, m, n, k)?;
-            let rseed: [u8; 32] = rng.bytes(32).try_into().unwrap_or([0; 32]);
-            let r = freivalds::r_vector(&rseed, n);
-            let twin = freivalds::freivalds_with_r(&ai, &bi, &c, &r, m, n, k);
-            let mut bad = c.clone();
-            let idx = rng.below(bad.len() as u64) as usize;
-            bad[idx] = bad[idx].wrapping_sub(1);
-            let twin_rej = freivalds::freivalds_with_r(&ai, &bi, &bad, &r, m, n, k);
+            let FvCase {
+                ai,
+                bi,
+                c,
+                bad,
+                r,
+                twin,
+                twin_rej,
+            } = FvCase::new(&mut rng, m, n, k)?;
             let (da, db, dc, dbad) = (
                 exec.upload(&i8_bytes(&ai))?,
                 exec.upload(&i8_bytes(&bi))?,
