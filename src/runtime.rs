@@ -261,6 +261,29 @@ pub fn i32_bytes(v: &[i32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
+/// C = A·B on the device, its commitment, and C downloaded: returns the device copy of C too (for a check).
+#[cfg(feature = "cuda")]
+#[allow(clippy::too_many_arguments)]
+fn cuda_gemm_commit(
+    e: &crate::cuda::CudaExec,
+    rec: &mut Recorder,
+    da: &cust::memory::DeviceBuffer<u8>,
+    db: &cust::memory::DeviceBuffer<u8>,
+    m: usize,
+    n: usize,
+    k: usize,
+    params: &CommitParams,
+) -> Result<(cust::memory::DeviceBuffer<u8>, GemmOutput), RuntimeError> {
+    let dc = e.gemm_device(rec, da, db, m, n, k)?;
+    let commitment = e.commit_device(rec, &dc, (m * n * 4) as u64, params)?;
+    let c = e
+        .download_u8(&dc)?
+        .chunks_exact(4)
+        .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    Ok((dc, GemmOutput { c, commitment }))
+}
+
 /// Bytes of an int8 slice.
 pub fn i8_bytes(v: &[i8]) -> Vec<u8> {
     v.iter().map(|x| *x as u8).collect()
@@ -659,14 +682,8 @@ impl Runtime {
             Exec::Cuda(e) => {
                 let da = e.upload(&i8_bytes(a))?;
                 let db = e.upload(&i8_bytes(bt))?;
-                let dc = e.gemm_device(&mut self.rec, &da, &db, m, n, k)?;
-                let commitment = e.commit_device(&mut self.rec, &dc, (m * n * 4) as u64, params)?;
-                let bytes = e.download_u8(&dc)?;
-                let c = bytes
-                    .chunks_exact(4)
-                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect();
-                Ok(GemmOutput { c, commitment })
+                let (_, out) = cuda_gemm_commit(e, &mut self.rec, &da, &db, m, n, k, params)?;
+                Ok(out)
             }
         }
     }
@@ -707,16 +724,10 @@ impl Runtime {
                 }
                 let da = e.upload(&i8_bytes(a))?;
                 let db = e.upload(&i8_bytes(bt))?;
-                let dc = e.gemm_device(&mut self.rec, &da, &db, m, n, k)?;
-                let commitment = e.commit_device(&mut self.rec, &dc, (m * n * 4) as u64, params)?;
+                let (dc, out) = cuda_gemm_commit(e, &mut self.rec, &da, &db, m, n, k, params)?;
                 let r = freivalds::r_vector(seed, n);
                 let check = e.freivalds_device(&mut self.rec, &da, &db, &dc, &r, m, n, k)?;
-                let bytes = e.download_u8(&dc)?;
-                let c = bytes
-                    .chunks_exact(4)
-                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect();
-                Ok((GemmOutput { c, commitment }, check))
+                Ok((out, check))
             }
         }
     }

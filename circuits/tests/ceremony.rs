@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
@@ -184,23 +183,8 @@ fn snarkjs_witness_map_proves_against_its_h_basis() {
 }
 
 fn snarkjs(dir: &Path, args: &[&str]) -> String {
-    let cli = common::node_modules()
-        .join("snarkjs")
-        .join("build")
-        .join("cli.cjs");
-    assert!(cli.exists(), "snarkjs CLI not found at {}", cli.display());
-    let out = Command::new("node")
-        .arg(&cli)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run snarkjs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "snarkjs {args:?} failed:\n{text}");
+    let (ok, text) = common::run_snarkjs(dir, args);
+    assert!(ok, "snarkjs {args:?} failed:\n{text}");
     text
 }
 

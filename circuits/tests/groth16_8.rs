@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::{process::Command, sync::OnceLock};
+use std::sync::OnceLock;
 
 use ark_r1cs_std::{alloc::AllocVar, fields::fp::FpVar, uint8::UInt8};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
@@ -187,11 +187,6 @@ fn wrong_shape_is_refused() {
 }
 
 fn snarkjs_verify(dir: &std::path::Path, vk: &str, public: &str, proof: &str) -> (bool, String) {
-    let cli = common::node_modules()
-        .join("snarkjs")
-        .join("build")
-        .join("cli.cjs");
-    assert!(cli.exists(), "snarkjs CLI not found at {}", cli.display());
     let write = |name: &str, s: &str| {
         let p = dir.join(name);
         std::fs::write(&p, s).unwrap();
@@ -200,18 +195,17 @@ fn snarkjs_verify(dir: &std::path::Path, vk: &str, public: &str, proof: &str) ->
     let vkp = write("verification_key.json", vk);
     let pubp = write("public.json", public);
     let prp = write("proof.json", proof);
-    let out = Command::new("node")
-        .arg(&cli)
-        .args(["groth16", "verify"])
-        .args([&vkp, &pubp, &prp])
-        .output()
-        .expect("run snarkjs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (ok, text) = common::run_snarkjs(
+        dir,
+        &[
+            "groth16".as_ref(),
+            "verify".as_ref(),
+            vkp.as_os_str(),
+            pubp.as_os_str(),
+            prp.as_os_str(),
+        ],
     );
-    (out.status.success() && text.contains("OK!"), text)
+    (ok && text.contains("OK!"), text)
 }
 
 #[test]

@@ -329,22 +329,12 @@ mod device {
             (17, 9000, 272),
             (1, 4, 16),
         ] {
+            let case = FvCase::new(&mut rng, m, n, k)?;
+            let [da, db, dc, dbad] = case.upload(&exec)?;
             let FvCase {
-                ai,
-                bi,
-                c,
-                bad,
-                r,
-                twin,
-                twin_rej,
-            } = FvCase::new(&mut rng, m, n, k)?;
-            let (da, db, dc) = (
-                exec.upload(&i8_bytes(&ai))?,
-                exec.upload(&i8_bytes(&bi))?,
-                exec.upload(&i32s(&c))?,
-            );
+                r, twin, twin_rej, ..
+            } = case;
             let got = exec.freivalds_device(&mut rec, &da, &db, &dc, &r, m, n, k)?;
-            let dbad = exec.upload(&i32s(&bad))?;
             let rej = exec.freivalds_device(&mut rec, &da, &db, &dbad, &r, m, n, k)?;
             if !(got == twin && got.accept && !rej.accept && rej == twin_rej) {
                 all = false;
@@ -735,6 +725,19 @@ mod device {
                 twin_rej,
             })
         }
+
+        /// A, Bt, C and the altered C on the device.
+        fn upload(
+            &self,
+            exec: &CudaExec,
+        ) -> Result<[cust::memory::DeviceBuffer<u8>; 4], RuntimeError> {
+            Ok([
+                exec.upload(&i8_bytes(&self.ai))?,
+                exec.upload(&i8_bytes(&self.bi))?,
+                exec.upload(&i32s(&self.c))?,
+                exec.upload(&i32s(&self.bad))?,
+            ])
+        }
     }
 
     /// Inputs of the main run that the variants recompute and compare with.
@@ -771,21 +774,11 @@ mod device {
             (300, 200, 512),
             (40, 12_000, 48),
         ] {
+            let case = FvCase::new(&mut rng, m, n, k)?;
+            let [da, db, dc, dbad] = case.upload(&exec)?;
             let FvCase {
-                ai,
-                bi,
-                c,
-                bad,
-                r,
-                twin,
-                twin_rej,
-            } = FvCase::new(&mut rng, m, n, k)?;
-            let (da, db, dc, dbad) = (
-                exec.upload(&i8_bytes(&ai))?,
-                exec.upload(&i8_bytes(&bi))?,
-                exec.upload(&i32s(&c))?,
-                exec.upload(&i32s(&bad))?,
-            );
+                r, twin, twin_rej, ..
+            } = case;
             let dr = exec.upload_u64(&r)?;
             let (y, z, w) = (exec.zeros_u64(k)?, exec.zeros_u64(m)?, exec.zeros_u64(m)?);
             for plan in [

@@ -1,7 +1,7 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use cuproof_circuits::{matmul_i8, MatmulCircuit};
 
@@ -60,4 +60,23 @@ pub fn require_npm(pkg: &str, install: &str) -> PathBuf {
         "`node` is not on PATH (Node.js ≥ 18 is needed for the {pkg} test)"
     );
     dir
+}
+
+/// Runs the snarkjs CLI (`node <node_modules>/snarkjs/build/cli.cjs args…`) in `dir`: (exit success, stdout and
+/// stderr).
+pub fn run_snarkjs<S: AsRef<std::ffi::OsStr>>(dir: &Path, args: &[S]) -> (bool, String) {
+    let cli = node_modules().join("snarkjs").join("build").join("cli.cjs");
+    assert!(cli.exists(), "snarkjs CLI not found at {}", cli.display());
+    let out = std::process::Command::new("node")
+        .arg(&cli)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run snarkjs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
 }
