@@ -37,6 +37,14 @@ pub enum NodeError {
         #[source]
         source: TpmError,
     },
+    /// The boot event log named by `CUPROOF_BOOT_LOG` could not be read.
+    #[error("boot event log {path}: {why}")]
+    BootLog {
+        /// The file.
+        path: String,
+        /// Why.
+        why: String,
+    },
     /// The registrar refused the enrollment request or the credential answer.
     #[error("enrollment: {0}")]
     Enrollment(#[from] cuproof_attest::Error),
@@ -56,6 +64,8 @@ pub struct NodeSession {
     pub ek_cert: Vec<u8>,
     /// Attestation key.
     pub ak: Ak,
+    /// The firmware's measured-boot event log (empty if none could be read).
+    pub boot_log: Vec<u8>,
 }
 
 impl std::fmt::Debug for NodeSession {
@@ -87,6 +97,19 @@ impl NodeSession {
             None => tpm.create_ak(&ek, AkType::Rsa2048Sha256)?,
         };
         let ak = tpm.load_ak(&ek, &blob)?;
+        let boot_log = if swtpm.is_some() {
+            // A TPM this session manufactured has seen no boot: play the simulated firmware into it, so that
+            // the boot PCRs and the log agree as on a real machine (the receipt still says `software`).
+            let sim = cuproof_attest::bootlog::build::simulated_firmware_for(&[
+                cuproof_attest::bootlog::ALG_SHA256,
+            ]);
+            for (pcr, digest) in &sim.extends {
+                tpm.extend(*pcr, digest)?;
+            }
+            sim.bytes
+        } else {
+            read_boot_log()?
+        };
         Ok(NodeSession {
             tpm,
             swtpm,
@@ -94,6 +117,7 @@ impl NodeSession {
             ek,
             ek_cert,
             ak,
+            boot_log,
         })
     }
 
@@ -154,6 +178,7 @@ impl NodeSession {
             ek_public: self.ek.public.clone(),
             ek_cert: self.ek_cert.clone(),
             ak_public: self.ak.public.clone(),
+            boot_log: self.boot_log.clone(),
         }
     }
 
@@ -193,6 +218,40 @@ impl NodeSession {
                 })
                 .collect(),
         })
+    }
+}
+
+/// Where Linux exposes the firmware's event log.
+pub const DEFAULT_BOOT_LOG: &str = "/sys/kernel/security/tpm0/binary_bios_measurements";
+
+/// Largest boot log read (real ones are tens of KiB).
+const MAX_BOOT_LOG: u64 = 16 << 20;
+
+/// The firmware event log of this machine: the file named by `CUPROOF_BOOT_LOG` (an error if it cannot be
+/// read; an empty value means "none"), else [`DEFAULT_BOOT_LOG`] when readable (it needs root), else none.
+pub fn read_boot_log() -> Result<Vec<u8>, NodeError> {
+    use std::io::Read;
+    let (path, explicit) = match std::env::var_os("CUPROOF_BOOT_LOG") {
+        Some(p) if p.is_empty() => return Ok(Vec::new()),
+        Some(p) => (std::path::PathBuf::from(p), true),
+        None => (std::path::PathBuf::from(DEFAULT_BOOT_LOG), false),
+    };
+    let read = std::fs::File::open(&path).and_then(|f| {
+        let mut buf = Vec::new();
+        f.take(MAX_BOOT_LOG + 1).read_to_end(&mut buf)?;
+        Ok(buf)
+    });
+    match read {
+        Ok(buf) if buf.len() as u64 > MAX_BOOT_LOG => Err(NodeError::BootLog {
+            path: path.display().to_string(),
+            why: format!("larger than {MAX_BOOT_LOG} bytes"),
+        }),
+        Ok(buf) => Ok(buf),
+        Err(e) if explicit => Err(NodeError::BootLog {
+            path: path.display().to_string(),
+            why: e.to_string(),
+        }),
+        Err(_) => Ok(Vec::new()),
     }
 }
 

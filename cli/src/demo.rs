@@ -27,6 +27,7 @@ fn policy_toml(
     ca_pem: &str,
     inter_pem: &str,
     boot_pcrs: &[(u8, Vec<u8>)],
+    boot_table: Option<&str>,
     modules: &[[u8; 32]],
     circuit_id: &[u8; 32],
     vk: &str,
@@ -57,9 +58,6 @@ require_enrollment = true
 
 [pcrs]
 job = 23
-
-# Boot PCRs pinned to the values this node quoted (an operator pins its fleet's known-good values).
-[pcrs.allowed]
 {pcrs}
 
 [freshness]
@@ -88,11 +86,22 @@ output = "C"
             "demo: software TPM and CPU backend accepted, everything else enforced"
         },
         mods = mods.join("\n"),
-        pcrs = boot_pcrs
-            .iter()
-            .map(|(i, v)| format!("{i} = [\"{}\"]", hex::encode(v)))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        pcrs = match boot_table {
+            // The boot judged by its event log: what booted, not raw PCR values (docs/bootlog.md).
+            Some(t) => format!(
+                "\n# The node's measured boot, taken from its event log as from a known-good machine\n\
+                 # (`cuproof bootlog --policy`); the log must replay to the quoted PCRs 0-7.\n{t}"
+            ),
+            // No event log: the boot PCRs pinned to the values this node quoted.
+            None => format!(
+                "\n# Boot PCRs pinned to the values this node quoted (no boot event log).\n[pcrs.allowed]\n{}\n",
+                boot_pcrs
+                    .iter()
+                    .map(|(i, v)| format!("{i} = [\"{}\"]", hex::encode(v)))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        },
         cid = hex::encode(circuit_id),
     )
 }
@@ -164,6 +173,14 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
             },
             format!("EK RSA-2048 with certificate ({} bytes) from the TPM's CA", node.ek_cert.len()),
             format!("AK {} enrolled by credential activation: the registrar's secret came back through the TPM", short(&node.ak.name())),
+            match (&node.swtpm, node.boot_log.len()) {
+                (Some(_), _) => format!(
+                    "measured boot: a simulated UEFI boot (Secure Boot, shim → GRUB → Linux; {} events) played into PCRs 0-7, its event log kept for the receipt",
+                    cuproof_attest::bootlog::BootLog::parse(&node.boot_log).map(|l| l.events.len()).unwrap_or(0)
+                ),
+                (None, 0) => "measured boot: no firmware event log readable (the policy then pins PCR values)".to_string(),
+                (None, n) => format!("measured boot: the firmware event log ({n} bytes) kept for the receipt"),
+            },
         ],
     );
 
@@ -240,6 +257,14 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
         .map(|p| (p.index, p.value.clone()))
         .collect();
     let inter = inter_path.to_string_lossy().to_string();
+    let boot_table = if r.node.boot_log.is_empty() {
+        None
+    } else {
+        Some(
+            cuproof_verify::boot::reference_policy(&r.node.boot_log)
+                .map_err(|e| CliError::input(format!("boot event log: {e}")))?,
+        )
+    };
     write_file(
         &demo_policy,
         policy_toml(
@@ -248,6 +273,7 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
             &ca,
             &inter,
             &boot,
+            boot_table.as_deref(),
             &modules,
             &pk.circuit_id,
             &vk_rel,
@@ -264,6 +290,7 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
             &ca,
             &inter,
             &boot,
+            boot_table.as_deref(),
             &modules,
             &pk.circuit_id,
             &vk_rel,

@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 valid / success, 1 invalid receipt, 2 usage or input error, 3 environment (no TPM, GPU, tool).
 
+mod bootlog;
 mod capacity;
 mod chain;
 mod demo;
@@ -62,6 +63,9 @@ enum Cmd {
     /// Capacity challenge, node side: commit (Q1, seeded work, Q2) and open the requested rows.
     #[command(subcommand)]
     Respond(RespondCmd),
+    /// Show a firmware (measured-boot) event log: its events, the PCRs it replays to, and the `[boot]` policy
+    /// table that accepts exactly that boot.
+    Bootlog(BootlogArgs),
     /// The main job: setup → run → prove → verify → on-chain check, with a story of what was proven.
     Demo(DemoArgs),
     /// Print shell completions.
@@ -193,6 +197,18 @@ struct VerifyArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+struct BootlogArgs {
+    /// The event log (default: this machine's, /sys/kernel/security/tpm0/binary_bios_measurements).
+    file: Option<PathBuf>,
+    /// Take the boot log a receipt carries instead.
+    #[arg(long, conflicts_with = "file")]
+    receipt: Option<PathBuf>,
+    /// Print only the `[boot]` policy table.
+    #[arg(long)]
+    policy: bool,
 }
 
 #[derive(Args)]
@@ -434,6 +450,7 @@ fn dispatch(cmd: Cmd) -> CliResult<i32> {
         ),
         Cmd::Verify(a) => verify(a),
         Cmd::Inspect(a) => inspect(a),
+        Cmd::Bootlog(a) => bootlog::run(a.file.as_deref(), a.receipt.as_deref(), a.policy),
         Cmd::Export(e) => export(e),
         Cmd::Calldata(a) => calldata(a),
         Cmd::Enroll(e) => enroll(e),

@@ -12,6 +12,7 @@ impl From<NodeError> for CliError {
         match e {
             NodeError::Tpm(_) => CliError::env(e.to_string()),
             NodeError::AkFile { .. } => CliError::input(e.to_string()),
+            NodeError::BootLog { .. } => CliError::env(e.to_string()),
             NodeError::Enrollment(_) => CliError::invalid(e.to_string()),
         }
     }

@@ -247,6 +247,65 @@ fn run_then_verify_valid_and_tampered() {
     let o = cuproof(&["inspect", "out/receipt.bin", "--json"], p);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["statement"]["workload"], "matmul-i8");
+
+    // Measured boot: the private swtpm went through the simulated firmware boot; the receipt carries its log.
+    let o = cuproof(&["bootlog", "--receipt", "out/receipt.bin"], p);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(shown.contains("SecureBoot = 01"), "{shown}");
+    assert!(shown.contains("grubx64.efi"), "{shown}");
+    // The reference table from that log, added to the development policy, accepts the receipt ...
+    let o = cuproof(&["bootlog", "--receipt", "out/receipt.bin", "--policy"], p);
+    assert_eq!(o.status.code(), Some(0));
+    let table = String::from_utf8(o.stdout).unwrap();
+    let dev = std::fs::read_to_string(policy).unwrap();
+    let with_boot = p.join("with-boot.toml");
+    std::fs::write(&with_boot, format!("{dev}\n{table}")).unwrap();
+    let verify = |pol: &str| {
+        cuproof(
+            &[
+                "verify",
+                "out/receipt.bin",
+                "--policy",
+                pol,
+                "--challenge",
+                &ch,
+                "--node",
+                "out/node.json",
+            ],
+            p,
+        )
+    };
+    let o = verify("with-boot.toml");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("✓ boot.secure_boot"), "{out}");
+    assert!(out.contains("✓ boot.applications"), "{out}");
+    // ... and one that allows another kernel refuses it.
+    let kernel = table
+        .lines()
+        .find(|l| l.contains("vmlinuz"))
+        .and_then(|l| l.split('"').nth(1))
+        .expect("kernel digest")
+        .to_string();
+    std::fs::write(
+        p.join("other-kernel.toml"),
+        format!("{dev}\n{}", table.replace(&kernel, &"ab".repeat(32))),
+    )
+    .unwrap();
+    let o = verify("other-kernel.toml");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("✗ boot.applications"));
+    // Not a boot log: one line, exit 2; no such file: exit 2.
+    let o = cuproof(&["bootlog", "out/receipt.bin"], p);
+    assert_fails(&o, 2, "Spec ID event");
+    let o = cuproof(&["bootlog", "no-such-log"], p);
+    assert_fails(&o, 2, "no-such-log");
 }
 
 #[test]

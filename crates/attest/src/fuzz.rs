@@ -66,3 +66,18 @@ pub fn parse_tpm2_pcr_file(
 ) -> Result<(crate::pcr::PcrSelection, Vec<crate::pcr::PcrValue>)> {
     crate::tpm2tools::parse_pcr_file(data)
 }
+
+/// Firmware event log parser, plus the replay and the UEFI structures of every event a policy reads.
+pub fn parse_boot_log(data: &[u8]) -> std::result::Result<usize, crate::bootlog::BootLogError> {
+    let log = crate::bootlog::BootLog::parse(data)?;
+    let _ = log.replay(crate::bootlog::ALG_SHA256);
+    let _ = log.replay(crate::bootlog::ALG_SHA1);
+    for e in &log.events {
+        let _ = e.data_is_bound();
+        let _ = crate::bootlog::uefi::UefiVariable::parse(&e.data);
+        if let Ok(i) = crate::bootlog::uefi::ImageLoad::parse(&e.data) {
+            let _ = i.file_path();
+        }
+    }
+    Ok(log.events.len())
+}

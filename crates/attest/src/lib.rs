@@ -11,6 +11,8 @@
 //! * Enrollment (registrar side): [`enroll::start_enrollment`] checks the AK attributes and the
 //!   EK certificate chain and runs TPM2_MakeCredential ([`credential::make_credential`]);
 //!   [`enroll::PendingEnrollment::finish`] yields a [`enroll::NodeRecord`].
+//! * [`bootlog`]: the firmware's measured-boot event log (TCG PC Client, crypto-agile): strict parsing,
+//!   replay, the UEFI variables and boot applications a policy judges.
 //! * [`fuzz`]: every parser as a bytes → `Result` function.
 //!
 //! Data is exchanged as raw TPM bytes: `ek_public`/`ak_public` = TPM2B_PUBLIC, `attest` =
@@ -20,6 +22,7 @@
 
 pub mod alg;
 pub mod attest;
+pub mod bootlog;
 pub mod credential;
 pub mod ekcert;
 pub mod enroll;

@@ -11,7 +11,7 @@ use serde::Serialize;
 /// Magic that opens an encoded receipt.
 pub const RECEIPT_MAGIC: &[u8; 8] = b"CUPROOF\x00";
 /// The receipt format version this build writes and reads.
-pub const RECEIPT_VERSION: u16 = 1;
+pub const RECEIPT_VERSION: u16 = 2;
 /// Tag of the statement digest.
 pub const STATEMENT_TAG: &[u8] = b"cuproof.statement.v1";
 /// Tag of the receipt digest.
@@ -117,6 +117,11 @@ pub struct NodeIdentity {
     /// AK public area (marshalled `TPM2B_PUBLIC`).
     #[serde(serialize_with = "crate::hexser::bytes")]
     pub ak_public: Vec<u8>,
+    /// The firmware's measured-boot event log (TCG PC Client crypto-agile format, as in
+    /// `/sys/kernel/security/tpm0/binary_bios_measurements`), empty if the node has none. Checked by replay
+    /// against the quoted boot PCRs (`docs/bootlog.md`).
+    #[serde(serialize_with = "crate::hexser::bytes")]
+    pub boot_log: Vec<u8>,
 }
 
 /// One PCR value as read with a quote.
@@ -371,7 +376,8 @@ impl Receipt {
             .u8(n.tpm.id())
             .bytes(&n.ek_public)
             .bytes(&n.ek_cert)
-            .bytes(&n.ak_public);
+            .bytes(&n.ak_public)
+            .bytes(&n.boot_log);
         let quotes: &[TpmQuote] = if with_quotes { &self.quotes } else { &[] };
         w.u32(quotes.len() as u32);
         for q in quotes {
@@ -430,6 +436,7 @@ impl Receipt {
             ek_public: r.bytes("ek public", MAX_BLOB)?.to_vec(),
             ek_cert: r.bytes("ek cert", MAX_BLOB)?.to_vec(),
             ak_public: r.bytes("ak public", MAX_BLOB)?.to_vec(),
+            boot_log: r.bytes("boot log", MAX_BLOB)?.to_vec(),
         };
         let nq = r.count("quotes", MAX_ITEMS, 16)?;
         let mut quotes = Vec::with_capacity(nq);

@@ -54,10 +54,10 @@ fn strict_decoding() {
 #[test]
 fn pinned_encoding() {
     let r = common::sample_receipt();
-    assert_eq!(RECEIPT_VERSION, 1);
+    assert_eq!(RECEIPT_VERSION, 2);
     assert_eq!(
         hex::encode(r.digest().unwrap()),
-        include_str!("vectors/receipt_v1.digest").trim()
+        include_str!("vectors/receipt_v2.digest").trim()
     );
 }
 

@@ -11,7 +11,9 @@
 //!    anything in them is believed**; magic and type; qualifying data = `receipt.qualifying_data(challenge)` (binds the challenge and every field but the quotes) under the
 //!    verifier's challenge (constant time); qualifiedSigner = the AK's qualified name under the EK; PCR
 //!    selection as the policy requires; PCR digest recomputed from the PCR values;
-//! 3. event-log replay equals the quoted job PCR; boot/driver PCRs in the policy's allowed values;
+//! 3. event-log replay equals the quoted job PCR; boot/driver PCRs in the policy's allowed values; the
+//!    firmware's measured-boot log replays to the quoted boot PCRs, and Secure Boot, the boot applications and
+//!    the Secure Boot databases it records are judged (`[boot]`, `docs/bootlog.md`);
 //! 4. freshness: safe clock, reset/restart counts and clock monotone against the last receipt seen from the
 //!    AK ([`state::FreshnessState`]), age of the challenge;
 //! 5. log content: JobStart (job id, challenge, workload), Inventory backend and GPUs, module digests, launches
@@ -24,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod boot;
 pub mod detached;
 pub mod groth16;
 pub mod policy;
@@ -31,7 +34,9 @@ pub mod state;
 pub mod verdict;
 
 pub use detached::{DetachedProof, DetachedProofError};
-pub use policy::{BackendRequirement, CapacityClass, CapacityPolicy, Policy, PolicyError};
+pub use policy::{
+    BackendRequirement, BootPolicy, CapacityClass, CapacityPolicy, Policy, PolicyError,
+};
 pub use state::{FreshnessState, StateError};
 pub use verdict::{Check, Outcome, Verdict};
 
@@ -679,6 +684,7 @@ fn check_tpm(
             },
         );
     }
+    boot::check_boot(&receipt.node.boot_log, policy.boot.as_ref(), &job.pcrs, v);
 
     // Stage 4: freshness.
     let ci = job.attest.clock_info;
@@ -776,7 +782,7 @@ fn show_selection(set: &BTreeSet<(u16, u8)>) -> String {
     }
 }
 
-fn sanitize(s: &str) -> String {
+pub(crate) fn sanitize(s: &str) -> String {
     s.chars()
         .take(32)
         .map(|c| {

@@ -183,6 +183,27 @@ struct RawPolicy {
     proofs: RawProofs,
     #[serde(default)]
     capacity: RawCapacity,
+    #[serde(default)]
+    boot: Option<RawBoot>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBoot {
+    #[serde(default = "default_true")]
+    require_log: bool,
+    #[serde(default = "default_boot_pcrs")]
+    pcrs: Vec<u32>,
+    #[serde(default)]
+    secure_boot: bool,
+    #[serde(default)]
+    boot_applications: Option<Vec<String>>,
+    #[serde(default)]
+    variables: BTreeMap<String, Vec<String>>,
+}
+
+fn default_boot_pcrs() -> Vec<u32> {
+    (0..8).collect()
 }
 
 #[derive(Deserialize)]
@@ -427,6 +448,22 @@ impl CapacityPolicy {
     }
 }
 
+/// Measured-boot settings (`[boot]`, `docs/bootlog.md`): the firmware event log must replay to the quoted
+/// boot PCRs, and what it says booted is judged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootPolicy {
+    /// Whether a receipt must carry the boot log.
+    pub require_log: bool,
+    /// PCRs the log must explain: each is quoted and equals the log's replay (sorted, distinct).
+    pub pcrs: Vec<u8>,
+    /// Whether the SecureBoot variable must be measured as 1 in PCR 7.
+    pub secure_boot: bool,
+    /// Allowed SHA-256 digests (Authenticode) of every boot application measured in PCR 4; `None`: not judged.
+    pub boot_applications: Option<Vec<[u8; 32]>>,
+    /// Allowed SHA-256 digests of the data of Secure Boot variables (`PK`, `KEK`, `db`, `dbx`).
+    pub variables: BTreeMap<String, Vec<[u8; 32]>>,
+}
+
 /// A loaded, validated policy.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -481,6 +518,8 @@ pub struct Policy {
     pub circuits: Vec<CircuitPolicy>,
     /// Capacity-class thresholds.
     pub capacity: CapacityPolicy,
+    /// Measured-boot settings, if the policy has a `[boot]` table.
+    pub boot: Option<BootPolicy>,
 }
 
 fn hex32(key: &str, s: &str) -> Result<[u8; 32], PolicyError> {
@@ -753,6 +792,10 @@ impl Policy {
                 ));
             }
         }
+        let boot = match &raw.boot {
+            None => None,
+            Some(b) => Some(resolve_boot(b, raw.pcrs.job)?),
+        };
         Ok(Policy {
             name: raw.name,
             description: raw.description,
@@ -783,6 +826,7 @@ impl Policy {
                 require_class: raw.capacity.require_class,
                 classes,
             },
+            boot,
         })
     }
 
@@ -815,6 +859,7 @@ impl Policy {
             .chain(self.allowed_pcrs.keys().copied())
             .chain(self.also_quoted.iter().copied())
             .map(|p| p as u8)
+            .chain(self.boot.iter().flat_map(|b| b.pcrs.iter().copied()))
             .collect();
         v.sort_unstable();
         v.dedup();
@@ -825,6 +870,89 @@ impl Policy {
     pub fn circuit(&self, id: &[u8; 32]) -> Option<&CircuitPolicy> {
         self.circuits.iter().find(|c| &c.circuit_id == id)
     }
+}
+
+fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
+    let mut pcrs = Vec::new();
+    for (i, &p) in b.pcrs.iter().enumerate() {
+        let key = format!("boot.pcrs[{i}]");
+        if p > 23 {
+            return Err(invalid(key, "above 23"));
+        }
+        if p == job_pcr {
+            return Err(invalid(
+                key,
+                "the job PCR holds the execution log, not the boot log",
+            ));
+        }
+        pcrs.push(p as u8);
+    }
+    pcrs.sort_unstable();
+    pcrs.dedup();
+    if pcrs.is_empty() {
+        return Err(invalid("boot.pcrs", "empty: the log would explain nothing"));
+    }
+    let judges = b.secure_boot || b.boot_applications.is_some() || !b.variables.is_empty();
+    if judges && !b.require_log {
+        return Err(invalid(
+            "boot.require_log",
+            "false while the policy judges the boot (secure_boot, boot_applications, variables): a receipt \
+             without a log would skip those checks",
+        ));
+    }
+    if (b.secure_boot || !b.variables.is_empty()) && !pcrs.contains(&7) {
+        return Err(invalid(
+            "boot.pcrs",
+            "Secure Boot is measured in PCR 7, which is not listed",
+        ));
+    }
+    let boot_applications = match &b.boot_applications {
+        None => None,
+        Some(list) => {
+            if !pcrs.contains(&4) {
+                return Err(invalid(
+                    "boot.pcrs",
+                    "boot applications are measured in PCR 4, which is not listed",
+                ));
+            }
+            if list.is_empty() {
+                return Err(invalid(
+                    "boot.boot_applications",
+                    "empty list: no boot could pass",
+                ));
+            }
+            let mut v = Vec::new();
+            for (i, d) in list.iter().enumerate() {
+                v.push(hex32(&format!("boot.boot_applications[{i}]"), d)?);
+            }
+            Some(v)
+        }
+    };
+    let mut variables = BTreeMap::new();
+    for (name, list) in &b.variables {
+        let key = format!("boot.variables.{name}");
+        if !["PK", "KEK", "db", "dbx"].contains(&name.as_str()) {
+            return Err(invalid(
+                key,
+                "not a Secure Boot variable (PK, KEK, db, dbx)",
+            ));
+        }
+        if list.is_empty() {
+            return Err(invalid(key, "empty list: no value could pass"));
+        }
+        let mut v = Vec::new();
+        for (i, d) in list.iter().enumerate() {
+            v.push(hex32(&format!("{key}[{i}]"), d)?);
+        }
+        variables.insert(name.clone(), v);
+    }
+    Ok(BootPolicy {
+        require_log: b.require_log,
+        pcrs,
+        secure_boot: b.secure_boot,
+        boot_applications,
+        variables,
+    })
 }
 
 /// Deserialize (with full point validation) and prepare a compressed arkworks `VerifyingKey<Bn254>`.

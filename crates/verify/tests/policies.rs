@@ -70,6 +70,27 @@ fn production_without_operator_files() -> String {
 }
 
 #[test]
+fn production_policy_requires_a_measured_secure_boot() {
+    let p = Policy::from_toml_str(&production_without_operator_files(), dir()).expect("loads");
+    let b = p.boot.as_ref().expect("[boot] table");
+    assert!(b.require_log && b.secure_boot);
+    assert_eq!(b.pcrs, (0..8).collect::<Vec<u8>>());
+    // the boot PCRs are part of the quote the policy requires
+    assert_eq!(p.required_selection(), vec![0, 1, 2, 3, 4, 5, 6, 7, 23]);
+    // and a policy that would judge a boot it does not require a log for is refused, naming the key
+    let lax =
+        production_without_operator_files().replace("require_log = true", "require_log = false");
+    let e = Policy::from_toml_str(&lax, dir()).expect_err("judging without a log");
+    assert!(e.to_string().contains("boot.require_log"), "{e}");
+    let bad = production_without_operator_files().replace(
+        "secure_boot = true",
+        "secure_boot = true\n[boot.variables]\nMok = [\"00\"]",
+    );
+    let e = Policy::from_toml_str(&bad, dir()).expect_err("unknown variable");
+    assert!(e.to_string().contains("boot.variables.Mok"), "{e}");
+}
+
+#[test]
 fn production_policy_allows_exactly_the_shipped_kernel_modules() {
     use sha2::{Digest, Sha256};
     let p = Policy::from_toml_str(&production_without_operator_files(), dir()).expect("loads");

@@ -320,11 +320,16 @@ fn policy_loader_rejects_bad_values_naming_the_key() {
 #[test]
 fn policy_value_checks() {
     let f = fixture();
-    let zero = "0".repeat(64);
+    let pcr0 = f.receipt.quotes[0]
+        .pcrs
+        .iter()
+        .find(|p| p.index == 0)
+        .map(|p| hex::encode(&p.value))
+        .expect("PCR 0 quoted");
     let one = format!("{}01", "0".repeat(62));
     let p = policy_with(
         f,
-        &[(&format!("0 = [\"{zero}\"]"), &format!("0 = [\"{one}\"]"))],
+        &[(&format!("0 = [\"{pcr0}\"]"), &format!("0 = [\"{one}\"]"))],
         "",
     );
     let v = verify_receipt(&f.receipt, &p, &mut ctx(f));
@@ -348,9 +353,9 @@ fn policy_value_checks() {
     r.statement.backend = Backend::Cuda;
     let v = verify_receipt(&r, &p, &mut ctx(f));
     assert_caught(&v, "log.gpu");
-    // A quote whose selection is not the policy's (policy asks for PCR 1 as well).
+    // A quote whose selection is not the policy's (policy asks for PCR 8 as well).
     let mut text = std::fs::read_to_string(&f.policy_path).expect("policy");
-    text = text.replace("[pcrs]\njob = 23", "[pcrs]\njob = 23\nalso_quoted = [1]");
+    text = text.replace("[pcrs]\njob = 23", "[pcrs]\njob = 23\nalso_quoted = [8]");
     let p2 = Policy::from_toml_str(&text, f.dir.path()).expect("policy");
     let v = verify_receipt(&f.receipt, &p2, &mut ctx(f));
     assert_caught(&v, "quote.pcr_selection");
@@ -553,4 +558,46 @@ fn detached_proofs_are_bound_to_the_statement() {
     assert_caught(&v, "proof.square.detached");
     // Without detached proofs the fixture stays valid.
     assert!(verify_receipt(&f.receipt, &f.policy, &mut ctx(f)).valid);
+}
+
+#[test]
+fn measured_boot_is_checked_against_the_quoted_pcrs() {
+    let f = fixture();
+    // The valid receipt's boot log replays to the quoted PCRs 0-7 and shows Secure Boot, allowed applications and
+    // the pinned db.
+    let v = verify_receipt(&f.receipt, &f.policy, &mut ctx(f));
+    assert!(v.valid, "{}", v.render_table());
+    for name in [
+        "boot.log",
+        "boot.secure_boot",
+        "boot.applications",
+        "boot.variables",
+    ] {
+        let c = v.check(name).unwrap_or_else(|| panic!("{name} missing"));
+        assert_eq!(c.outcome, Outcome::Pass, "{name}: {}", c.reason);
+    }
+    let pos = |n: &str| v.checks.iter().position(|c| c.name == n).expect("check");
+    assert!(pos("quote.pcr_digest") < pos("boot.log"));
+    // A log of a Secure-Boot-off boot in a receipt whose TPM measured otherwise (the quote itself is genuine
+    // and binds this log): the replay does not match PCR 7.
+    let v = verify_receipt(&f.receipt_boot_forged, &f.policy, &mut ctx(f));
+    assert_caught(&v, "boot.log");
+    assert!(v.check("boot.log").expect("log").reason.contains("PCR 7"));
+    assert_eq!(
+        v.check("boot.events").expect("not reached").outcome,
+        Outcome::NotReached
+    );
+    // No log while the policy requires one.
+    let v = verify_receipt(&f.receipt_boot_missing, &f.policy, &mut ctx(f));
+    assert_caught(&v, "boot.log");
+    // Without a [boot] table the log is not judged, and the receipt stays valid.
+    let text = std::fs::read_to_string(&f.policy_path).expect("policy");
+    let cut = text.find("\n[boot]").expect("boot table");
+    let no_boot = Policy::from_toml_str(&text[..cut], f.dir.path()).expect("policy");
+    let v = verify_receipt(&f.receipt_boot_missing, &no_boot, &mut ctx(f));
+    assert!(v.valid, "{}", v.render_table());
+    assert_eq!(
+        v.check("boot.log").expect("skip").outcome,
+        Outcome::SkippedByPolicy
+    );
 }

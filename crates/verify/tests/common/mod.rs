@@ -15,6 +15,8 @@ use ark_relations::gr1cs::{
 };
 use ark_serialize::CanonicalSerialize;
 use ark_snark::SNARK;
+use cuproof_attest::bootlog::build::{simulated_firmware_for, SimulatedBoot};
+use cuproof_attest::bootlog::ALG_SHA256;
 use cuproof_attest::ekcert::{EkTrust, TpmKind as AttestTpmKind};
 use cuproof_attest::enroll::{
     start_enrollment, EnrollmentRequest, EnrollmentResponse, NodeRecord, RegistrarPolicy,
@@ -38,7 +40,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 /// Boot PCRs the test policy pins (with the job PCR 23).
-pub const BOOT_PCRS: [u8; 2] = [0, 7];
+pub const BOOT_PCRS: [u8; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
 /// Unix time used as "now" by the tests (certificates from swtpm_localca are valid around the real now).
 pub fn now() -> u64 {
     std::time::SystemTime::now()
@@ -424,6 +426,34 @@ pub fn make_receipt(
     job_id: [u8; 32],
     challenge: [u8; 32],
 ) -> Receipt {
+    make_receipt_with_boot_log(tpm, ak, pk, vk_digest, job_id, challenge, &boot().bytes)
+}
+
+/// The simulated firmware boot every test TPM has been through (SHA-256 bank).
+pub fn boot() -> SimulatedBoot {
+    simulated_firmware_for(&[ALG_SHA256])
+}
+
+/// Play a firmware boot into the TPM's PCRs, as firmware does before the OS starts.
+pub fn play_boot(tpm: &Swtpm, extends: &[(u8, [u8; 32])]) {
+    for (pcr, d) in extends {
+        tpm.tool(
+            "tpm2_pcrextend",
+            &[&format!("{pcr}:sha256={}", hex::encode(d))],
+        );
+    }
+}
+
+/// [`make_receipt`] whose node identity carries `boot_log` (whatever the TPM measured).
+pub fn make_receipt_with_boot_log(
+    tpm: &Swtpm,
+    ak: &Ak,
+    pk: &ProvingKey<Bn254>,
+    vk_digest: [u8; 32],
+    job_id: [u8; 32],
+    challenge: [u8; 32],
+    boot_log: &[u8],
+) -> Receipt {
     let params = vec![
         ("k".to_string(), "4".to_string()),
         ("m".to_string(), "4".to_string()),
@@ -561,6 +591,7 @@ pub fn make_receipt(
             ek_public: ak.ek_public.clone(),
             ek_cert: ak.ek_cert.clone(),
             ak_public: ak.ak_public.clone(),
+            boot_log: boot_log.to_vec(),
         },
         quotes: Vec::new(),
         proofs: vec![proof],
@@ -678,6 +709,10 @@ pub struct Fixture {
     /// An old job from before (challenge 0): an old nonce.
     pub receipt_old: Receipt,
     pub challenge_old: [u8; 32],
+    /// Job 1 carrying a boot log of a Secure-Boot-off machine, though this TPM measured the simulated boot.
+    pub receipt_boot_forged: Receipt,
+    /// Job 1 carrying no boot log.
+    pub receipt_boot_missing: Receipt,
 }
 
 static FIXTURE: OnceLock<Fixture> = OnceLock::new();
@@ -687,8 +722,55 @@ pub fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(build_fixture)
 }
 
+/// The `[boot]` table of the test policy: Secure Boot, the simulated boot's applications and its `db`.
+pub fn boot_policy_toml() -> String {
+    let b = boot();
+    let log = cuproof_attest::bootlog::BootLog::parse(&b.bytes).expect("boot log");
+    let db = log
+        .events_in(7)
+        .filter_map(|e| cuproof_attest::bootlog::uefi::UefiVariable::parse(&e.data).ok())
+        .find(|v| v.name == "db")
+        .expect("db");
+    let apps: Vec<String> = b
+        .boot_applications
+        .iter()
+        .map(|d| format!("\"{}\"", hex::encode(d)))
+        .collect();
+    format!(
+        "\n[boot]\nsecure_boot = true\nboot_applications = [{}]\n\n[boot.variables]\ndb = [\"{}\"]\n",
+        apps.join(", "),
+        hex::encode(Sha256::digest(&db.data))
+    )
+}
+
+/// A boot log of the same machine with Secure Boot off (what a provider would like to hide).
+pub fn secure_boot_off_log() -> Vec<u8> {
+    let b = boot();
+    let log = cuproof_attest::bootlog::BootLog::parse(&b.bytes).expect("boot log");
+    let mut out = b.bytes.clone();
+    let e = log
+        .events
+        .iter()
+        .find(|e| {
+            cuproof_attest::bootlog::uefi::UefiVariable::parse(&e.data)
+                .is_ok_and(|v| v.name == "SecureBoot")
+        })
+        .expect("SecureBoot event");
+    // SHA-256-only layout: pcr u32, type u32, count u32, alg u16, digest[32], size u32, data. The value is the
+    // data's last byte; the digest is recomputed so that the event stays bound (as a Secure-Boot-off machine's).
+    let digest_at = e.offset + 14;
+    let value_at = e.offset + 50 + e.data.len() - 1;
+    out[value_at] = 0;
+    let mut data = e.data.clone();
+    let last = data.len() - 1;
+    data[last] = 0;
+    out[digest_at..digest_at + 32].copy_from_slice(&Sha256::digest(&data));
+    out
+}
+
 fn build_fixture() -> Fixture {
     let tpm = Swtpm::start();
+    play_boot(&tpm, &boot().extends);
     let ak = create_ak(&tpm, "0x81010002", "rsa", "rsassa");
     let node = enroll(&tpm, &ak);
     let ak2 = create_ak(&tpm, "0x81010003", "rsa", "rsassa");
@@ -705,6 +787,17 @@ fn build_fixture() -> Fixture {
     let receipt2 = make_receipt(&tpm, &ak, &pk, vkd, [0x12; 32], challenge2);
     let receipt_other_ak = make_receipt(&tpm, &ak2, &pk, vkd, [0x11; 32], challenge);
     let receipt_ecc = make_receipt(&tpm, &ak_ecc, &pk, vkd, [0x11; 32], challenge);
+    let receipt_boot_forged = make_receipt_with_boot_log(
+        &tpm,
+        &ak,
+        &pk,
+        vkd,
+        [0x11; 32],
+        challenge,
+        &secure_boot_off_log(),
+    );
+    let receipt_boot_missing =
+        make_receipt_with_boot_log(&tpm, &ak, &pk, vkd, [0x11; 32], challenge, &[]);
     let dir = tempfile::tempdir().expect("tempdir");
     let (root, issuer) = tpm.ca_pems();
     let policy_path = write_policy(
@@ -712,7 +805,7 @@ fn build_fixture() -> Fixture {
         (&root, &issuer),
         &vk,
         &receipt.quotes[0].pcrs,
-        "",
+        &boot_policy_toml(),
     );
     let policy = Policy::load(&policy_path).expect("test policy loads");
     let bytes = receipt.encode().expect("encode");
@@ -732,5 +825,7 @@ fn build_fixture() -> Fixture {
         node_ecc,
         receipt_old,
         challenge_old,
+        receipt_boot_forged,
+        receipt_boot_missing,
     }
 }

@@ -1,0 +1,138 @@
+//! `cuproof bootlog`: read a firmware (measured-boot) event log, show what it says booted and what it replays
+//! to, and print the `[boot]` policy table that accepts exactly that boot (docs/bootlog.md).
+
+use crate::error::{CliError, CliResult};
+use cuproof_attest::bootlog::uefi::{guid_text, ImageLoad, UefiVariable};
+use cuproof_attest::bootlog::{BootLog, EV_EFI_BOOT_SERVICES_APPLICATION, EV_NO_ACTION};
+use std::io::Read;
+use std::path::Path;
+
+/// Largest log read.
+const MAX_BOOT_LOG: u64 = 16 << 20;
+
+fn read_limited(path: &Path) -> CliResult<Vec<u8>> {
+    let f = std::fs::File::open(path)
+        .map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
+    let mut buf = Vec::new();
+    f.take(MAX_BOOT_LOG + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
+    if buf.len() as u64 > MAX_BOOT_LOG {
+        return Err(CliError::input(format!(
+            "{}: larger than {MAX_BOOT_LOG} bytes",
+            path.display()
+        )));
+    }
+    Ok(buf)
+}
+
+/// What one event says, for people (device paths and names are as logged: hints, not evidence).
+fn detail(e: &cuproof_attest::bootlog::BootEvent) -> String {
+    let printable = |s: &str| -> String {
+        s.chars()
+            .take(60)
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect()
+    };
+    if e.event_type == EV_EFI_BOOT_SERVICES_APPLICATION {
+        if let Some(p) = ImageLoad::parse(&e.data).ok().and_then(|i| i.file_path()) {
+            return printable(&p);
+        }
+    }
+    if e.event_type == cuproof_attest::bootlog::EV_S_CRTM_VERSION && e.data.len().is_multiple_of(2)
+    {
+        let units: Vec<u16> = e
+            .data
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .take_while(|&u| u != 0)
+            .collect();
+        if let Ok(s) = String::from_utf16(&units) {
+            return format!("\"{}\"", printable(&s));
+        }
+    }
+    if let Ok(v) = UefiVariable::parse(&e.data) {
+        let val = if v.data.len() <= 8 {
+            format!(" = {}", hex::encode(&v.data))
+        } else {
+            format!(" ({} bytes)", v.data.len())
+        };
+        return format!("{}:{}{val}", &guid_text(&v.guid)[..8], printable(&v.name));
+    }
+    if e.data.iter().all(|b| b.is_ascii_graphic() || *b == b' ') && !e.data.is_empty() {
+        return format!("\"{}\"", printable(&String::from_utf8_lossy(&e.data)));
+    }
+    format!("{} bytes", e.data.len())
+}
+
+/// `cuproof bootlog`.
+pub fn run(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -> CliResult<i32> {
+    let (bytes, source) = match (receipt, file) {
+        (Some(r), _) => {
+            let r = crate::load_receipt(r)?;
+            if r.node.boot_log.is_empty() {
+                return Err(CliError::input("the receipt carries no boot event log"));
+            }
+            (r.node.boot_log, "receipt".to_string())
+        }
+        (None, Some(f)) => (read_limited(f)?, f.display().to_string()),
+        (None, None) => {
+            let p = Path::new(cuproof::node::DEFAULT_BOOT_LOG);
+            let b = read_limited(p).map_err(|e| {
+                CliError::env(format!(
+                    "{e} (this machine's firmware log; it needs root, or name a file)"
+                ))
+            })?;
+            (b, p.display().to_string())
+        }
+    };
+    let log = BootLog::parse(&bytes).map_err(|e| CliError::input(format!("{source}: {e}")))?;
+    let reference = cuproof_verify::boot::reference_policy(&bytes)
+        .map_err(|e| CliError::input(format!("{source}: {e}")))?;
+    if policy_only {
+        print!("{reference}");
+        return Ok(0);
+    }
+    let banks: Vec<String> = log
+        .spec
+        .banks
+        .iter()
+        .map(|b| format!("0x{:04x}/{}", b.alg, b.size))
+        .collect();
+    println!(
+        "boot log  {source}: {} events, banks {} (TPM_ALG_ID/bytes){}",
+        log.events.len(),
+        banks.join(" "),
+        log.startup_locality
+            .map(|l| format!(", startup locality {l}"))
+            .unwrap_or_default()
+    );
+    println!(
+        "{:>4} {:>3}  {:<34} {:<18} {:<5} detail",
+        "#", "PCR", "type", "sha256", "bound"
+    );
+    for e in &log.events {
+        let d = if e.event_type == EV_NO_ACTION {
+            "-".to_string()
+        } else {
+            hex::encode(&e.sha256()[..8])
+        };
+        println!(
+            "{:>4} {:>3}  {:<34} {:<18} {:<5} {}",
+            e.number,
+            e.pcr,
+            e.type_name(),
+            d,
+            if e.data_is_bound() { "yes" } else { "no" },
+            detail(e)
+        );
+    }
+    if let Some(r) = log.replay(cuproof_attest::bootlog::ALG_SHA256) {
+        println!("replayed SHA-256 PCRs (a quote of this boot must hold these):");
+        for (p, v) in r {
+            println!("  {p:>2}: {}", hex::encode(v));
+        }
+    }
+    println!("\npolicy table that accepts exactly this boot (merge your fleet's):\n{reference}");
+    Ok(0)
+}

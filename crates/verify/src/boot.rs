@@ -1,0 +1,510 @@
+//! Stage 3b: the measured boot (`docs/bootlog.md`). The receipt's firmware event log must replay to the boot
+//! PCRs that the job quote signed; only then are its events evidence, and only those whose meaning the TPM
+//! actually measured are believed:
+//!
+//! * a UEFI variable's value counts only when its event is bound (the digest is the hash of the event data) and
+//!   it is the only `EV_EFI_VARIABLE_DRIVER_CONFIG` event of that name in PCR 7;
+//! * in PCR 4 every event except bound separators and bound `EV_EFI_ACTION` strings is treated as an executable
+//!   whose digest must be on the allow-list. Event types are not covered by the digests, so an event retyped to
+//!   hide an application from the check is still judged as one.
+
+use crate::policy::BootPolicy;
+use crate::verdict::Verdict;
+use cuproof_attest::bootlog::uefi::{ImageLoad, UefiVariable};
+use cuproof_attest::bootlog::{
+    BootEvent, BootLog, ALG_SHA256, EV_EFI_ACTION, EV_EFI_VARIABLE_DRIVER_CONFIG,
+};
+use sha2::Digest as _;
+use std::collections::BTreeMap;
+use subtle::ConstantTimeEq;
+
+const SECURE_BOOT_PCR: u8 = 7;
+const BOOT_APPLICATION_PCR: u8 = 4;
+
+fn short(d: &[u8]) -> String {
+    hex::encode(&d[..d.len().min(8)]) + "…"
+}
+
+fn in_list(d: &[u8; 32], list: &[[u8; 32]]) -> bool {
+    list.iter().any(|a| bool::from(a.ct_eq(d)))
+}
+
+/// The bound `EV_EFI_VARIABLE_DRIVER_CONFIG` events of PCR 7 holding the Secure Boot variable `name`.
+fn secure_boot_variables<'a>(log: &'a BootLog, name: &str) -> Vec<(&'a BootEvent, UefiVariable)> {
+    log.events_in(SECURE_BOOT_PCR)
+        .filter(|e| e.event_type == EV_EFI_VARIABLE_DRIVER_CONFIG && e.data_is_bound())
+        .filter_map(|e| UefiVariable::parse(&e.data).ok().map(|v| (e, v)))
+        .filter(|(_, v)| v.secure_boot_name() == Some(name))
+        .collect()
+}
+
+/// The events of PCR 4 judged as executables: all but bound separators and bound `EV_EFI_ACTION` strings.
+fn executables(log: &BootLog) -> impl Iterator<Item = &BootEvent> {
+    log.events_in(BOOT_APPLICATION_PCR).filter(|e| {
+        !(e.data_is_bound()
+            && (e.separator_error() == Some(false) || e.event_type == EV_EFI_ACTION))
+    })
+}
+
+/// A `[boot]` policy table that accepts exactly the boot recorded in `log` (a known-good machine's
+/// `binary_bios_measurements`): Secure Boot if it was on, its PCR-4 executables, its PK/KEK/db/dbx. The
+/// reference-state step of measured-boot attestation; an operator merges the tables of its fleet's machines.
+pub fn reference_policy(log: &[u8]) -> Result<String, cuproof_attest::bootlog::BootLogError> {
+    let l = BootLog::parse(log)?;
+    let sb = secure_boot_variables(&l, "SecureBoot");
+    let secure_boot = matches!(sb.as_slice(), [(_, v)] if v.data == [1]);
+    let mut out = String::from("[boot]\nrequire_log = true\npcrs = [0, 1, 2, 3, 4, 5, 6, 7]\n");
+    out.push_str(&format!("secure_boot = {secure_boot}\n"));
+    let apps: Vec<String> = executables(&l)
+        .map(|e| format!("  \"{}\",  # {}", hex::encode(e.sha256()), image_hint(e)))
+        .collect();
+    if !apps.is_empty() {
+        out.push_str(&format!("boot_applications = [\n{}\n]\n", apps.join("\n")));
+    }
+    let mut vars = String::new();
+    for name in ["PK", "KEK", "db", "dbx"] {
+        if let [(_, v)] = secure_boot_variables(&l, name).as_slice() {
+            vars.push_str(&format!(
+                "{name} = [\"{}\"]\n",
+                hex::encode(sha2::Sha256::digest(&v.data))
+            ));
+        }
+    }
+    if !vars.is_empty() {
+        out.push_str("\n[boot.variables]\n");
+        out.push_str(&vars);
+    }
+    Ok(out)
+}
+
+/// Where a PCR-4 executable says it came from (its device path: a hint, not evidence).
+fn image_hint(e: &BootEvent) -> String {
+    ImageLoad::parse(&e.data)
+        .ok()
+        .and_then(|i| i.file_path())
+        .map(|p| crate::sanitize(&p))
+        .unwrap_or_else(|| "no file path".into())
+}
+
+/// The boot checks: `boot.log`, then `boot.secure_boot`, `boot.applications`, `boot.variables`.
+pub(crate) fn check_boot(
+    boot_log: &[u8],
+    policy: Option<&BootPolicy>,
+    quoted: &BTreeMap<u8, Vec<u8>>,
+    v: &mut Verdict,
+) {
+    let Some(bp) = policy else {
+        if boot_log.is_empty() {
+            v.skip("boot.log", "policy has no [boot] table");
+        } else {
+            v.skip(
+                "boot.log",
+                format!(
+                    "policy has no [boot] table: the receipt's boot log ({} bytes) is not judged",
+                    boot_log.len()
+                ),
+            );
+        }
+        return;
+    };
+    if boot_log.is_empty() {
+        if bp.require_log {
+            v.fail(
+                "boot.log",
+                "the receipt carries no firmware event log; the policy requires one",
+            );
+        } else {
+            v.skip(
+                "boot.log",
+                "no firmware event log; the policy does not require one",
+            );
+        }
+        return;
+    }
+    let log = match BootLog::parse(boot_log) {
+        Ok(l) => l,
+        Err(e) => {
+            v.fail("boot.log", e.to_string());
+            v.not_reached("boot.events", "boot log unreadable");
+            return;
+        }
+    };
+    let Some(replay) = log.replay(ALG_SHA256) else {
+        v.fail("boot.log", "the log has no SHA-256 bank");
+        return;
+    };
+    let mut bad = Vec::new();
+    for &p in &bp.pcrs {
+        let want = replay
+            .get(&p)
+            .cloned()
+            .unwrap_or_else(|| log.initial_value(p, 32));
+        match quoted.get(&p) {
+            None => bad.push(format!("PCR {p} not quoted")),
+            Some(got) if bool::from(got.as_slice().ct_eq(want.as_slice())) => {}
+            Some(got) => bad.push(format!(
+                "PCR {p}: the log replays to {}, the TPM quoted {}",
+                short(&want),
+                short(got)
+            )),
+        }
+    }
+    let verified: Vec<&BootEvent> = log
+        .events
+        .iter()
+        .filter(|e| bp.pcrs.contains(&e.pcr))
+        .collect();
+    for e in &verified {
+        if e.separator_error() == Some(true) && e.data_is_bound() {
+            bad.push(format!(
+                "PCR {}: error separator (event {}): the firmware reported a measurement failure",
+                e.pcr, e.number
+            ));
+        }
+    }
+    let ok = v.record(
+        "boot.log",
+        if bad.is_empty() {
+            Ok(format!(
+                "{} events replay to the quoted PCRs {:?}",
+                verified.len(),
+                bp.pcrs
+            ))
+        } else {
+            Err(bad.join("; "))
+        },
+    );
+    if !ok {
+        v.not_reached(
+            "boot.events",
+            "the boot log is not what the TPM measured: its events are not evidence",
+        );
+        return;
+    }
+
+    if bp.secure_boot {
+        let vars = secure_boot_variables(&log, "SecureBoot");
+        let r = match vars.as_slice() {
+            [] => Err("no measured SecureBoot variable in PCR 7".to_string()),
+            [(e, var)] if var.data == [1] => Ok(format!(
+                "SecureBoot = 1 measured in PCR 7 (event {})",
+                e.number
+            )),
+            [(e, var)] => Err(format!(
+                "Secure Boot is off: SecureBoot = {} measured in PCR 7 (event {})",
+                hex::encode(&var.data),
+                e.number
+            )),
+            many => Err(format!(
+                "{} SecureBoot variable events in PCR 7 (exactly one expected)",
+                many.len()
+            )),
+        };
+        v.record("boot.secure_boot", r);
+    } else {
+        v.skip("boot.secure_boot", "policy does not require Secure Boot");
+    }
+
+    match &bp.boot_applications {
+        None => v.skip("boot.applications", "policy pins no boot applications"),
+        Some(allowed) => {
+            let mut apps = Vec::new();
+            let mut bad = Vec::new();
+            for e in executables(&log) {
+                let d = e.sha256();
+                if in_list(&d, allowed) {
+                    apps.push(image_hint(e));
+                } else {
+                    bad.push(format!(
+                        "event {} ({}, {}): digest {} not allowed",
+                        e.number,
+                        e.type_name(),
+                        image_hint(e),
+                        short(&d)
+                    ));
+                }
+            }
+            let r = if !bad.is_empty() {
+                Err(bad.join("; "))
+            } else if apps.is_empty() {
+                Err("no boot application measured in PCR 4".into())
+            } else {
+                Ok(format!(
+                    "{} application(s), each allowed (paths as logged: {})",
+                    apps.len(),
+                    apps.join(", ")
+                ))
+            };
+            v.record("boot.applications", r);
+        }
+    }
+
+    if bp.variables.is_empty() {
+        v.skip("boot.variables", "policy pins no Secure Boot variables");
+    } else {
+        let mut bad = Vec::new();
+        for (name, allowed) in &bp.variables {
+            let vars = secure_boot_variables(&log, name);
+            match vars.as_slice() {
+                [(_, var)] => {
+                    let d: [u8; 32] = sha2::Sha256::digest(&var.data).into();
+                    if !in_list(&d, allowed) {
+                        bad.push(format!("{name} = {} not allowed", short(&d)));
+                    }
+                }
+                [] => bad.push(format!("{name} not measured in PCR 7")),
+                many => bad.push(format!("{name} measured {} times", many.len())),
+            }
+        }
+        let names: Vec<_> = bp.variables.keys().collect();
+        v.record(
+            "boot.variables",
+            if bad.is_empty() {
+                Ok(format!("{names:?} hold allowed values"))
+            } else {
+                Err(bad.join("; "))
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Outcome;
+    use cuproof_attest::bootlog::build::{simulated_firmware_for, BootLogBuilder};
+    use cuproof_attest::bootlog::{EV_EFI_BOOT_SERVICES_APPLICATION, EV_POST_CODE, EV_SEPARATOR};
+
+    fn sim() -> cuproof_attest::bootlog::build::SimulatedBoot {
+        simulated_firmware_for(&[ALG_SHA256])
+    }
+
+    /// What an honest TPM would quote after `log`: its replay of PCRs 0–7.
+    fn quoted_after(log: &[u8]) -> BTreeMap<u8, Vec<u8>> {
+        let l = BootLog::parse(log).expect("log");
+        (0..8)
+            .map(|p| (p, l.replayed_value(ALG_SHA256, p).expect("value")))
+            .collect()
+    }
+
+    fn db_digest(log: &[u8]) -> [u8; 32] {
+        let l = BootLog::parse(log).expect("log");
+        let v = secure_boot_variables(&l, "db");
+        sha2::Sha256::digest(&v[0].1.data).into()
+    }
+
+    fn policy(apps: Option<Vec<[u8; 32]>>, db: Option<[u8; 32]>) -> BootPolicy {
+        BootPolicy {
+            require_log: true,
+            pcrs: (0..8).collect(),
+            secure_boot: true,
+            boot_applications: apps,
+            variables: db
+                .map(|d| [("db".to_string(), vec![d])].into_iter().collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn run(log: &[u8], p: &BootPolicy, quoted: &BTreeMap<u8, Vec<u8>>) -> Verdict {
+        let mut v = Verdict::new("t");
+        check_boot(log, Some(p), quoted, &mut v);
+        v.finish();
+        v
+    }
+
+    fn outcome(v: &Verdict, name: &str) -> Outcome {
+        v.check(name)
+            .unwrap_or_else(|| panic!("{name} missing:\n{}", v.render_table()))
+            .outcome
+    }
+
+    /// Change the type of event `number` in place (types are outside every digest).
+    fn retype(log: &[u8], number: usize, ty: u32) -> Vec<u8> {
+        let l = BootLog::parse(log).expect("log");
+        let off = l.events[number - 1].offset;
+        let mut m = log.to_vec();
+        m[off + 4..off + 8].copy_from_slice(&ty.to_le_bytes());
+        m
+    }
+
+    #[test]
+    fn honest_simulated_boot_passes() {
+        let s = sim();
+        let p = policy(Some(s.boot_applications.clone()), Some(db_digest(&s.bytes)));
+        let v = run(&s.bytes, &p, &quoted_after(&s.bytes));
+        assert!(v.valid, "{}", v.render_table());
+        for c in [
+            "boot.log",
+            "boot.secure_boot",
+            "boot.applications",
+            "boot.variables",
+        ] {
+            assert_eq!(outcome(&v, c), Outcome::Pass, "{c}");
+        }
+        assert!(v
+            .check("boot.applications")
+            .expect("apps")
+            .reason
+            .contains("grubx64.efi"));
+    }
+
+    #[test]
+    fn a_log_the_tpm_did_not_measure_is_not_evidence() {
+        let s = sim();
+        let p = policy(Some(s.boot_applications.clone()), None);
+        // the TPM measured one thing less than the log shows
+        let mut q = quoted_after(&s.bytes);
+        q.insert(4, vec![0; 32]);
+        let v = run(&s.bytes, &p, &q);
+        assert_eq!(outcome(&v, "boot.log"), Outcome::Fail);
+        assert_eq!(outcome(&v, "boot.events"), Outcome::NotReached);
+        assert!(v.check("boot.secure_boot").is_none());
+        // a boot PCR missing from the quote
+        let mut q = quoted_after(&s.bytes);
+        q.remove(&7);
+        assert_eq!(outcome(&run(&s.bytes, &p, &q), "boot.log"), Outcome::Fail);
+        // garbage, and no log at all
+        let q = quoted_after(&s.bytes);
+        assert_eq!(outcome(&run(b"xx", &p, &q), "boot.log"), Outcome::Fail);
+        assert_eq!(outcome(&run(&[], &p, &q), "boot.log"), Outcome::Fail);
+        let lax = BootPolicy {
+            require_log: false,
+            secure_boot: false,
+            boot_applications: None,
+            ..p
+        };
+        assert_eq!(
+            outcome(&run(&[], &lax, &q), "boot.log"),
+            Outcome::SkippedByPolicy
+        );
+    }
+
+    #[test]
+    fn secure_boot_off_or_twice_fails() {
+        let mut b = BootLogBuilder::new(&[ALG_SHA256]);
+        let var = |d: u8| {
+            UefiVariable {
+                guid: cuproof_attest::bootlog::uefi::EFI_GLOBAL_VARIABLE,
+                name: "SecureBoot".into(),
+                data: vec![d],
+            }
+            .encode()
+        };
+        b.measure_data(7, EV_EFI_VARIABLE_DRIVER_CONFIG, &var(0));
+        for pcr in 0..8 {
+            b.measure_data(pcr, EV_SEPARATOR, &[0; 4]);
+        }
+        let off = b.finish();
+        let p = BootPolicy {
+            boot_applications: None,
+            ..policy(None, None)
+        };
+        let v = run(&off, &p, &quoted_after(&off));
+        assert_eq!(outcome(&v, "boot.log"), Outcome::Pass);
+        assert_eq!(outcome(&v, "boot.secure_boot"), Outcome::Fail);
+        assert!(v
+            .check("boot.secure_boot")
+            .expect("sb")
+            .reason
+            .contains("off"));
+
+        let mut b = BootLogBuilder::new(&[ALG_SHA256]);
+        b.measure_data(7, EV_EFI_VARIABLE_DRIVER_CONFIG, &var(1));
+        b.measure_data(7, EV_EFI_VARIABLE_DRIVER_CONFIG, &var(0));
+        let twice = b.finish();
+        let v = run(&twice, &p, &quoted_after(&twice));
+        assert_eq!(outcome(&v, "boot.secure_boot"), Outcome::Fail);
+
+        // SecureBoot = 1 whose digest is not the hash of the data is not believed
+        let mut b = BootLogBuilder::new(&[ALG_SHA256]);
+        b.measure_content(7, EV_EFI_VARIABLE_DRIVER_CONFIG, b"something else", &var(1));
+        let unbound = b.finish();
+        let v = run(&unbound, &p, &quoted_after(&unbound));
+        assert_eq!(outcome(&v, "boot.secure_boot"), Outcome::Fail);
+    }
+
+    #[test]
+    fn boot_applications_are_judged_by_digest_even_when_retyped() {
+        let s = sim();
+        let q = quoted_after(&s.bytes);
+        let only_shim = policy(Some(vec![s.boot_applications[0]]), None);
+        let v = run(&s.bytes, &only_shim, &q);
+        assert_eq!(outcome(&v, "boot.applications"), Outcome::Fail);
+        assert!(v
+            .check("boot.applications")
+            .expect("apps")
+            .reason
+            .contains("grubx64.efi"));
+
+        // Hide GRUB and the kernel by retyping their events: the replay is unchanged, the check is not fooled.
+        let l = BootLog::parse(&s.bytes).expect("log");
+        let mut hidden = s.bytes.clone();
+        for e in l
+            .events
+            .iter()
+            .filter(|e| e.event_type == EV_EFI_BOOT_SERVICES_APPLICATION)
+            .skip(1)
+        {
+            hidden = retype(&hidden, e.number, EV_POST_CODE);
+        }
+        let hidden_q = quoted_after(&hidden);
+        assert_eq!(hidden_q, q, "types are outside the digests");
+        let v = run(&hidden, &only_shim, &hidden_q);
+        assert_eq!(outcome(&v, "boot.log"), Outcome::Pass);
+        assert_eq!(outcome(&v, "boot.applications"), Outcome::Fail);
+        // ... nor by retyping them as action strings (their data is not bound)
+        let mut as_action = s.bytes.clone();
+        for e in l
+            .events
+            .iter()
+            .filter(|e| e.event_type == EV_EFI_BOOT_SERVICES_APPLICATION)
+            .skip(1)
+        {
+            as_action = retype(&as_action, e.number, EV_EFI_ACTION);
+        }
+        let v = run(&as_action, &only_shim, &quoted_after(&as_action));
+        assert_eq!(outcome(&v, "boot.applications"), Outcome::Fail);
+    }
+
+    #[test]
+    fn reference_policy_accepts_its_own_boot_only() {
+        let s = sim();
+        let text = reference_policy(&s.bytes).expect("reference");
+        assert!(text.contains("secure_boot = true"), "{text}");
+        assert!(text.contains("shimx64.efi"), "{text}");
+        let full = format!(
+            "name = \"t\"\nbackend = \"any\"\n[tpm]\naccept = [\"none\"]\nrequire_ek_certificate = false\n\
+             [pcrs]\n[modules]\nallow_any = true\n{text}"
+        );
+        let p = crate::Policy::from_toml_str(&full, std::path::Path::new(".")).expect("policy");
+        let bp = p.boot.expect("boot table");
+        assert_eq!(bp.variables.len(), 4);
+        let v = run(&s.bytes, &bp, &quoted_after(&s.bytes));
+        assert!(v.valid, "{}", v.render_table());
+        assert!(reference_policy(b"junk").is_err());
+    }
+
+    #[test]
+    fn error_separator_and_pinned_variables() {
+        let mut b = BootLogBuilder::new(&[ALG_SHA256]);
+        b.measure_data(2, EV_SEPARATOR, &[0xff; 4]);
+        let bad = b.finish();
+        let p = BootPolicy {
+            secure_boot: false,
+            boot_applications: None,
+            ..policy(None, None)
+        };
+        let v = run(&bad, &p, &quoted_after(&bad));
+        assert_eq!(outcome(&v, "boot.log"), Outcome::Fail);
+        assert!(v
+            .check("boot.log")
+            .expect("log")
+            .reason
+            .contains("error separator"));
+
+        let s = sim();
+        let p = policy(Some(s.boot_applications.clone()), Some([7; 32]));
+        let v = run(&s.bytes, &p, &quoted_after(&s.bytes));
+        assert_eq!(outcome(&v, "boot.variables"), Outcome::Fail);
+    }
+}
