@@ -85,6 +85,9 @@ pub const MAX_NAME: usize = 4096;
 /// Purpose string of the job quote (what `cuproof-verify`'s policies look for by default).
 pub const JOB_QUOTE_PURPOSE: &str = "job-end";
 
+/// How often the job quote is retried when the IMA list grew between reading it and quoting.
+const IMA_QUOTE_ATTEMPTS: usize = 5;
+
 /// Errors of a measured job.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -1193,11 +1196,20 @@ impl<'n> MeasuredJob<'n> {
             proofs,
             timings,
         };
-        let qd = receipt
-            .qualifying_data(&self.spec.challenge)
-            .map_err(|e| JobError::Receipt(e.to_string()))?;
-        let quote = self.node.quote(JOB_QUOTE_PURPOSE, self.spec.pcr, &qd)?;
-        receipt.quotes.push(quote);
+        // The IMA list keeps growing: read it, bind it, quote, and start again if the kernel measured something
+        // in between (the quote's PCR 10 must be exactly the list's replay).
+        for attempt in 1..=IMA_QUOTE_ATTEMPTS {
+            self.node.refresh_ima_log()?;
+            receipt.node = self.node.identity(&self.spec.label);
+            let qd = receipt
+                .qualifying_data(&self.spec.challenge)
+                .map_err(|e| JobError::Receipt(e.to_string()))?;
+            let quote = self.node.quote(JOB_QUOTE_PURPOSE, self.spec.pcr, &qd)?;
+            if self.node.ima_log_matches(&quote) || attempt == IMA_QUOTE_ATTEMPTS {
+                receipt.quotes.push(quote);
+                break;
+            }
+        }
         Ok(receipt)
     }
 }

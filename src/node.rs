@@ -19,8 +19,8 @@ use cuproof_attest::{EkTrust, EnrollmentRequest, EnrollmentResponse, NodeRecord,
 use cuproof_core::receipt::{NodeIdentity, PcrValue as ReceiptPcr, TpmKind, TpmQuote};
 use cuproof_tpm::{swtpm::Swtpm, Ak, AkType, Ek, EkType, HashAlg, Tpm, TpmError};
 
-/// Boot/driver PCRs quoted with the job PCR.
-pub const BOOT_PCRS: [u8; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
+/// Boot/driver PCRs quoted with the job PCR: the firmware's 0–7 and IMA's 10.
+pub const BOOT_PCRS: [u8; 9] = [0, 1, 2, 3, 4, 5, 6, 7, 10];
 
 /// Errors of the node session.
 #[derive(Debug, thiserror::Error)]
@@ -37,8 +37,8 @@ pub enum NodeError {
         #[source]
         source: TpmError,
     },
-    /// The boot event log named by `CUPROOF_BOOT_LOG` could not be read.
-    #[error("boot event log {path}: {why}")]
+    /// The boot event log or IMA list named by `CUPROOF_BOOT_LOG` / `CUPROOF_IMA_LOG` could not be read.
+    #[error("{path}: {why}")]
     BootLog {
         /// The file.
         path: String,
@@ -66,6 +66,11 @@ pub struct NodeSession {
     pub ak: Ak,
     /// The firmware's measured-boot event log (empty if none could be read).
     pub boot_log: Vec<u8>,
+    /// The kernel's IMA runtime measurement list as last read (empty if none); refreshed before each job quote
+    /// ([`NodeSession::refresh_ima_log`]).
+    pub ima_log: Vec<u8>,
+    /// The simulated IMA list of a private swtpm (fixed: nothing else measures into that TPM).
+    simulated_ima: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for NodeSession {
@@ -110,6 +115,25 @@ impl NodeSession {
         } else {
             read_boot_log()?
         };
+        let simulated_ima = if swtpm.is_some() {
+            // ... and the runtime measurements a kernel would add after that boot (PCR 10).
+            let mut pcrs = [[0u8; 32]; 10];
+            for p in tpm.read_pcrs(HashAlg::Sha256, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9])? {
+                if let (Some(slot), Ok(v)) = (
+                    pcrs.get_mut(p.index as usize),
+                    <[u8; 32]>::try_from(p.value.as_slice()),
+                ) {
+                    *slot = v;
+                }
+            }
+            let ima = cuproof_attest::ima::build::simulated_runtime(&pcrs);
+            for (pcr, digest) in &ima.extends {
+                tpm.extend(*pcr, digest)?;
+            }
+            Some(ima.bytes)
+        } else {
+            None
+        };
         Ok(NodeSession {
             tpm,
             swtpm,
@@ -118,7 +142,38 @@ impl NodeSession {
             ek_cert,
             ak,
             boot_log,
+            ima_log: simulated_ima.clone().unwrap_or_default(),
+            simulated_ima,
         })
+    }
+
+    /// Re-read the IMA measurement list (it grows while the machine runs): the simulated one of a private swtpm,
+    /// else the file named by `CUPROOF_IMA_LOG`, else [`DEFAULT_IMA_LOG`] when readable.
+    pub fn refresh_ima_log(&mut self) -> Result<(), NodeError> {
+        self.ima_log = match &self.simulated_ima {
+            Some(b) => b.clone(),
+            None => read_measurements("CUPROOF_IMA_LOG", DEFAULT_IMA_LOG, "IMA measurement list")?,
+        };
+        Ok(())
+    }
+
+    /// Whether the current IMA list accounts for exactly the PCR-10 value of `quote` (false when the kernel
+    /// measured something between reading the list and quoting: read again and quote again).
+    pub fn ima_log_matches(&self, quote: &TpmQuote) -> bool {
+        if self.ima_log.is_empty() {
+            return true;
+        }
+        let Some(q) = quote
+            .pcrs
+            .iter()
+            .find(|p| p.index as u32 == cuproof_attest::ima::IMA_PCR)
+        else {
+            return true;
+        };
+        cuproof_attest::ima::ImaLog::parse(&self.ima_log)
+            .ok()
+            .and_then(|l| l.matches_quote(cuproof_attest::ima::IMA_PCR, &q.value))
+            .is_some()
     }
 
     /// The enrollment request (EK public, EK certificate, AK public).
@@ -179,6 +234,7 @@ impl NodeSession {
             ek_cert: self.ek_cert.clone(),
             ak_public: self.ak.public.clone(),
             boot_log: self.boot_log.clone(),
+            ima_log: self.ima_log.clone(),
         }
     }
 
@@ -227,14 +283,21 @@ pub const DEFAULT_BOOT_LOG: &str = "/sys/kernel/security/tpm0/binary_bios_measur
 /// Largest boot log read (real ones are tens of KiB).
 const MAX_BOOT_LOG: u64 = 16 << 20;
 
+/// Where Linux exposes the IMA runtime measurement list.
+pub const DEFAULT_IMA_LOG: &str = "/sys/kernel/security/ima/binary_runtime_measurements";
+
 /// The firmware event log of this machine: the file named by `CUPROOF_BOOT_LOG` (an error if it cannot be
 /// read; an empty value means "none"), else [`DEFAULT_BOOT_LOG`] when readable (it needs root), else none.
 pub fn read_boot_log() -> Result<Vec<u8>, NodeError> {
+    read_measurements("CUPROOF_BOOT_LOG", DEFAULT_BOOT_LOG, "boot event log")
+}
+
+fn read_measurements(var: &str, default: &str, what: &str) -> Result<Vec<u8>, NodeError> {
     use std::io::Read;
-    let (path, explicit) = match std::env::var_os("CUPROOF_BOOT_LOG") {
+    let (path, explicit) = match std::env::var_os(var) {
         Some(p) if p.is_empty() => return Ok(Vec::new()),
         Some(p) => (std::path::PathBuf::from(p), true),
-        None => (std::path::PathBuf::from(DEFAULT_BOOT_LOG), false),
+        None => (std::path::PathBuf::from(default), false),
     };
     let read = std::fs::File::open(&path).and_then(|f| {
         let mut buf = Vec::new();
@@ -243,12 +306,12 @@ pub fn read_boot_log() -> Result<Vec<u8>, NodeError> {
     });
     match read {
         Ok(buf) if buf.len() as u64 > MAX_BOOT_LOG => Err(NodeError::BootLog {
-            path: path.display().to_string(),
+            path: format!("{what} {}", path.display()),
             why: format!("larger than {MAX_BOOT_LOG} bytes"),
         }),
         Ok(buf) => Ok(buf),
         Err(e) if explicit => Err(NodeError::BootLog {
-            path: path.display().to_string(),
+            path: format!("{what} {}", path.display()),
             why: e.to_string(),
         }),
         Err(_) => Ok(Vec::new()),

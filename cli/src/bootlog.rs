@@ -1,5 +1,6 @@
-//! `cuproof bootlog`: read a firmware (measured-boot) event log, show what it says booted and what it replays
-//! to, and print the `[boot]` policy table that accepts exactly that boot (docs/bootlog.md).
+//! `cuproof bootlog` and `cuproof ima`: read a firmware (measured-boot) event log or an IMA runtime measurement
+//! list, show what it says and what it replays to, and print the `[boot]` / `[ima]` policy table that accepts
+//! exactly that (docs/bootlog.md, docs/ima.md).
 
 use crate::error::{CliError, CliResult};
 use cuproof_attest::bootlog::uefi::{guid_text, ImageLoad, UefiVariable};
@@ -134,5 +135,67 @@ pub fn run(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -> Cl
         }
     }
     println!("\npolicy table that accepts exactly this boot (merge your fleet's):\n{reference}");
+    Ok(0)
+}
+
+/// `cuproof ima`.
+pub fn run_ima(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -> CliResult<i32> {
+    use cuproof_attest::ima::{ImaLog, ReplayMode, IMA_PCR};
+    let (bytes, source) = match (receipt, file) {
+        (Some(r), _) => {
+            let r = crate::load_receipt(r)?;
+            if r.node.ima_log.is_empty() {
+                return Err(CliError::input(
+                    "the receipt carries no IMA measurement list",
+                ));
+            }
+            (r.node.ima_log, "receipt".to_string())
+        }
+        (None, Some(f)) => (read_limited(f)?, f.display().to_string()),
+        (None, None) => {
+            let p = Path::new(cuproof::node::DEFAULT_IMA_LOG);
+            let b = read_limited(p).map_err(|e| {
+                CliError::env(format!(
+                    "{e} (this machine's IMA list; it needs root and a kernel with IMA, or name a file)"
+                ))
+            })?;
+            (b, p.display().to_string())
+        }
+    };
+    let log = ImaLog::parse(&bytes).map_err(|e| CliError::input(format!("{source}: {e}")))?;
+    let reference = cuproof_verify::ima::reference_policy(&bytes)
+        .map_err(|e| CliError::input(format!("{source}: {e}")))?;
+    if policy_only {
+        print!("{reference}");
+        return Ok(0);
+    }
+    println!("IMA list  {source}: {} entries", log.entries.len());
+    for e in &log.entries {
+        let printable = |s: &str| -> String {
+            s.chars()
+                .take(96)
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect()
+        };
+        let (d, p) = match &e.file {
+            Some(f) => (f.digest_text(), printable(&f.path)),
+            None => ("-".into(), format!("({} fields)", e.fields.len())),
+        };
+        println!(
+            "{:>5} {:>2} {} {:<8} {}{} {}",
+            e.number,
+            e.pcr,
+            hex::encode(e.template_sha1),
+            printable(&e.template),
+            d,
+            if e.is_violation() { " VIOLATION" } else { "" },
+            p
+        );
+    }
+    println!(
+        "replayed SHA-256 PCR {IMA_PCR} (a quote taken right after reading this list must hold it): {}",
+        hex::encode(log.replay_sha256(IMA_PCR, log.entries.len(), ReplayMode::PerBank))
+    );
+    println!("\npolicy table that accepts exactly these files (merge your fleet's):\n{reference}");
     Ok(0)
 }

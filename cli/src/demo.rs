@@ -28,6 +28,7 @@ fn policy_toml(
     inter_pem: &str,
     boot_pcrs: &[(u8, Vec<u8>)],
     boot_table: Option<&str>,
+    ima_table: Option<&str>,
     modules: &[[u8; 32]],
     circuit_id: &[u8; 32],
     vk: &str,
@@ -58,8 +59,9 @@ require_enrollment = true
 
 [pcrs]
 job = 23
-{pcrs}
+{also}{pcrs}
 
+{ima}
 [freshness]
 require_safe_clock = true
 state_file = "{state}"
@@ -103,6 +105,15 @@ output = "C"
             ),
         },
         cid = hex::encode(circuit_id),
+        // the node quotes PCR 10 (IMA) too; without an [ima] table it is quoted but not judged
+        also = if ima_table.is_some() { "" } else { "also_quoted = [10]\n" },
+        ima = match ima_table {
+            Some(t) => format!(
+                "# What the kernel measured after boot (IMA, PCR 10), taken from the node's list as from a\n\
+                 # known-good machine (`cuproof ima --policy`): the NVIDIA modules are required, unknown files refused.\n{t}"
+            ),
+            None => String::new(),
+        },
     )
 }
 
@@ -180,6 +191,14 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
                 ),
                 (None, 0) => "measured boot: no firmware event log readable (the policy then pins PCR values)".to_string(),
                 (None, n) => format!("measured boot: the firmware event log ({n} bytes) kept for the receipt"),
+            },
+            match (&node.swtpm, node.ima_log.len()) {
+                (Some(_), _) => format!(
+                    "runtime measurements: a simulated IMA list (boot_aggregate, the NVIDIA driver stack; {} entries) played into PCR 10",
+                    cuproof_attest::ima::ImaLog::parse(&node.ima_log).map(|l| l.entries.len()).unwrap_or(0)
+                ),
+                (None, 0) => "runtime measurements: no IMA list readable".to_string(),
+                (None, n) => format!("runtime measurements: the IMA list ({n} bytes), read again before the job quote"),
             },
         ],
     );
@@ -265,6 +284,14 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
                 .map_err(|e| CliError::input(format!("boot event log: {e}")))?,
         )
     };
+    let ima_table = if r.node.ima_log.is_empty() {
+        None
+    } else {
+        Some(
+            cuproof_verify::ima::reference_policy(&r.node.ima_log)
+                .map_err(|e| CliError::input(format!("IMA list: {e}")))?,
+        )
+    };
     write_file(
         &demo_policy,
         policy_toml(
@@ -274,6 +301,7 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
             &inter,
             &boot,
             boot_table.as_deref(),
+            ima_table.as_deref(),
             &modules,
             &pk.circuit_id,
             &vk_rel,
@@ -291,6 +319,7 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
             &inter,
             &boot,
             boot_table.as_deref(),
+            ima_table.as_deref(),
             &modules,
             &pk.circuit_id,
             &vk_rel,

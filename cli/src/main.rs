@@ -66,6 +66,9 @@ enum Cmd {
     /// Show a firmware (measured-boot) event log: its events, the PCRs it replays to, and the `[boot]` policy
     /// table that accepts exactly that boot.
     Bootlog(BootlogArgs),
+    /// Show an IMA runtime measurement list (what the kernel measured after boot: the NVIDIA driver, binaries),
+    /// the PCR-10 value it replays to, and the `[ima]` policy table that accepts exactly those files.
+    Ima(ImaArgs),
     /// The main job: setup → run → prove → verify → on-chain check, with a story of what was proven.
     Demo(DemoArgs),
     /// Print shell completions.
@@ -207,6 +210,19 @@ struct BootlogArgs {
     #[arg(long, conflicts_with = "file")]
     receipt: Option<PathBuf>,
     /// Print only the `[boot]` policy table.
+    #[arg(long)]
+    policy: bool,
+}
+
+#[derive(Args)]
+struct ImaArgs {
+    /// The binary measurement list (default: this machine's,
+    /// /sys/kernel/security/ima/binary_runtime_measurements).
+    file: Option<PathBuf>,
+    /// Take the list a receipt carries instead.
+    #[arg(long, conflicts_with = "file")]
+    receipt: Option<PathBuf>,
+    /// Print only the `[ima]` policy table.
     #[arg(long)]
     policy: bool,
 }
@@ -451,6 +467,7 @@ fn dispatch(cmd: Cmd) -> CliResult<i32> {
         Cmd::Verify(a) => verify(a),
         Cmd::Inspect(a) => inspect(a),
         Cmd::Bootlog(a) => bootlog::run(a.file.as_deref(), a.receipt.as_deref(), a.policy),
+        Cmd::Ima(a) => bootlog::run_ima(a.file.as_deref(), a.receipt.as_deref(), a.policy),
         Cmd::Export(e) => export(e),
         Cmd::Calldata(a) => calldata(a),
         Cmd::Enroll(e) => enroll(e),
@@ -1060,6 +1077,36 @@ fn inspect(a: InspectArgs) -> CliResult<i32> {
         hex::encode(r.log.head())
     );
     println!("node       {} ({:?} TPM)", r.node.label, r.node.tpm);
+    if r.node.boot_log.is_empty() {
+        println!("boot log   none");
+    } else {
+        match cuproof_attest::bootlog::BootLog::parse(&r.node.boot_log) {
+            Ok(l) => println!(
+                "boot log   {} events, {} bytes (cuproof bootlog --receipt … shows them)",
+                l.events.len(),
+                r.node.boot_log.len()
+            ),
+            Err(e) => println!(
+                "boot log   {} bytes, not readable: {e}",
+                r.node.boot_log.len()
+            ),
+        }
+    }
+    if r.node.ima_log.is_empty() {
+        println!("IMA list   none");
+    } else {
+        match cuproof_attest::ima::ImaLog::parse(&r.node.ima_log) {
+            Ok(l) => println!(
+                "IMA list   {} entries, {} bytes (cuproof ima --receipt … shows them)",
+                l.entries.len(),
+                r.node.ima_log.len()
+            ),
+            Err(e) => println!(
+                "IMA list   {} bytes, not readable: {e}",
+                r.node.ima_log.len()
+            ),
+        }
+    }
     for q in &r.quotes {
         println!("quote      {} ({} PCRs)", q.purpose, q.pcrs.len());
     }

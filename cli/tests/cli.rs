@@ -306,6 +306,48 @@ fn run_then_verify_valid_and_tampered() {
     assert_fails(&o, 2, "Spec ID event");
     let o = cuproof(&["bootlog", "no-such-log"], p);
     assert_fails(&o, 2, "no-such-log");
+
+    // Runtime measurements: the receipt's IMA list, its reference [ima] table accepted with the boot table ...
+    let o = cuproof(&["ima", "--receipt", "out/receipt.bin"], p);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("nvidia.ko"));
+    let o = cuproof(&["ima", "--receipt", "out/receipt.bin", "--policy"], p);
+    let ima_table = String::from_utf8(o.stdout).unwrap();
+    std::fs::write(
+        p.join("with-ima.toml"),
+        format!("{dev}\n{table}\n{ima_table}"),
+    )
+    .unwrap();
+    let o = verify("with-ima.toml");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("✓ ima.log"), "{out}");
+    assert!(out.contains("✓ ima.files"), "{out}");
+    // ... and refusing a build of the driver it does not list.
+    let module = ima_table
+        .lines()
+        .find(|l| l.contains("/nvidia.ko\" ="))
+        .and_then(|l| l.split("sha256:").nth(1))
+        .map(|d| d[..64].to_string())
+        .expect("nvidia.ko digest");
+    std::fs::write(
+        p.join("other-driver.toml"),
+        format!(
+            "{dev}\n{table}\n{}",
+            ima_table.replace(&module, &"ef".repeat(32))
+        ),
+    )
+    .unwrap();
+    let o = verify("other-driver.toml");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("✗ ima.files"));
+    let o = cuproof(&["ima", "out/receipt.bin"], p);
+    assert_fails(&o, 2, "IMA entry 1");
 }
 
 #[test]

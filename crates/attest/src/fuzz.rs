@@ -81,3 +81,15 @@ pub fn parse_boot_log(data: &[u8]) -> std::result::Result<usize, crate::bootlog:
     }
     Ok(log.events.len())
 }
+
+/// IMA measurement list parser plus its replay in both modes.
+pub fn parse_ima_log(data: &[u8]) -> std::result::Result<usize, crate::ima::ImaError> {
+    let log = crate::ima::ImaLog::parse(data)?;
+    for m in [
+        crate::ima::ReplayMode::PerBank,
+        crate::ima::ReplayMode::PaddedSha1,
+    ] {
+        let _ = log.replay_sha256(crate::ima::IMA_PCR, log.entries.len(), m);
+    }
+    Ok(log.entries.len())
+}

@@ -13,6 +13,7 @@
 //!   [`enroll::PendingEnrollment::finish`] yields a [`enroll::NodeRecord`].
 //! * [`bootlog`]: the firmware's measured-boot event log (TCG PC Client, crypto-agile): strict parsing,
 //!   replay, the UEFI variables and boot applications a policy judges.
+//! * [`ima`]: the kernel's IMA runtime measurement list (PCR 10): strict parsing, replay in both kernel modes.
 //! * [`fuzz`]: every parser as a bytes → `Result` function.
 //!
 //! Data is exchanged as raw TPM bytes: `ek_public`/`ak_public` = TPM2B_PUBLIC, `attest` =
@@ -29,6 +30,7 @@ pub mod enroll;
 pub mod error;
 pub mod fuzz;
 mod hexser;
+pub mod ima;
 pub mod pcr;
 pub mod public;
 pub mod quote;

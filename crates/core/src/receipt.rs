@@ -122,6 +122,10 @@ pub struct NodeIdentity {
     /// against the quoted boot PCRs (`docs/bootlog.md`).
     #[serde(serialize_with = "crate::hexser::bytes")]
     pub boot_log: Vec<u8>,
+    /// The kernel's IMA runtime measurement list (`binary_runtime_measurements`), empty if none. Checked by
+    /// replay against the quoted PCR 10 (`docs/ima.md`).
+    #[serde(serialize_with = "crate::hexser::bytes")]
+    pub ima_log: Vec<u8>,
 }
 
 /// One PCR value as read with a quote.
@@ -377,7 +381,8 @@ impl Receipt {
             .bytes(&n.ek_public)
             .bytes(&n.ek_cert)
             .bytes(&n.ak_public)
-            .bytes(&n.boot_log);
+            .bytes(&n.boot_log)
+            .bytes(&n.ima_log);
         let quotes: &[TpmQuote] = if with_quotes { &self.quotes } else { &[] };
         w.u32(quotes.len() as u32);
         for q in quotes {
@@ -437,6 +442,7 @@ impl Receipt {
             ek_cert: r.bytes("ek cert", MAX_BLOB)?.to_vec(),
             ak_public: r.bytes("ak public", MAX_BLOB)?.to_vec(),
             boot_log: r.bytes("boot log", MAX_BLOB)?.to_vec(),
+            ima_log: r.bytes("IMA log", MAX_BLOB)?.to_vec(),
         };
         let nq = r.count("quotes", MAX_ITEMS, 16)?;
         let mut quotes = Vec::with_capacity(nq);

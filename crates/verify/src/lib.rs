@@ -14,6 +14,8 @@
 //! 3. event-log replay equals the quoted job PCR; boot/driver PCRs in the policy's allowed values; the
 //!    firmware's measured-boot log replays to the quoted boot PCRs, and Secure Boot, the boot applications and
 //!    the Secure Boot databases it records are judged (`[boot]`, `docs/bootlog.md`);
+//!    the IMA runtime measurement list replays to the quoted PCR 10 and the files it measured (the NVIDIA
+//!    driver stack) are judged (`[ima]`, `docs/ima.md`);
 //! 4. freshness: safe clock, reset/restart counts and clock monotone against the last receipt seen from the
 //!    AK ([`state::FreshnessState`]), age of the challenge;
 //! 5. log content: JobStart (job id, challenge, workload), Inventory backend and GPUs, module digests, launches
@@ -29,13 +31,15 @@
 pub mod boot;
 pub mod detached;
 pub mod groth16;
+pub mod ima;
 pub mod policy;
 pub mod state;
 pub mod verdict;
 
 pub use detached::{DetachedProof, DetachedProofError};
 pub use policy::{
-    BackendRequirement, BootPolicy, CapacityClass, CapacityPolicy, Policy, PolicyError,
+    BackendRequirement, BootPolicy, CapacityClass, CapacityPolicy, FileDigest, ImaPolicy, Policy,
+    PolicyError,
 };
 pub use state::{FreshnessState, StateError};
 pub use verdict::{Check, Outcome, Verdict};
@@ -685,6 +689,7 @@ fn check_tpm(
         );
     }
     boot::check_boot(&receipt.node.boot_log, policy.boot.as_ref(), &job.pcrs, v);
+    ima::check_ima(&receipt.node.ima_log, policy.ima.as_ref(), &job.pcrs, v);
 
     // Stage 4: freshness.
     let ci = job.attest.clock_info;

@@ -185,6 +185,33 @@ struct RawPolicy {
     capacity: RawCapacity,
     #[serde(default)]
     boot: Option<RawBoot>,
+    #[serde(default)]
+    ima: Option<RawIma>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIma {
+    #[serde(default = "default_true")]
+    require_log: bool,
+    #[serde(default = "default_ima_pcr")]
+    pcr: u32,
+    #[serde(default)]
+    allow_violations: bool,
+    #[serde(default)]
+    deny_unknown: bool,
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    required: Vec<String>,
+    #[serde(default)]
+    digests: Vec<String>,
+    #[serde(default)]
+    files: BTreeMap<String, Vec<String>>,
+}
+
+fn default_ima_pcr() -> u32 {
+    10
 }
 
 #[derive(Deserialize)]
@@ -464,6 +491,56 @@ pub struct BootPolicy {
     pub variables: BTreeMap<String, Vec<[u8; 32]>>,
 }
 
+/// A file digest as IMA logs it: algorithm name and bytes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileDigest {
+    /// `sha256`, `sha384`, `sha512`, `sha1`, …
+    pub alg: String,
+    /// The digest.
+    pub digest: Vec<u8>,
+}
+
+impl FileDigest {
+    /// Parse `alg:hex` or bare hex (SHA-256).
+    pub fn parse(s: &str) -> Option<Self> {
+        let (alg, h) = s.trim().split_once(':').unwrap_or(("sha256", s.trim()));
+        let digest = hex::decode(h).ok()?;
+        let size = match alg {
+            "sha1" => 20,
+            "sha256" => 32,
+            "sha384" => 48,
+            "sha512" => 64,
+            _ => return None,
+        };
+        (digest.len() == size).then(|| FileDigest {
+            alg: alg.to_string(),
+            digest,
+        })
+    }
+}
+
+/// Runtime measurement settings (`[ima]`, `docs/ima.md`): the IMA list must replay to the quoted PCR 10, and the
+/// files it measured are judged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImaPolicy {
+    /// Whether a receipt must carry the list.
+    pub require_log: bool,
+    /// The PCR IMA extends (10).
+    pub pcr: u8,
+    /// Whether violation entries (integrity unknown) are tolerated.
+    pub allow_violations: bool,
+    /// Whether every measured file must be allowed by `files` or `digests` (or excluded).
+    pub deny_unknown: bool,
+    /// Path prefixes never judged.
+    pub exclude: Vec<String>,
+    /// Paths that must have been measured (e.g. the NVIDIA kernel module).
+    pub required: Vec<String>,
+    /// Digests allowed for any path.
+    pub digests: Vec<FileDigest>,
+    /// Allowed digests per exact path: a measured file at that path must have one of them.
+    pub files: BTreeMap<String, Vec<FileDigest>>,
+}
+
 /// A loaded, validated policy.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -520,6 +597,8 @@ pub struct Policy {
     pub capacity: CapacityPolicy,
     /// Measured-boot settings, if the policy has a `[boot]` table.
     pub boot: Option<BootPolicy>,
+    /// Runtime-measurement (IMA) settings, if the policy has an `[ima]` table.
+    pub ima: Option<ImaPolicy>,
 }
 
 fn hex32(key: &str, s: &str) -> Result<[u8; 32], PolicyError> {
@@ -796,6 +875,10 @@ impl Policy {
             None => None,
             Some(b) => Some(resolve_boot(b, raw.pcrs.job)?),
         };
+        let ima = match &raw.ima {
+            None => None,
+            Some(i) => Some(resolve_ima(i, raw.pcrs.job)?),
+        };
         Ok(Policy {
             name: raw.name,
             description: raw.description,
@@ -827,6 +910,7 @@ impl Policy {
                 classes,
             },
             boot,
+            ima,
         })
     }
 
@@ -860,6 +944,7 @@ impl Policy {
             .chain(self.also_quoted.iter().copied())
             .map(|p| p as u8)
             .chain(self.boot.iter().flat_map(|b| b.pcrs.iter().copied()))
+            .chain(self.ima.iter().map(|i| i.pcr))
             .collect();
         v.sort_unstable();
         v.dedup();
@@ -870,6 +955,63 @@ impl Policy {
     pub fn circuit(&self, id: &[u8; 32]) -> Option<&CircuitPolicy> {
         self.circuits.iter().find(|c| &c.circuit_id == id)
     }
+}
+
+fn resolve_ima(i: &RawIma, job_pcr: u32) -> Result<ImaPolicy, PolicyError> {
+    if i.pcr > 23 || i.pcr == job_pcr {
+        return Err(invalid("ima.pcr", "above 23 or the job PCR"));
+    }
+    let judges = i.deny_unknown || !i.required.is_empty() || !i.files.is_empty();
+    if judges && !i.require_log {
+        return Err(invalid(
+            "ima.require_log",
+            "false while the policy judges measured files: a receipt without a list would skip that",
+        ));
+    }
+    let digest = |key: String, s: &str| {
+        FileDigest::parse(s).ok_or_else(|| {
+            invalid(
+                key,
+                format!(
+                    "{s:?}: expected \"sha256:<hex>\" (or sha1/sha384/sha512), or 64 hex digits"
+                ),
+            )
+        })
+    };
+    let mut digests = Vec::new();
+    for (n, d) in i.digests.iter().enumerate() {
+        digests.push(digest(format!("ima.digests[{n}]"), d)?);
+    }
+    let mut files = BTreeMap::new();
+    for (path, list) in &i.files {
+        let key = format!("ima.files.\"{path}\"");
+        if list.is_empty() {
+            return Err(invalid(key, "empty list: the file could never pass"));
+        }
+        let mut v = Vec::new();
+        for (n, d) in list.iter().enumerate() {
+            v.push(digest(format!("{key}[{n}]"), d)?);
+        }
+        files.insert(path.clone(), v);
+    }
+    for (n, p) in i.exclude.iter().enumerate() {
+        if p.is_empty() {
+            return Err(invalid(
+                format!("ima.exclude[{n}]"),
+                "empty prefix would exclude everything",
+            ));
+        }
+    }
+    Ok(ImaPolicy {
+        require_log: i.require_log,
+        pcr: i.pcr as u8,
+        allow_violations: i.allow_violations,
+        deny_unknown: i.deny_unknown,
+        exclude: i.exclude.clone(),
+        required: i.required.clone(),
+        digests,
+        files,
+    })
 }
 
 fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {

@@ -76,7 +76,9 @@ fn production_policy_requires_a_measured_secure_boot() {
     assert!(b.require_log && b.secure_boot);
     assert_eq!(b.pcrs, (0..8).collect::<Vec<u8>>());
     // the boot PCRs are part of the quote the policy requires
-    assert_eq!(p.required_selection(), vec![0, 1, 2, 3, 4, 5, 6, 7, 23]);
+    assert_eq!(p.required_selection(), vec![0, 1, 2, 3, 4, 5, 6, 7, 10, 23]);
+    let ima = p.ima.as_ref().expect("[ima] table");
+    assert!(ima.require_log && !ima.allow_violations);
     // and a policy that would judge a boot it does not require a log for is refused, naming the key
     let lax =
         production_without_operator_files().replace("require_log = true", "require_log = false");

@@ -594,10 +594,54 @@ fn measured_boot_is_checked_against_the_quoted_pcrs() {
     let text = std::fs::read_to_string(&f.policy_path).expect("policy");
     let cut = text.find("\n[boot]").expect("boot table");
     let no_boot = Policy::from_toml_str(&text[..cut], f.dir.path()).expect("policy");
+    assert!(
+        no_boot.ima.is_none(),
+        "[ima] follows [boot] in the test policy"
+    );
     let v = verify_receipt(&f.receipt_boot_missing, &no_boot, &mut ctx(f));
     assert!(v.valid, "{}", v.render_table());
     assert_eq!(
         v.check("boot.log").expect("skip").outcome,
         Outcome::SkippedByPolicy
     );
+}
+
+#[test]
+fn runtime_measurements_are_checked_against_pcr_10() {
+    let f = fixture();
+    // The valid receipt's IMA list replays to the quoted PCR 10 and every measured file is the allowed one,
+    // the NVIDIA kernel modules included.
+    let v = verify_receipt(&f.receipt, &f.policy, &mut ctx(f));
+    assert!(v.valid, "{}", v.render_table());
+    for name in ["ima.log", "ima.violations", "ima.files"] {
+        let c = v.check(name).unwrap_or_else(|| panic!("{name} missing"));
+        assert_eq!(c.outcome, Outcome::Pass, "{name}: {}", c.reason);
+    }
+    assert!(v
+        .check("ima.files")
+        .expect("files")
+        .reason
+        .contains("nvidia.ko"));
+    let pos = |n: &str| v.checks.iter().position(|c| c.name == n).expect("check");
+    assert!(pos("boot.log") < pos("ima.log"));
+    // A list with its last measurement dropped (the quote is genuine and binds the shorter list): it no longer
+    // accounts for PCR 10.
+    let v = verify_receipt(&f.receipt_ima_truncated, &f.policy, &mut ctx(f));
+    assert_caught(&v, "ima.log");
+    assert_eq!(
+        v.check("ima.entries").expect("not reached").outcome,
+        Outcome::NotReached
+    );
+    // A policy that requires another build of the driver refuses the genuine list.
+    let text = std::fs::read_to_string(&f.policy_path).expect("policy");
+    let nvidia = common::ima()
+        .files
+        .iter()
+        .find(|(p, _)| p.ends_with("/nvidia.ko"))
+        .map(|(_, d)| hex::encode(d))
+        .expect("nvidia.ko");
+    let other = Policy::from_toml_str(&text.replace(&nvidia, &"cd".repeat(32)), f.dir.path())
+        .expect("policy");
+    let v = verify_receipt(&f.receipt, &other, &mut ctx(f));
+    assert_caught(&v, "ima.files");
 }

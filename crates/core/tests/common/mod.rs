@@ -97,6 +97,7 @@ pub fn sample_receipt() -> Receipt {
             ek_cert: vec![0x30, 0x82, 0x00, 0x01, 0x00],
             ak_public: vec![0xA0; 40],
             boot_log: vec![0xB0; 12],
+            ima_log: vec![0x1A; 9],
         },
         quotes: vec![TpmQuote {
             purpose: "job-end".into(),

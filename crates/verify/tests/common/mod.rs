@@ -40,7 +40,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 /// Boot PCRs the test policy pins (with the job PCR 23).
-pub const BOOT_PCRS: [u8; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
+pub const BOOT_PCRS: [u8; 9] = [0, 1, 2, 3, 4, 5, 6, 7, 10];
 /// Unix time used as "now" by the tests (certificates from swtpm_localca are valid around the real now).
 pub fn now() -> u64 {
     std::time::SystemTime::now()
@@ -426,7 +426,26 @@ pub fn make_receipt(
     job_id: [u8; 32],
     challenge: [u8; 32],
 ) -> Receipt {
-    make_receipt_with_boot_log(tpm, ak, pk, vk_digest, job_id, challenge, &boot().bytes)
+    make_receipt_with_logs(
+        tpm,
+        ak,
+        pk,
+        vk_digest,
+        job_id,
+        challenge,
+        &boot().bytes,
+        &ima().bytes,
+    )
+}
+
+/// The simulated IMA runtime list every test TPM has measured into PCR 10 after [`boot`].
+pub fn ima() -> cuproof_attest::ima::build::SimulatedIma {
+    let log = cuproof_attest::bootlog::BootLog::parse(&boot().bytes).expect("boot log");
+    let mut pcrs = [[0u8; 32]; 10];
+    for (i, p) in pcrs.iter_mut().enumerate() {
+        p.copy_from_slice(&log.replayed_value(ALG_SHA256, i as u8).expect("pcr"));
+    }
+    cuproof_attest::ima::build::simulated_runtime(&pcrs)
 }
 
 /// The simulated firmware boot every test TPM has been through (SHA-256 bank).
@@ -444,8 +463,9 @@ pub fn play_boot(tpm: &Swtpm, extends: &[(u8, [u8; 32])]) {
     }
 }
 
-/// [`make_receipt`] whose node identity carries `boot_log` (whatever the TPM measured).
-pub fn make_receipt_with_boot_log(
+/// [`make_receipt`] whose node identity carries `boot_log` and `ima_log` (whatever the TPM measured).
+#[allow(clippy::too_many_arguments)]
+pub fn make_receipt_with_logs(
     tpm: &Swtpm,
     ak: &Ak,
     pk: &ProvingKey<Bn254>,
@@ -453,6 +473,7 @@ pub fn make_receipt_with_boot_log(
     job_id: [u8; 32],
     challenge: [u8; 32],
     boot_log: &[u8],
+    ima_log: &[u8],
 ) -> Receipt {
     let params = vec![
         ("k".to_string(), "4".to_string()),
@@ -592,6 +613,7 @@ pub fn make_receipt_with_boot_log(
             ek_cert: ak.ek_cert.clone(),
             ak_public: ak.ak_public.clone(),
             boot_log: boot_log.to_vec(),
+            ima_log: ima_log.to_vec(),
         },
         quotes: Vec::new(),
         proofs: vec![proof],
@@ -713,6 +735,8 @@ pub struct Fixture {
     pub receipt_boot_forged: Receipt,
     /// Job 1 carrying no boot log.
     pub receipt_boot_missing: Receipt,
+    /// Job 1 whose IMA list lacks its last entry (the NVIDIA stack's last measurement hidden).
+    pub receipt_ima_truncated: Receipt,
 }
 
 static FIXTURE: OnceLock<Fixture> = OnceLock::new();
@@ -771,6 +795,7 @@ pub fn secure_boot_off_log() -> Vec<u8> {
 fn build_fixture() -> Fixture {
     let tpm = Swtpm::start();
     play_boot(&tpm, &boot().extends);
+    play_boot(&tpm, &ima().extends);
     let ak = create_ak(&tpm, "0x81010002", "rsa", "rsassa");
     let node = enroll(&tpm, &ak);
     let ak2 = create_ak(&tpm, "0x81010003", "rsa", "rsassa");
@@ -787,7 +812,8 @@ fn build_fixture() -> Fixture {
     let receipt2 = make_receipt(&tpm, &ak, &pk, vkd, [0x12; 32], challenge2);
     let receipt_other_ak = make_receipt(&tpm, &ak2, &pk, vkd, [0x11; 32], challenge);
     let receipt_ecc = make_receipt(&tpm, &ak_ecc, &pk, vkd, [0x11; 32], challenge);
-    let receipt_boot_forged = make_receipt_with_boot_log(
+    let ima_bytes = ima().bytes;
+    let receipt_boot_forged = make_receipt_with_logs(
         &tpm,
         &ak,
         &pk,
@@ -795,9 +821,26 @@ fn build_fixture() -> Fixture {
         [0x11; 32],
         challenge,
         &secure_boot_off_log(),
+        &ima_bytes,
     );
     let receipt_boot_missing =
-        make_receipt_with_boot_log(&tpm, &ak, &pk, vkd, [0x11; 32], challenge, &[]);
+        make_receipt_with_logs(&tpm, &ak, &pk, vkd, [0x11; 32], challenge, &[], &ima_bytes);
+    let last = cuproof_attest::ima::ImaLog::parse(&ima_bytes)
+        .expect("ima")
+        .entries
+        .last()
+        .expect("entry")
+        .offset;
+    let receipt_ima_truncated = make_receipt_with_logs(
+        &tpm,
+        &ak,
+        &pk,
+        vkd,
+        [0x11; 32],
+        challenge,
+        &boot().bytes,
+        &ima_bytes[..last],
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let (root, issuer) = tpm.ca_pems();
     let policy_path = write_policy(
@@ -805,7 +848,11 @@ fn build_fixture() -> Fixture {
         (&root, &issuer),
         &vk,
         &receipt.quotes[0].pcrs,
-        &boot_policy_toml(),
+        &format!(
+            "{}\n{}",
+            boot_policy_toml(),
+            cuproof_verify::ima::reference_policy(&ima_bytes).expect("ima policy")
+        ),
     );
     let policy = Policy::load(&policy_path).expect("test policy loads");
     let bytes = receipt.encode().expect("encode");
@@ -827,5 +874,6 @@ fn build_fixture() -> Fixture {
         challenge_old,
         receipt_boot_forged,
         receipt_boot_missing,
+        receipt_ima_truncated,
     }
 }
