@@ -151,7 +151,24 @@ pub fn run_ima(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -
             }
             (r.node.ima_log, "receipt".to_string())
         }
-        (None, Some(f)) => (read_limited(f)?, f.display().to_string()),
+        (None, Some(f)) => {
+            let b = read_limited(f)?;
+            // the kernel's ASCII form (ascii_runtime_measurements) is rebuilt into the binary list
+            let ascii = std::str::from_utf8(&b).ok().filter(|t| {
+                let mut w = t.split(' ');
+                w.next().is_some_and(|x| x.parse::<u32>().is_ok())
+                    && w.next()
+                        .is_some_and(|x| x.len() == 40 && hex::decode(x).is_ok())
+            });
+            match ascii {
+                Some(t) => (
+                    cuproof_attest::ima::build::from_ascii(t)
+                        .map_err(|e| CliError::input(format!("{}: {e}", f.display())))?,
+                    format!("{} (ASCII)", f.display()),
+                ),
+                None => (b, f.display().to_string()),
+            }
+        }
         (None, None) => {
             let p = Path::new(cuproof::node::DEFAULT_IMA_LOG);
             let b = read_limited(p).map_err(|e| {

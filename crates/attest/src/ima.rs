@@ -16,6 +16,7 @@
 //! all-ones. [`ImaLog::replay_sha256`] computes PCR 10's SHA-256 value in either mode.
 
 pub mod build;
+pub mod sig;
 
 use sha2::Digest as _;
 
@@ -115,6 +116,16 @@ impl ImaEntry {
     /// A violation: the kernel could not vouch for the file (logged digest all zeros, PCR extended with ones).
     pub fn is_violation(&self) -> bool {
         self.template_sha1 == [0u8; 20]
+    }
+
+    /// The file signature field of an `ima-sig` / `ima-modsig` entry (empty when the file is unsigned). The
+    /// template name is not covered by any digest: renaming an entry can only hide a signature (the file then
+    /// counts as unsigned) or present another field as one (then it does not verify).
+    pub fn signature_field(&self) -> Option<&[u8]> {
+        match self.template.as_str() {
+            "ima-sig" | "ima-modsig" => self.fields.get(2).map(|f| f.as_slice()),
+            _ => None,
+        }
     }
 
     /// What this entry extended into the SHA-256 bank.

@@ -35,31 +35,22 @@ fn entries() -> Vec<Ascii> {
         .collect()
 }
 
-fn field(v: &mut Vec<u8>, b: &[u8]) {
-    v.extend_from_slice(&(b.len() as u32).to_le_bytes());
-    v.extend_from_slice(b);
-}
-
-/// The binary entry, with the kernel's template hash as logged (not recomputed).
+/// The binary entry rebuilt by the library from the ASCII line (the kernel's template hash kept, not recomputed).
 fn binary(a: &Ascii) -> Vec<u8> {
-    let mut d = format!("{}:\0", a.alg).into_bytes();
-    d.extend_from_slice(&a.digest);
-    let mut n = a.path.as_bytes().to_vec();
-    n.push(0);
-    let mut data = Vec::new();
-    field(&mut data, &d);
-    field(&mut data, &n);
-    if a.template == "ima-sig" {
-        field(&mut data, a.sig.as_deref().unwrap_or_default());
+    let mut line = format!(
+        "{} {} {} {}:{} {}",
+        a.pcr,
+        hex::encode(&a.template_hash),
+        a.template,
+        a.alg,
+        hex::encode(&a.digest),
+        a.path
+    );
+    if let Some(s) = &a.sig {
+        line.push(' ');
+        line.push_str(&hex::encode(s));
     }
-    let mut out = Vec::new();
-    out.extend_from_slice(&a.pcr.to_le_bytes());
-    out.extend_from_slice(&a.template_hash);
-    out.extend_from_slice(&(a.template.len() as u32).to_le_bytes());
-    out.extend_from_slice(a.template.as_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out.extend_from_slice(&data);
-    out
+    cuproof_attest::ima::build::from_ascii(&line).expect("ascii line")
 }
 
 #[test]
@@ -85,6 +76,16 @@ fn real_kernel_entries_reproduce_their_template_hashes() {
         assert!(ImaLog::parse(&m).is_err(), "{}", a.path);
         list.extend(binary(a));
     }
+    // The whole file, converted at once, is the same list.
+    let text: String = include_str!("vectors/ima_real_entries.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        cuproof_attest::ima::build::from_ascii(&text).expect("ascii"),
+        list
+    );
     // The whole list parses; its PCR-10 replay (per-bank mode) is the chain of SHA-256 over each template data.
     let log = ImaLog::parse(&list).expect("list");
     let mut v = [0u8; 32];
@@ -98,4 +99,66 @@ fn real_kernel_entries_reproduce_their_template_hashes() {
         log.replay_sha256(IMA_PCR, log.entries.len(), ReplayMode::PerBank),
         v
     );
+}
+
+#[test]
+fn real_file_signatures_verify_under_their_keys() {
+    use cuproof_attest::ima::sig::{check_file_signature, ImaKey, SignatureCheck};
+    let keys = ImaKey::from_pem_or_der(include_bytes!("vectors/ima_keys.pem")).expect("keys");
+    assert_eq!(keys.len(), 2);
+    assert_eq!(hex::encode(keys[0].keyid()), "f3452d23");
+    assert_eq!(hex::encode(keys[1].keyid()), "531f4025");
+    let mut signed = 0;
+    for a in entries() {
+        let log = ImaLog::parse(&binary(&a)).expect("entry");
+        let e = &log.entries[0];
+        let f = e.file.as_ref().expect("file");
+        let Some(sig) = e.signature_field() else {
+            assert_eq!(a.template, "ima-ng");
+            continue;
+        };
+        let check = check_file_signature(f, sig, &keys);
+        if sig.is_empty() {
+            assert_eq!(check, SignatureCheck::Unsigned, "{}", a.path);
+            continue;
+        }
+        // RSA (dd) and secp256k1 (zmore): the kernel-format signature over the file digest verifies
+        assert!(
+            matches!(check, SignatureCheck::Valid(_)),
+            "{}: {check:?}",
+            a.path
+        );
+        signed += 1;
+        // one flipped signature bit, another file digest, or no matching key
+        let mut bad = sig.to_vec();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(matches!(
+            check_file_signature(f, &bad, &keys),
+            SignatureCheck::Invalid(_)
+        ));
+        let mut other = f.clone();
+        other.digest[0] ^= 1;
+        assert!(matches!(
+            check_file_signature(&other, sig, &keys),
+            SignatureCheck::Invalid(_)
+        ));
+        let only_other_key: Vec<_> = keys
+            .iter()
+            .filter(|k| k.keyid().as_slice() != &sig[3..7])
+            .cloned()
+            .collect();
+        assert!(matches!(
+            check_file_signature(f, sig, &only_other_key),
+            SignatureCheck::UnknownKey(_)
+        ));
+        // truncated signature fields are refused
+        for cut in 1..sig.len() {
+            assert!(matches!(
+                check_file_signature(f, &sig[..cut], &keys),
+                SignatureCheck::Invalid(_)
+            ));
+        }
+    }
+    assert_eq!(signed, 2);
 }

@@ -6,6 +6,7 @@
 
 use crate::policy::{FileDigest, ImaPolicy};
 use crate::verdict::Verdict;
+use cuproof_attest::ima::sig::{check_file_signature, SignatureCheck};
 use cuproof_attest::ima::{ImaEntry, ImaLog, ReplayMode};
 use std::collections::BTreeMap;
 
@@ -137,6 +138,7 @@ pub(crate) fn check_ima(
 
     let mut bad = Vec::new();
     let mut allowed = 0usize;
+    let mut signed = 0usize;
     let mut unknown = 0usize;
     let mut seen_required = vec![false; p.required.len()];
     for e in covered.iter().filter(|e| !e.is_violation()) {
@@ -171,8 +173,18 @@ pub(crate) fn check_ima(
         if excluded(p, &f.path) {
             continue;
         }
-        if digest_in(&p.digests, &f.alg, &f.digest) {
+        let sig = match (e.signature_field(), p.signing_keys.is_empty()) {
+            (Some(s), false) => check_file_signature(f, s, &p.signing_keys),
+            _ => SignatureCheck::Unsigned,
+        };
+        if let SignatureCheck::Invalid(why) = &sig {
+            bad.push(format!("{}: IMA signature: {why}", shown(&f.path)));
+            continue;
+        }
+        let by_signature = matches!(sig, SignatureCheck::Valid(_));
+        if by_signature || digest_in(&p.digests, &f.alg, &f.digest) {
             allowed += 1;
+            signed += usize::from(by_signature);
             for (i, r) in p.required.iter().enumerate() {
                 if *r == f.path && f.path_is_utf8 {
                     seen_required[i] = true;
@@ -199,7 +211,12 @@ pub(crate) fn check_ima(
     }
     let r = if bad.is_empty() {
         Ok(format!(
-            "{allowed} measured file(s) allowed, {unknown} not judged{}",
+            "{allowed} measured file(s) allowed{}, {unknown} not judged{}",
+            if signed > 0 {
+                format!(" ({signed} by a trusted IMA signature)")
+            } else {
+                String::new()
+            },
             if p.required.is_empty() {
                 String::new()
             } else {
@@ -426,5 +443,61 @@ mod tests {
             outcome(&run(&viol, &lax, &quoted_after(&viol)), "ima.violations"),
             Outcome::Pass
         );
+    }
+
+    #[test]
+    fn files_signed_by_a_trusted_key_are_allowed_anywhere() {
+        // ima-sig entries from a real kernel: dd (RSA) and zmore (secp256k1) signed, the others not.
+        let text: String = include_str!("../../attest/tests/vectors/ima_real_entries.txt")
+            .lines()
+            .filter(|l| l.contains(" ima-sig ") && !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let list = cuproof_attest::ima::build::from_ascii(&text).expect("ascii");
+        let keys = include_str!("../../attest/tests/vectors/ima_keys.pem");
+        let policy = |extra: &str| {
+            let full = format!(
+                "name = \"t\"\nbackend = \"any\"\n[tpm]\naccept = [\"none\"]\nrequire_ek_certificate = false\n\
+                 [pcrs]\n[modules]\nallow_any = true\n[ima]\ndeny_unknown = true\n\
+                 exclude = [\"boot_aggregate\", \"/lib/modules/\"]\n{extra}"
+            );
+            crate::Policy::from_toml_str(&full, std::path::Path::new("."))
+                .expect("policy")
+                .ima
+                .expect("ima")
+        };
+        let pem_list = |pems: &[&str]| {
+            let quoted: Vec<String> = pems.iter().map(|p| format!("{p:?}")).collect();
+            format!("signing_keys = [{}]\n", quoted.join(", "))
+        };
+        let blocks: Vec<&str> = keys
+            .split_inclusive("-----END PUBLIC KEY-----")
+            .filter(|b| b.contains("BEGIN"))
+            .map(|b| &b[b.find("-----BEGIN").expect("begin")..])
+            .collect();
+        assert_eq!(blocks.len(), 2);
+        let q = quoted_after(&list);
+        let v = run(&list, &policy(&pem_list(&blocks)), &q);
+        assert!(v.valid, "{}", v.render_table());
+        assert!(v
+            .check("ima.files")
+            .expect("files")
+            .reason
+            .contains("2 by a trusted IMA signature"));
+        // without the keys the two binaries are unknown; with only the RSA key, zmore is
+        let v = run(&list, &policy(""), &q);
+        assert_eq!(outcome(&v, "ima.files"), Outcome::Fail);
+        let v = run(&list, &policy(&pem_list(&blocks[..1])), &q);
+        assert_eq!(outcome(&v, "ima.files"), Outcome::Fail);
+        assert!(v
+            .check("ima.files")
+            .expect("files")
+            .reason
+            .contains("/usr/bin/zmore"));
+        // a bad key file is refused at load, naming the key
+        let full = "name = \"t\"\nbackend = \"any\"\n[tpm]\naccept = [\"none\"]\nrequire_ek_certificate = false\n\
+                    [pcrs]\n[modules]\nallow_any = true\n[ima]\nsigning_keys = [\"-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----\"]\n";
+        let e = crate::Policy::from_toml_str(full, std::path::Path::new(".")).expect_err("bad key");
+        assert!(e.to_string().contains("ima.signing_keys[0]"), "{e}");
     }
 }

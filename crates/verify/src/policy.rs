@@ -208,6 +208,8 @@ struct RawIma {
     digests: Vec<String>,
     #[serde(default)]
     files: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    signing_keys: Vec<String>,
 }
 
 fn default_ima_pcr() -> u32 {
@@ -521,7 +523,7 @@ impl FileDigest {
 
 /// Runtime measurement settings (`[ima]`, `docs/ima.md`): the IMA list must replay to the quoted PCR 10, and the
 /// files it measured are judged.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct ImaPolicy {
     /// Whether a receipt must carry the list.
     pub require_log: bool,
@@ -539,6 +541,8 @@ pub struct ImaPolicy {
     pub digests: Vec<FileDigest>,
     /// Allowed digests per exact path: a measured file at that path must have one of them.
     pub files: BTreeMap<String, Vec<FileDigest>>,
+    /// Keys whose valid IMA signature (`ima-sig`) allows a file at any path not pinned by `files`.
+    pub signing_keys: Vec<cuproof_attest::ima::sig::ImaKey>,
 }
 
 /// A loaded, validated policy.
@@ -877,7 +881,22 @@ impl Policy {
         };
         let ima = match &raw.ima {
             None => None,
-            Some(i) => Some(resolve_ima(i, raw.pcrs.job)?),
+            Some(i) => {
+                let mut keys = Vec::new();
+                for (n, entry) in i.signing_keys.iter().enumerate() {
+                    let key = format!("ima.signing_keys[{n}]");
+                    let bytes = if entry.trim_start().starts_with("-----BEGIN") {
+                        entry.as_bytes().to_vec()
+                    } else {
+                        read_limited(&path_of(entry), MAX_AUX_BYTES)?
+                    };
+                    keys.extend(
+                        cuproof_attest::ima::sig::ImaKey::from_pem_or_der(&bytes)
+                            .map_err(|e| invalid(&key, e))?,
+                    );
+                }
+                Some(resolve_ima(i, raw.pcrs.job, keys)?)
+            }
         };
         Ok(Policy {
             name: raw.name,
@@ -957,7 +976,11 @@ impl Policy {
     }
 }
 
-fn resolve_ima(i: &RawIma, job_pcr: u32) -> Result<ImaPolicy, PolicyError> {
+fn resolve_ima(
+    i: &RawIma,
+    job_pcr: u32,
+    signing_keys: Vec<cuproof_attest::ima::sig::ImaKey>,
+) -> Result<ImaPolicy, PolicyError> {
     if i.pcr > 23 || i.pcr == job_pcr {
         return Err(invalid("ima.pcr", "above 23 or the job PCR"));
     }
@@ -1011,6 +1034,7 @@ fn resolve_ima(i: &RawIma, job_pcr: u32) -> Result<ImaPolicy, PolicyError> {
         required: i.required.clone(),
         digests,
         files,
+        signing_keys,
     })
 }
 

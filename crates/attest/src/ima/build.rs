@@ -131,3 +131,61 @@ pub fn simulated_runtime(pcrs_0_to_9: &[[u8; 32]; 10]) -> SimulatedIma {
         files,
     }
 }
+
+/// Rebuild the binary list from the kernel's ASCII form (`ascii_runtime_measurements`: `pcr template-hash
+/// template d-ng-alg:digest name [signature]` per line, for `ima-ng` and `ima-sig`), keeping each logged
+/// template hash, so that [`ImaLog::parse`] checks it against the rebuilt template data. Names with spaces are
+/// taken whole; for `ima-sig` a last word that reads as a v2 signature (`0302…`) is the signature.
+pub fn from_ascii(text: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            continue;
+        }
+        let err = |w: &str| format!("line {}: {w}", n + 1);
+        let mut it = line.splitn(5, ' ');
+        let (Some(pcr), Some(th), Some(template), Some(d), Some(rest)) =
+            (it.next(), it.next(), it.next(), it.next(), it.next())
+        else {
+            return Err(err("expected `pcr template-hash template alg:digest name`"));
+        };
+        let pcr: u32 = pcr.parse().map_err(|_| err("PCR is not a number"))?;
+        let th = hex::decode(th)
+            .ok()
+            .filter(|h| h.len() == 20)
+            .ok_or_else(|| err("template hash is not 40 hex digits"))?;
+        if template != "ima-ng" && template != "ima-sig" {
+            return Err(err(
+                "only ima-ng and ima-sig lines carry everything the binary entry holds",
+            ));
+        }
+        let (alg, digest) = d
+            .split_once(':')
+            .ok_or_else(|| err("digest without alg:"))?;
+        let digest = hex::decode(digest).map_err(|_| err("digest is not hex"))?;
+        let (path, sig) = match (template, rest.rsplit_once(' ')) {
+            ("ima-sig", Some((p, s))) if s.starts_with("0302") && hex::decode(s).is_ok() => {
+                (p, hex::decode(s).unwrap_or_default())
+            }
+            _ => (rest, Vec::new()),
+        };
+        let mut dng = format!("{alg}:\0").into_bytes();
+        dng.extend_from_slice(&digest);
+        let mut nng = path.as_bytes().to_vec();
+        nng.push(0);
+        let mut data = Vec::new();
+        field(&mut data, &dng);
+        field(&mut data, &nng);
+        if template == "ima-sig" {
+            field(&mut data, &sig);
+        }
+        out.extend_from_slice(&pcr.to_le_bytes());
+        out.extend_from_slice(&th);
+        out.extend_from_slice(&(template.len() as u32).to_le_bytes());
+        out.extend_from_slice(template.as_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(&data);
+    }
+    Ok(out)
+}
