@@ -66,27 +66,42 @@ fn detail(e: &cuproof_attest::bootlog::BootEvent) -> String {
     format!("{} bytes", e.data.len())
 }
 
+/// The bytes to show and where they came from: a receipt's field, a named file, or this machine's file.
+fn source(
+    file: Option<&Path>,
+    receipt: Option<&Path>,
+    field: fn(cuproof_core::Receipt) -> Vec<u8>,
+    what: &str,
+    default: &str,
+    hint: &str,
+) -> CliResult<(Vec<u8>, String)> {
+    match (receipt, file) {
+        (Some(r), _) => {
+            let b = field(crate::load_receipt(r)?);
+            if b.is_empty() {
+                return Err(CliError::input(format!("the receipt carries no {what}")));
+            }
+            Ok((b, "receipt".to_string()))
+        }
+        (None, Some(f)) => Ok((read_limited(f)?, f.display().to_string())),
+        (None, None) => {
+            let p = Path::new(default);
+            let b = read_limited(p).map_err(|e| CliError::env(format!("{e} ({hint})")))?;
+            Ok((b, p.display().to_string()))
+        }
+    }
+}
+
 /// `cuproof bootlog`.
 pub fn run(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -> CliResult<i32> {
-    let (bytes, source) = match (receipt, file) {
-        (Some(r), _) => {
-            let r = crate::load_receipt(r)?;
-            if r.node.boot_log.is_empty() {
-                return Err(CliError::input("the receipt carries no boot event log"));
-            }
-            (r.node.boot_log, "receipt".to_string())
-        }
-        (None, Some(f)) => (read_limited(f)?, f.display().to_string()),
-        (None, None) => {
-            let p = Path::new(cuproof::node::DEFAULT_BOOT_LOG);
-            let b = read_limited(p).map_err(|e| {
-                CliError::env(format!(
-                    "{e} (this machine's firmware log; it needs root, or name a file)"
-                ))
-            })?;
-            (b, p.display().to_string())
-        }
-    };
+    let (bytes, source) = source(
+        file,
+        receipt,
+        |r| r.node.boot_log,
+        "boot event log",
+        cuproof::node::DEFAULT_BOOT_LOG,
+        "this machine's firmware log; it needs root, or name a file",
+    )?;
     let log = BootLog::parse(&bytes).map_err(|e| CliError::input(format!("{source}: {e}")))?;
     let reference = cuproof_verify::boot::reference_policy(&bytes)
         .map_err(|e| CliError::input(format!("{source}: {e}")))?;
@@ -141,43 +156,28 @@ pub fn run(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -> Cl
 /// `cuproof ima`.
 pub fn run_ima(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -> CliResult<i32> {
     use cuproof_attest::ima::{ImaLog, ReplayMode, IMA_PCR};
-    let (bytes, source) = match (receipt, file) {
-        (Some(r), _) => {
-            let r = crate::load_receipt(r)?;
-            if r.node.ima_log.is_empty() {
-                return Err(CliError::input(
-                    "the receipt carries no IMA measurement list",
-                ));
-            }
-            (r.node.ima_log, "receipt".to_string())
-        }
-        (None, Some(f)) => {
-            let b = read_limited(f)?;
-            // the kernel's ASCII form (ascii_runtime_measurements) is rebuilt into the binary list
-            let ascii = std::str::from_utf8(&b).ok().filter(|t| {
-                let mut w = t.split(' ');
-                w.next().is_some_and(|x| x.parse::<u32>().is_ok())
-                    && w.next()
-                        .is_some_and(|x| x.len() == 40 && hex::decode(x).is_ok())
-            });
-            match ascii {
-                Some(t) => (
-                    cuproof_attest::ima::build::from_ascii(t)
-                        .map_err(|e| CliError::input(format!("{}: {e}", f.display())))?,
-                    format!("{} (ASCII)", f.display()),
-                ),
-                None => (b, f.display().to_string()),
-            }
-        }
-        (None, None) => {
-            let p = Path::new(cuproof::node::DEFAULT_IMA_LOG);
-            let b = read_limited(p).map_err(|e| {
-                CliError::env(format!(
-                    "{e} (this machine's IMA list; it needs root and a kernel with IMA, or name a file)"
-                ))
-            })?;
-            (b, p.display().to_string())
-        }
+    let (bytes, source) = source(
+        file,
+        receipt,
+        |r| r.node.ima_log,
+        "IMA measurement list",
+        cuproof::node::DEFAULT_IMA_LOG,
+        "this machine's IMA list; it needs root and a kernel with IMA, or name a file",
+    )?;
+    // the kernel's ASCII form (ascii_runtime_measurements) is rebuilt into the binary list
+    let ascii = std::str::from_utf8(&bytes).ok().filter(|t| {
+        let mut w = t.split(' ');
+        w.next().is_some_and(|x| x.parse::<u32>().is_ok())
+            && w.next()
+                .is_some_and(|x| x.len() == 40 && hex::decode(x).is_ok())
+    });
+    let (bytes, source) = match ascii {
+        Some(t) => (
+            cuproof_attest::ima::build::from_ascii(t)
+                .map_err(|e| CliError::input(format!("{source}: {e}")))?,
+            format!("{source} (ASCII)"),
+        ),
+        None => (bytes, source),
     };
     let log = ImaLog::parse(&bytes).map_err(|e| CliError::input(format!("{source}: {e}")))?;
     let reference = cuproof_verify::ima::reference_policy(&bytes)

@@ -427,7 +427,27 @@ struct DemoArgs {
     json: bool,
 }
 
+/// A reader that stops reading (`cuproof bootlog | head`) closes the pipe; Rust ignores SIGPIPE, so the next
+/// `println!` panics. Exit quietly instead, as a filter killed by SIGPIPE would; any other panic keeps the default
+/// report.
+fn exit_quietly_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() {
+    exit_quietly_on_closed_stdout();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -1077,36 +1097,36 @@ fn inspect(a: InspectArgs) -> CliResult<i32> {
         hex::encode(r.log.head())
     );
     println!("node       {} ({:?} TPM)", r.node.label, r.node.tpm);
-    if r.node.boot_log.is_empty() {
-        println!("boot log   none");
-    } else {
-        match cuproof_attest::bootlog::BootLog::parse(&r.node.boot_log) {
-            Ok(l) => println!(
-                "boot log   {} events, {} bytes (cuproof bootlog --receipt … shows them)",
-                l.events.len(),
-                r.node.boot_log.len()
+    let summary =
+        |label: &str, log: &[u8], count: Result<usize, String>, unit: &str, cmd: &str| match (
+            log.is_empty(),
+            count,
+        ) {
+            (true, _) => println!("{label} none"),
+            (false, Ok(n)) => println!(
+                "{label} {n} {unit}, {} bytes (cuproof {cmd} --receipt … shows them)",
+                log.len()
             ),
-            Err(e) => println!(
-                "boot log   {} bytes, not readable: {e}",
-                r.node.boot_log.len()
-            ),
-        }
-    }
-    if r.node.ima_log.is_empty() {
-        println!("IMA list   none");
-    } else {
-        match cuproof_attest::ima::ImaLog::parse(&r.node.ima_log) {
-            Ok(l) => println!(
-                "IMA list   {} entries, {} bytes (cuproof ima --receipt … shows them)",
-                l.entries.len(),
-                r.node.ima_log.len()
-            ),
-            Err(e) => println!(
-                "IMA list   {} bytes, not readable: {e}",
-                r.node.ima_log.len()
-            ),
-        }
-    }
+            (false, Err(e)) => println!("{label} {} bytes, not readable: {e}", log.len()),
+        };
+    summary(
+        "boot log  ",
+        &r.node.boot_log,
+        cuproof_attest::bootlog::BootLog::parse(&r.node.boot_log)
+            .map(|l| l.events.len())
+            .map_err(|e| e.to_string()),
+        "events",
+        "bootlog",
+    );
+    summary(
+        "IMA list  ",
+        &r.node.ima_log,
+        cuproof_attest::ima::ImaLog::parse(&r.node.ima_log)
+            .map(|l| l.entries.len())
+            .map_err(|e| e.to_string()),
+        "entries",
+        "ima",
+    );
     for q in &r.quotes {
         println!("quote      {} ({} PCRs)", q.purpose, q.pcrs.len());
     }

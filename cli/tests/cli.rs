@@ -348,6 +348,20 @@ fn run_then_verify_valid_and_tampered() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("✗ ima.files"));
     let o = cuproof(&["ima", "out/receipt.bin"], p);
     assert_fails(&o, 2, "IMA entry 1");
+
+    // A reader that closes the pipe early (`cuproof bootlog | head -1`) gets no panic report.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cuproof"))
+        .args(["bootlog", "--receipt", "out/receipt.bin"])
+        .current_dir(p)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(o.status.code(), Some(0), "{err}");
 }
 
 #[test]

@@ -168,36 +168,13 @@ pub struct BootLog {
     pub startup_locality: Option<u8>,
 }
 
-/// Little-endian cursor with offsets in its errors.
-struct Le<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Le<'a> {
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], BootLogError> {
-        let rem = self.buf.len() - self.pos;
-        if rem < n {
-            return Err(BootLogError::Truncated {
-                offset: self.pos,
-                what,
-                needed: n - rem,
-            });
+impl From<crate::wire::Short> for BootLogError {
+    fn from(s: crate::wire::Short) -> Self {
+        BootLogError::Truncated {
+            offset: s.offset,
+            what: s.what,
+            needed: s.needed,
         }
-        let s = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
-    }
-    fn u8(&mut self, what: &'static str) -> Result<u8, BootLogError> {
-        Ok(self.take(1, what)?[0])
-    }
-    fn u16(&mut self, what: &'static str) -> Result<u16, BootLogError> {
-        let b = self.take(2, what)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
-    fn u32(&mut self, what: &'static str) -> Result<u32, BootLogError> {
-        let b = self.take(4, what)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 }
 
@@ -240,19 +217,19 @@ impl BootLog {
                 bytes.len()
             )));
         }
-        let mut r = Le { buf: bytes, pos: 0 };
+        let mut r = crate::wire::LeReader::new(bytes);
         let spec = parse_spec_id(&mut r)?;
         let mut events = Vec::new();
         let mut startup_locality = None;
         let mut pcr0_extended = false;
-        while r.pos < bytes.len() {
+        while !r.at_end() {
             if events.len() == MAX_EVENTS {
                 return Err(BootLogError::TooLarge(format!(
                     "more than {MAX_EVENTS} events"
                 )));
             }
             let number = events.len() + 1;
-            let offset = r.pos;
+            let offset = r.position();
             let pcr = r.u32("pcrIndex")?;
             if pcr > 23 {
                 return Err(invalid(number, offset, format!("PCR index {pcr} > 23")));
@@ -501,7 +478,7 @@ pub fn event_type_name(t: u32) -> String {
     s.to_string()
 }
 
-fn parse_spec_id(r: &mut Le<'_>) -> Result<SpecId, BootLogError> {
+fn parse_spec_id(r: &mut crate::wire::LeReader<'_>) -> Result<SpecId, BootLogError> {
     let bad = |d: &str| invalid(0, 0, format!("Spec ID event: {d}"));
     let pcr = r.u32("Spec ID pcrIndex")?;
     let ty = r.u32("Spec ID eventType")?;
@@ -513,7 +490,7 @@ fn parse_spec_id(r: &mut Le<'_>) -> Result<SpecId, BootLogError> {
     }
     let size = r.u32("Spec ID eventSize")? as usize;
     let body = r.take(size, "Spec ID event data")?;
-    let mut b = Le { buf: body, pos: 0 };
+    let mut b = crate::wire::LeReader::new(body);
     if b.take(16, "Spec ID signature")? != SPEC_ID_SIGNATURE {
         return Err(bad("signature is not \"Spec ID Event03\""));
     }
@@ -556,10 +533,10 @@ fn parse_spec_id(r: &mut Le<'_>) -> Result<SpecId, BootLogError> {
     }
     let vlen = b.u8("vendorInfoSize")? as usize;
     let vendor_info = b.take(vlen, "vendorInfo")?.to_vec();
-    if b.pos != body.len() {
+    if !b.at_end() {
         return Err(bad(&format!(
             "{} byte(s) after vendorInfo",
-            body.len() - b.pos
+            body.len() - b.position()
         )));
     }
     Ok(SpecId {

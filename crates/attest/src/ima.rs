@@ -153,28 +153,13 @@ pub struct ImaLog {
     pub entries: Vec<ImaEntry>,
 }
 
-struct Le<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Le<'a> {
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ImaError> {
-        let rem = self.buf.len() - self.pos;
-        if rem < n {
-            return Err(ImaError::Truncated {
-                offset: self.pos,
-                what,
-                needed: n - rem,
-            });
+impl From<crate::wire::Short> for ImaError {
+    fn from(s: crate::wire::Short) -> Self {
+        ImaError::Truncated {
+            offset: s.offset,
+            what: s.what,
+            needed: s.needed,
         }
-        let s = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
-    }
-    fn u32(&mut self, what: &'static str) -> Result<u32, ImaError> {
-        let b = self.take(4, what)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 }
 
@@ -243,16 +228,16 @@ impl ImaLog {
                 bytes.len()
             )));
         }
-        let mut r = Le { buf: bytes, pos: 0 };
+        let mut r = crate::wire::LeReader::new(bytes);
         let mut entries = Vec::new();
-        while r.pos < bytes.len() {
+        while !r.at_end() {
             if entries.len() == MAX_ENTRIES {
                 return Err(ImaError::TooLarge(format!(
                     "more than {MAX_ENTRIES} entries"
                 )));
             }
             let number = entries.len() + 1;
-            let offset = r.pos;
+            let offset = r.position();
             let bad = |d: String| ImaError::Invalid {
                 entry: number,
                 offset,
@@ -286,9 +271,9 @@ impl ImaLog {
                 )));
             }
             let data = r.take(data_len, "template data")?;
-            let mut f = Le { buf: data, pos: 0 };
+            let mut f = crate::wire::LeReader::new(data);
             let mut fields = Vec::new();
-            while f.pos < data.len() {
+            while !f.at_end() {
                 if fields.len() == MAX_FIELDS {
                     return Err(bad(format!("more than {MAX_FIELDS} template fields")));
                 }

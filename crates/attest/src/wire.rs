@@ -120,3 +120,62 @@ pub fn untpm2b<'a>(what: &'static str, data: &'a [u8]) -> Result<&'a [u8]> {
     r.finish(what)?;
     Ok(inner)
 }
+
+/// A little-endian cursor for the event-log formats (TCG firmware logs, IMA lists): every read is
+/// bounds-checked and a short read says where it started, what was read and how much is missing.
+#[derive(Debug, Clone)]
+pub(crate) struct LeReader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+/// A short read of a [`LeReader`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Short {
+    /// Offset where the read started.
+    pub offset: usize,
+    /// The field.
+    pub what: &'static str,
+    /// Bytes missing.
+    pub needed: usize,
+}
+
+impl<'a> LeReader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        LeReader { buf, pos: 0 }
+    }
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos == self.buf.len()
+    }
+    pub(crate) fn take(
+        &mut self,
+        n: usize,
+        what: &'static str,
+    ) -> std::result::Result<&'a [u8], Short> {
+        let rem = self.buf.len() - self.pos;
+        if rem < n {
+            return Err(Short {
+                offset: self.pos,
+                what,
+                needed: n - rem,
+            });
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    pub(crate) fn u8(&mut self, what: &'static str) -> std::result::Result<u8, Short> {
+        Ok(self.take(1, what)?[0])
+    }
+    pub(crate) fn u16(&mut self, what: &'static str) -> std::result::Result<u16, Short> {
+        let b = self.take(2, what)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+    pub(crate) fn u32(&mut self, what: &'static str) -> std::result::Result<u32, Short> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}

@@ -94,31 +94,24 @@ pub(crate) fn check_boot(
     v: &mut Verdict,
 ) {
     let Some(bp) = policy else {
-        if boot_log.is_empty() {
-            v.skip("boot.log", "policy has no [boot] table");
-        } else {
-            v.skip(
-                "boot.log",
-                format!(
-                    "policy has no [boot] table: the receipt's boot log ({} bytes) is not judged",
-                    boot_log.len()
-                ),
-            );
-        }
+        crate::log_to_judge(
+            v,
+            "boot.log",
+            "[boot]",
+            "firmware event log",
+            boot_log,
+            None,
+        );
         return;
     };
-    if boot_log.is_empty() {
-        if bp.require_log {
-            v.fail(
-                "boot.log",
-                "the receipt carries no firmware event log; the policy requires one",
-            );
-        } else {
-            v.skip(
-                "boot.log",
-                "no firmware event log; the policy does not require one",
-            );
-        }
+    if !crate::log_to_judge(
+        v,
+        "boot.log",
+        "[boot]",
+        "firmware event log",
+        boot_log,
+        Some(bp.require_log),
+    ) {
         return;
     }
     let log = match BootLog::parse(boot_log) {

@@ -38,28 +38,17 @@ pub(crate) fn check_ima(
     v: &mut Verdict,
 ) {
     let Some(p) = policy else {
-        if ima_log.is_empty() {
-            v.skip("ima.log", "policy has no [ima] table");
-        } else {
-            v.skip(
-                "ima.log",
-                format!(
-                    "policy has no [ima] table: the receipt's IMA list ({} bytes) is not judged",
-                    ima_log.len()
-                ),
-            );
-        }
+        crate::log_to_judge(v, "ima.log", "[ima]", "IMA measurement list", ima_log, None);
         return;
     };
-    if ima_log.is_empty() {
-        if p.require_log {
-            v.fail(
-                "ima.log",
-                "the receipt carries no IMA measurement list; the policy requires one",
-            );
-        } else {
-            v.skip("ima.log", "no IMA list; the policy does not require one");
-        }
+    if !crate::log_to_judge(
+        v,
+        "ima.log",
+        "[ima]",
+        "IMA measurement list",
+        ima_log,
+        Some(p.require_log),
+    ) {
         return;
     }
     let log = match ImaLog::parse(ima_log) {

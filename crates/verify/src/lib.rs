@@ -787,6 +787,36 @@ fn show_selection(set: &BTreeSet<(u16, u8)>) -> String {
     }
 }
 
+/// The start the measurement-log checks share (`boot.log`, `ima.log`): without the policy table (`require` is
+/// `None`) the log is not judged; a missing log fails when the table requires one. True when there is a log to
+/// judge.
+pub(crate) fn log_to_judge(
+    v: &mut Verdict,
+    check: &str,
+    table: &str,
+    what: &str,
+    log: &[u8],
+    require: Option<bool>,
+) -> bool {
+    match (require, log.is_empty()) {
+        (None, true) => v.skip(check, format!("policy has no {table} table")),
+        (None, false) => v.skip(
+            check,
+            format!(
+                "policy has no {table} table: the receipt's {what} ({} bytes) is not judged",
+                log.len()
+            ),
+        ),
+        (Some(true), true) => v.fail(
+            check,
+            format!("the receipt carries no {what}; the policy requires one"),
+        ),
+        (Some(false), true) => v.skip(check, format!("no {what}; the policy does not require one")),
+        (Some(_), false) => return true,
+    }
+    false
+}
+
 pub(crate) fn sanitize(s: &str) -> String {
     s.chars()
         .take(32)
