@@ -196,7 +196,7 @@ pub fn run_ima(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -
         };
         let (d, p) = match &e.file {
             Some(f) => (f.digest_text(), printable(&f.path)),
-            None => ("-".into(), format!("({} fields)", e.fields.len())),
+            None => ("-".into(), format!("({} fields)", e.field_count())),
         };
         println!(
             "{:>5} {:>2} {} {:<8} {}{} {}",

@@ -255,7 +255,7 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
                 launches,
                 r.log.checkpoints().len()
             ),
-            format!("statement digest {} quoted by the AK together with PCRs 0-7 and 23", short(&r.statement.digest())),
+            format!("statement digest {} quoted by the AK together with PCRs 0-7, 10 and 23", short(&r.statement.digest())),
             format!("Groth16 proof that C = A·B for the committed A, B, C ({:.1} s for the whole job)", t.elapsed().as_secs_f64()),
             format!("receipt: {} ({} bytes)", dir.join("receipt.bin").display(), r.encode().map(|b| b.len()).unwrap_or(0)),
         ],
@@ -442,6 +442,7 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
         &[
             "what ran: the log names every module (by digest) and launch; the TPM holds its checkpoints in PCR 23".into(),
             "where: a TPM quote by an enrolled AK binds the log, the boot PCRs and this verifier's challenge".into(),
+            "on what: the boot log and the IMA list replay to the quoted PCRs: Secure Boot, boot loaders, kernel, NVIDIA driver build".into(),
             "that it is right: a Groth16 proof that C = A·B for the committed A, B, C, checked offline and on-chain".into(),
             "but: a software TPM and the CPU backend prove nothing about real hardware; a production policy refuses them".into(),
             format!("done in {:.1} s; files in {}", t0.elapsed().as_secs_f64(), dir.display()),

@@ -74,7 +74,7 @@ pub enum ReplayMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileMeasurement {
     /// Digest algorithm name as the kernel writes it (`sha256`, `sha1`, …).
-    pub alg: String,
+    pub alg: &'static str,
     /// The file's digest.
     pub digest: Vec<u8>,
     /// The file name as measured (`boot_aggregate` for the first entry), without its NUL; bytes that are not
@@ -106,8 +106,8 @@ pub struct ImaEntry {
     pub template: String,
     /// The template data exactly as logged (the bytes every bank's template hash is computed over).
     pub template_data: Vec<u8>,
-    /// The template data split into its fields.
-    pub fields: Vec<Vec<u8>>,
+    /// The template data's fields, as byte ranges of `template_data` (see [`ImaEntry::field`]).
+    field_ranges: Vec<std::ops::Range<usize>>,
     /// The file digest and name, for the templates that measure files.
     pub file: Option<FileMeasurement>,
 }
@@ -123,9 +123,21 @@ impl ImaEntry {
     /// counts as unsigned) or present another field as one (then it does not verify).
     pub fn signature_field(&self) -> Option<&[u8]> {
         match self.template.as_str() {
-            "ima-sig" | "ima-modsig" => self.fields.get(2).map(|f| f.as_slice()),
+            "ima-sig" | "ima-modsig" => self.field(2),
             _ => None,
         }
+    }
+
+    /// Field `i` of the template data.
+    pub fn field(&self, i: usize) -> Option<&[u8]> {
+        self.field_ranges
+            .get(i)
+            .and_then(|r| self.template_data.get(r.clone()))
+    }
+
+    /// How many fields the template data has.
+    pub fn field_count(&self) -> usize {
+        self.field_ranges.len()
     }
 
     /// What this entry extended into the SHA-256 bank.
@@ -166,22 +178,22 @@ impl From<crate::wire::Short> for ImaError {
 /// Templates whose first two fields must be `d-ng` and `n-ng`.
 const FILE_TEMPLATES: [&str; 4] = ["ima-ng", "ima-sig", "ima-buf", "ima-modsig"];
 
-fn digest_size(alg: &str) -> Option<usize> {
-    Some(match alg {
-        "md5" => 16,
-        "sha1" => 20,
-        "sha224" => 28,
-        "sha256" | "sm3" | "streebog256" => 32,
-        "sha384" => 48,
-        "sha512" | "streebog512" => 64,
-        _ => return None,
-    })
-}
+/// The kernel's digest algorithm names with their digest sizes.
+const DIGEST_ALGS: [(&str, usize); 9] = [
+    ("md5", 16),
+    ("sha1", 20),
+    ("sha224", 28),
+    ("sha256", 32),
+    ("sm3", 32),
+    ("streebog256", 32),
+    ("sha384", 48),
+    ("sha512", 64),
+    ("streebog512", 64),
+];
 
-fn parse_file(fields: &[Vec<u8>]) -> Result<FileMeasurement, String> {
-    let (d, n) = match fields {
-        [d, n, ..] => (d, n),
-        _ => return Err("fewer than two fields (d-ng, n-ng)".into()),
+fn parse_file(d: Option<&[u8]>, n: Option<&[u8]>) -> Result<FileMeasurement, String> {
+    let (Some(d), Some(n)) = (d, n) else {
+        return Err("fewer than two fields (d-ng, n-ng)".into());
     };
     let colon = d
         .iter()
@@ -190,21 +202,19 @@ fn parse_file(fields: &[Vec<u8>]) -> Result<FileMeasurement, String> {
     if d.get(colon + 1) != Some(&0) {
         return Err("d-ng field: \"<alg>:\" not followed by NUL".into());
     }
-    let alg = std::str::from_utf8(&d[..colon])
-        .ok()
-        .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .ok_or("d-ng field: bad algorithm name")?
-        .to_string();
+    let name = &d[..colon];
+    let Some(&(alg, size)) = DIGEST_ALGS.iter().find(|(a, _)| a.as_bytes() == name) else {
+        return Err(format!(
+            "d-ng field: unknown algorithm {:?}",
+            String::from_utf8_lossy(name)
+        ));
+    };
     let digest = d[colon + 2..].to_vec();
-    match digest_size(&alg) {
-        Some(s) if s == digest.len() => {}
-        Some(s) => {
-            return Err(format!(
-                "d-ng field: {alg} digest of {} bytes ({s} expected)",
-                digest.len()
-            ))
-        }
-        None => return Err(format!("d-ng field: unknown algorithm {alg:?}")),
+    if digest.len() != size {
+        return Err(format!(
+            "d-ng field: {alg} digest of {} bytes ({size} expected)",
+            digest.len()
+        ));
     }
     let name = match n.split_last() {
         Some((0, name)) if !name.contains(&0) => name,
@@ -272,9 +282,9 @@ impl ImaLog {
             }
             let data = r.take(data_len, "template data")?;
             let mut f = crate::wire::LeReader::new(data);
-            let mut fields = Vec::new();
+            let mut field_ranges = Vec::with_capacity(3);
             while !f.at_end() {
-                if fields.len() == MAX_FIELDS {
+                if field_ranges.len() == MAX_FIELDS {
                     return Err(bad(format!("more than {MAX_FIELDS} template fields")));
                 }
                 let len = f
@@ -284,7 +294,8 @@ impl ImaLog {
                 let v = f
                     .take(len, "field")
                     .map_err(|_| bad(format!("template field of {len} bytes overruns the data")))?;
-                fields.push(v.to_vec());
+                let end = f.position();
+                field_ranges.push(end - v.len()..end);
             }
             let violation = template_sha1 == [0u8; 20];
             if !violation {
@@ -297,10 +308,11 @@ impl ImaLog {
             }
             // The template name is outside every digest: whatever the name, fields that read as d-ng/n-ng are
             // the file they say (so renaming a template cannot hide a file from a policy).
+            let field = |i: usize| field_ranges.get(i).map(|r| &data[r.clone()]);
             let file = if FILE_TEMPLATES.contains(&template.as_str()) {
-                Some(parse_file(&fields).map_err(|d| bad(format!("{template}: {d}")))?)
+                Some(parse_file(field(0), field(1)).map_err(|d| bad(format!("{template}: {d}")))?)
             } else {
-                parse_file(&fields).ok()
+                parse_file(field(0), field(1)).ok()
             };
             entries.push(ImaEntry {
                 number,
@@ -309,7 +321,7 @@ impl ImaLog {
                 template_sha1,
                 template,
                 template_data: data.to_vec(),
-                fields,
+                field_ranges,
                 file,
             });
         }
@@ -360,7 +372,7 @@ mod tests {
         let log = ImaLog::parse(&bytes).unwrap();
         assert_eq!(log.entries.len(), 4);
         assert_eq!(log.entries[0].file.as_ref().unwrap().path, "boot_aggregate");
-        assert_eq!(log.entries[2].fields.len(), 3);
+        assert_eq!(log.entries[2].field_count(), 3);
         assert!(log.entries[3].is_violation());
         // hand replay of the per-bank mode
         let mut v = [0u8; 32];

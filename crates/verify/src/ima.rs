@@ -143,7 +143,7 @@ pub(crate) fn check_ima(
             continue;
         };
         if let Some(list) = p.files.get(&f.path).filter(|_| f.path_is_utf8) {
-            if digest_in(list, &f.alg, &f.digest) {
+            if digest_in(list, f.alg, &f.digest) {
                 allowed += 1;
                 for (i, r) in p.required.iter().enumerate() {
                     if *r == f.path {
@@ -154,7 +154,7 @@ pub(crate) fn check_ima(
                 bad.push(format!(
                     "{}: {} not allowed",
                     shown(&f.path),
-                    f.alg.clone() + ":" + &short(&f.digest)
+                    f.alg.to_string() + ":" + &short(&f.digest)
                 ));
             }
             continue;
@@ -171,7 +171,7 @@ pub(crate) fn check_ima(
             continue;
         }
         let by_signature = matches!(sig, SignatureCheck::Valid(_));
-        if by_signature || digest_in(&p.digests, &f.alg, &f.digest) {
+        if by_signature || digest_in(&p.digests, f.alg, &f.digest) {
             allowed += 1;
             signed += usize::from(by_signature);
             for (i, r) in p.required.iter().enumerate() {
@@ -186,7 +186,7 @@ pub(crate) fn check_ima(
             bad.push(format!(
                 "{}: {} not in the policy",
                 shown(&f.path),
-                f.alg.clone() + ":" + &short(&f.digest)
+                f.alg.to_string() + ":" + &short(&f.digest)
             ));
         }
     }

@@ -247,7 +247,7 @@ pub fn check_file_signature(file: &FileMeasurement, sig: &[u8], keys: &[ImaKey])
     }
     if named
         .iter()
-        .any(|k| k.verify(&file.alg, &file.digest, &s.signature))
+        .any(|k| k.verify(file.alg, &file.digest, &s.signature))
     {
         SignatureCheck::Valid(s.keyid)
     } else {
