@@ -19,8 +19,9 @@ use cuproof_attest::{EkTrust, EnrollmentRequest, EnrollmentResponse, NodeRecord,
 use cuproof_core::receipt::{NodeIdentity, PcrValue as ReceiptPcr, TpmKind, TpmQuote};
 use cuproof_tpm::{swtpm::Swtpm, Ak, AkType, Ek, EkType, HashAlg, Tpm, TpmError};
 
-/// Boot/driver PCRs quoted with the job PCR: the firmware's 0–7 and IMA's 10.
-pub const BOOT_PCRS: [u8; 9] = [0, 1, 2, 3, 4, 5, 6, 7, 10];
+/// Boot/driver PCRs quoted with the job PCR: the firmware's 0–7, the boot loader's 8–9 (GRUB: commands, kernel
+/// command line, files read) and IMA's 10.
+pub const BOOT_PCRS: [u8; 11] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
 /// Errors of the node session.
 #[derive(Debug, thiserror::Error)]

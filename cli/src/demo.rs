@@ -186,7 +186,7 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
             format!("AK {} enrolled by credential activation: the registrar's secret came back through the TPM", short(&node.ak.name())),
             match (&node.swtpm, node.boot_log.len()) {
                 (Some(_), _) => format!(
-                    "measured boot: a simulated UEFI boot (Secure Boot, shim → GRUB → Linux; {} events) played into PCRs 0-7, its event log kept for the receipt",
+                    "measured boot: a simulated UEFI boot (Secure Boot, shim → GRUB → Linux; {} events) played into PCRs 0-9, its event log kept for the receipt",
                     cuproof_attest::bootlog::BootLog::parse(&node.boot_log).map(|l| l.events.len()).unwrap_or(0)
                 ),
                 (None, 0) => "measured boot: no firmware event log readable (the policy then pins PCR values)".to_string(),
@@ -255,7 +255,7 @@ pub fn run(dir: &Path, size: usize, json: bool) -> CliResult<i32> {
                 launches,
                 r.log.checkpoints().len()
             ),
-            format!("statement digest {} quoted by the AK together with PCRs 0-7, 10 and 23", short(&r.statement.digest())),
+            format!("statement digest {} quoted by the AK together with PCRs 0-10 and 23", short(&r.statement.digest())),
             format!("Groth16 proof that C = A·B for the committed A, B, C ({:.1} s for the whole job)", t.elapsed().as_secs_f64()),
             format!("receipt: {} ({} bytes)", dir.join("receipt.bin").display(), r.encode().map(|b| b.len()).unwrap_or(0)),
         ],

@@ -47,7 +47,12 @@ fn bench(c: &mut Criterion) {
         b.iter(|| ImaLog::parse(&bytes).expect("list").entries.len())
     });
     g.bench_function("match_quote_only", |b| {
-        b.iter(|| assert_eq!(log.matches_quote(IMA_PCR, &quoted), Some(ReplayMode::PerBank)))
+        b.iter(|| {
+            assert_eq!(
+                log.matches_quote(IMA_PCR, &quoted),
+                Some(ReplayMode::PerBank)
+            )
+        })
     });
     g.bench_function("baseline_sha256_of_each_template_data", |b| {
         b.iter(|| {

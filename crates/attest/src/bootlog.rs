@@ -429,11 +429,39 @@ impl BootEvent {
         }
     }
 
+    /// A string GRUB measured (PCR 8): `(kind, text)` with kind `grub_cmd`, `kernel_cmdline` or
+    /// `module_cmdline`, when the event data is `"<kind>: <text>\0"` and every digest is the hash of `<text>`
+    /// (GRUB hashes the string without its description prefix and without the NUL). `None` otherwise: not a GRUB
+    /// string, or one whose data is not what was measured. The event type is not consulted (it is outside the
+    /// digests).
+    pub fn grub_string(&self) -> Option<(&'static str, &str)> {
+        let body = self.data.strip_suffix(&[0u8]).unwrap_or(&self.data);
+        let (kind, text) = GRUB_STRING_KINDS.iter().find_map(|k| {
+            body.strip_prefix(k.as_bytes())
+                .and_then(|t| t.strip_prefix(b": "))
+                .map(|t| (*k, t))
+        })?;
+        let mut checked = false;
+        for (alg, d) in &self.digests {
+            if let Some(h) = hash_with(*alg, text) {
+                if !bool::from(subtle::ConstantTimeEq::ct_eq(h.as_slice(), d.as_slice())) {
+                    return None;
+                }
+                checked = true;
+            }
+        }
+        let text = std::str::from_utf8(text).ok()?;
+        checked.then_some((kind, text))
+    }
+
     /// Human name of the event type.
     pub fn type_name(&self) -> String {
         event_type_name(self.event_type)
     }
 }
+
+/// The description prefixes GRUB gives the strings it measures into PCR 8.
+pub const GRUB_STRING_KINDS: [&str; 3] = ["grub_cmd", "kernel_cmdline", "module_cmdline"];
 
 /// The PFP name of an event type, or its hex value.
 pub fn event_type_name(t: u32) -> String {
@@ -637,6 +665,27 @@ mod tests {
             }
         }
         assert!(undetected > 0, "event types are outside the digests");
+    }
+
+    #[test]
+    fn grub_strings_are_bound_without_their_prefix() {
+        let sim = simulated_firmware();
+        let log = BootLog::parse(&sim.bytes).unwrap();
+        let strings: Vec<_> = log.events_in(8).filter_map(|e| e.grub_string()).collect();
+        assert_eq!(strings.len(), 3);
+        assert_eq!(strings[1].0, "kernel_cmdline");
+        assert!(strings[1].1.contains("ima_policy=tcb"));
+        // the data alone is not what was hashed: the prefix and the NUL are not measured
+        assert!(log.events_in(8).all(|e| !e.data_is_bound()));
+        // an edited command line no longer matches its digest
+        let e = log.events_in(8).nth(1).unwrap();
+        let mut edited = e.clone();
+        let n = edited.data.len();
+        edited.data[n - 2] ^= 1;
+        assert_eq!(edited.grub_string(), None);
+        // PCR 9 holds file reads, not strings
+        assert_eq!(log.events_in(9).count(), 2);
+        assert!(log.events_in(9).all(|e| e.grub_string().is_none()));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use subtle::ConstantTimeEq;
 
 const SECURE_BOOT_PCR: u8 = 7;
+const GRUB_STRING_PCR: u8 = 8;
 const BOOT_APPLICATION_PCR: u8 = 4;
 
 fn short(d: &[u8]) -> String {
@@ -53,8 +54,26 @@ pub fn reference_policy(log: &[u8]) -> Result<String, cuproof_attest::bootlog::B
     let l = BootLog::parse(log)?;
     let sb = secure_boot_variables(&l, "SecureBoot");
     let secure_boot = matches!(sb.as_slice(), [(_, v)] if v.data == [1]);
-    let mut out = String::from("[boot]\nrequire_log = true\npcrs = [0, 1, 2, 3, 4, 5, 6, 7]\n");
+    let mut out =
+        String::from("[boot]\nrequire_log = true\npcrs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n");
     out.push_str(&format!("secure_boot = {secure_boot}\n"));
+    // the security-relevant words of the measured kernel command line (IMA, lockdown, module signatures)
+    let words: Vec<String> = l
+        .events_in(GRUB_STRING_PCR)
+        .filter_map(|e| e.grub_string())
+        .filter(|(k, _)| *k == "kernel_cmdline")
+        .flat_map(|(_, t)| t.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .filter(|w| {
+            w.starts_with("ima")
+                || w.starts_with("lockdown=")
+                || w.starts_with("module.sig_enforce")
+        })
+        .collect();
+    if !words.is_empty() {
+        let q: Vec<String> = words.iter().map(|w| format!("{w:?}")).collect();
+        out.push_str(&format!("kernel_cmdline_require = [{}]\n", q.join(", ")));
+        out.push_str("kernel_cmdline_forbid = [\"ima=\", \"init=\"]\n");
+    }
     let apps: Vec<String> = executables(&l)
         .map(|e| format!("  \"{}\",  # {}", hex::encode(e.sha256()), image_hint(e)))
         .collect();
@@ -259,6 +278,71 @@ pub(crate) fn check_boot(
             },
         );
     }
+
+    if bp.kernel_cmdline_require.is_empty() && bp.kernel_cmdline_forbid.is_empty() {
+        v.skip(
+            "boot.kernel_cmdline",
+            "policy sets no kernel command-line rules",
+        );
+    } else {
+        v.record("boot.kernel_cmdline", judge_cmdline(&log, bp));
+    }
+}
+
+/// The kernel command line(s) GRUB measured into PCR 8 against the policy's words. Every PCR-8 event must be a
+/// GRUB string whose digest is the hash of its text (so none can be edited or retyped out of view), and at least
+/// one must be the kernel command line.
+fn judge_cmdline(log: &BootLog, bp: &BootPolicy) -> Result<String, String> {
+    let mut bad = Vec::new();
+    let mut lines = Vec::new();
+    for e in log.events_in(GRUB_STRING_PCR) {
+        match e.grub_string() {
+            Some(("kernel_cmdline", text)) => lines.push((e.number, text)),
+            Some(_) => {}
+            None => bad.push(format!(
+                "PCR 8 event {}: not a GRUB string whose digest is the hash of its text",
+                e.number
+            )),
+        }
+    }
+    if lines.is_empty() {
+        bad.push("no kernel command line measured in PCR 8".into());
+    }
+    for (n, text) in &lines {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        for r in &bp.kernel_cmdline_require {
+            if !words.contains(&r.as_str()) {
+                bad.push(format!(
+                    "event {n}: {r:?} missing from the kernel command line"
+                ));
+            }
+        }
+        for f in &bp.kernel_cmdline_forbid {
+            if let Some(w) = words
+                .iter()
+                .find(|w| **w == f.as_str() || (f.ends_with('=') && w.starts_with(f.as_str())))
+            {
+                bad.push(format!(
+                    "event {n}: {:?} forbidden on the kernel command line",
+                    crate::sanitize(w)
+                ));
+            }
+        }
+    }
+    if bad.is_empty() {
+        Ok(format!(
+            "kernel command line (event {}) has {:?} and none of {:?}",
+            lines
+                .iter()
+                .map(|(n, _)| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            bp.kernel_cmdline_require,
+            bp.kernel_cmdline_forbid
+        ))
+    } else {
+        Err(bad.join("; "))
+    }
 }
 
 #[cfg(test)]
@@ -272,10 +356,10 @@ mod tests {
         simulated_firmware_for(&[ALG_SHA256])
     }
 
-    /// What an honest TPM would quote after `log`: its replay of PCRs 0–7.
+    /// What an honest TPM would quote after `log`: its replay of PCRs 0–9.
     fn quoted_after(log: &[u8]) -> BTreeMap<u8, Vec<u8>> {
         let l = BootLog::parse(log).expect("log");
-        (0..8)
+        (0..10)
             .map(|p| (p, l.replayed_value(ALG_SHA256, p).expect("value")))
             .collect()
     }
@@ -295,6 +379,8 @@ mod tests {
             variables: db
                 .map(|d| [("db".to_string(), vec![d])].into_iter().collect())
                 .unwrap_or_default(),
+            kernel_cmdline_require: Vec::new(),
+            kernel_cmdline_forbid: Vec::new(),
         }
     }
 
@@ -475,6 +561,57 @@ mod tests {
         let v = run(&s.bytes, &bp, &quoted_after(&s.bytes));
         assert!(v.valid, "{}", v.render_table());
         assert!(reference_policy(b"junk").is_err());
+    }
+
+    #[test]
+    fn kernel_command_line_rules() {
+        let s = sim();
+        let q = quoted_after(&s.bytes);
+        let with = |req: &[&str], forbid: &[&str]| BootPolicy {
+            pcrs: (0..10).collect(),
+            kernel_cmdline_require: req.iter().map(|w| w.to_string()).collect(),
+            kernel_cmdline_forbid: forbid.iter().map(|w| w.to_string()).collect(),
+            ..policy(Some(s.boot_applications.clone()), None)
+        };
+        let v = run(
+            &s.bytes,
+            &with(
+                &["ima_policy=tcb", "ima_template=ima-ng"],
+                &["ima=", "init="],
+            ),
+            &q,
+        );
+        assert!(v.valid, "{}", v.render_table());
+        let v = run(&s.bytes, &with(&["lockdown=integrity"], &[]), &q);
+        assert_eq!(outcome(&v, "boot.kernel_cmdline"), Outcome::Fail);
+        let v = run(&s.bytes, &with(&[], &["ima_policy="]), &q);
+        assert_eq!(outcome(&v, "boot.kernel_cmdline"), Outcome::Fail);
+        // the command line edited in the log (the TPM measured the real one): the digest no longer matches its
+        // text, and retyping the event does not hide it from the check
+        let l = BootLog::parse(&s.bytes).expect("log");
+        let e = l.events_in(8).nth(1).expect("kernel_cmdline");
+        let mut edited = s.bytes.clone();
+        let at = e.offset + 50 + e.data.len() - 2;
+        edited[at] ^= 0x20;
+        let v = run(
+            &edited,
+            &with(&["ima_policy=tcb"], &[]),
+            &quoted_after(&edited),
+        );
+        assert_eq!(outcome(&v, "boot.kernel_cmdline"), Outcome::Fail);
+        let retyped = retype(&s.bytes, e.number, EV_POST_CODE);
+        let v = run(&retyped, &with(&["ima_policy=tcb"], &[]), &q);
+        assert_eq!(
+            outcome(&v, "boot.kernel_cmdline"),
+            Outcome::Pass,
+            "types are not consulted"
+        );
+        // the reference policy carries the IMA words it found
+        let text = reference_policy(&s.bytes).expect("reference");
+        assert!(
+            text.contains("kernel_cmdline_require = [\"ima_policy=tcb\""),
+            "{text}"
+        );
     }
 
     #[test]

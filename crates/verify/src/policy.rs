@@ -229,10 +229,14 @@ struct RawBoot {
     boot_applications: Option<Vec<String>>,
     #[serde(default)]
     variables: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    kernel_cmdline_require: Vec<String>,
+    #[serde(default)]
+    kernel_cmdline_forbid: Vec<String>,
 }
 
 fn default_boot_pcrs() -> Vec<u32> {
-    (0..8).collect()
+    (0..10).collect()
 }
 
 #[derive(Deserialize)]
@@ -491,6 +495,10 @@ pub struct BootPolicy {
     pub boot_applications: Option<Vec<[u8; 32]>>,
     /// Allowed SHA-256 digests of the data of Secure Boot variables (`PK`, `KEK`, `db`, `dbx`).
     pub variables: BTreeMap<String, Vec<[u8; 32]>>,
+    /// Words the kernel command line GRUB measured (PCR 8) must contain, e.g. `ima_policy=tcb`.
+    pub kernel_cmdline_require: Vec<String>,
+    /// Words it must not contain; an entry ending in `=` forbids every value of that parameter.
+    pub kernel_cmdline_forbid: Vec<String>,
 }
 
 /// A file digest as IMA logs it: algorithm name and bytes.
@@ -1058,7 +1066,9 @@ fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
     if pcrs.is_empty() {
         return Err(invalid("boot.pcrs", "empty: the log would explain nothing"));
     }
-    let judges = b.secure_boot || b.boot_applications.is_some() || !b.variables.is_empty();
+    let cmdline = !b.kernel_cmdline_require.is_empty() || !b.kernel_cmdline_forbid.is_empty();
+    let judges =
+        b.secure_boot || b.boot_applications.is_some() || !b.variables.is_empty() || cmdline;
     if judges && !b.require_log {
         return Err(invalid(
             "boot.require_log",
@@ -1071,6 +1081,22 @@ fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
             "boot.pcrs",
             "Secure Boot is measured in PCR 7, which is not listed",
         ));
+    }
+    if cmdline && !pcrs.contains(&8) {
+        return Err(invalid(
+            "boot.pcrs",
+            "GRUB measures the kernel command line in PCR 8, which is not listed",
+        ));
+    }
+    for (key, list) in [
+        ("boot.kernel_cmdline_require", &b.kernel_cmdline_require),
+        ("boot.kernel_cmdline_forbid", &b.kernel_cmdline_forbid),
+    ] {
+        for (n, w) in list.iter().enumerate() {
+            if w.is_empty() || w.chars().any(char::is_whitespace) {
+                return Err(invalid(format!("{key}[{n}]"), "one word, no spaces"));
+            }
+        }
     }
     let boot_applications = match &b.boot_applications {
         None => None,
@@ -1118,6 +1144,8 @@ fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
         secure_boot: b.secure_boot,
         boot_applications,
         variables,
+        kernel_cmdline_require: b.kernel_cmdline_require.clone(),
+        kernel_cmdline_forbid: b.kernel_cmdline_forbid.clone(),
     })
 }
 

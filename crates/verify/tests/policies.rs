@@ -74,9 +74,13 @@ fn production_policy_requires_a_measured_secure_boot() {
     let p = Policy::from_toml_str(&production_without_operator_files(), dir()).expect("loads");
     let b = p.boot.as_ref().expect("[boot] table");
     assert!(b.require_log && b.secure_boot);
-    assert_eq!(b.pcrs, (0..8).collect::<Vec<u8>>());
-    // the boot PCRs are part of the quote the policy requires
-    assert_eq!(p.required_selection(), vec![0, 1, 2, 3, 4, 5, 6, 7, 10, 23]);
+    assert_eq!(b.pcrs, (0..10).collect::<Vec<u8>>());
+    assert!(b.kernel_cmdline_forbid.contains(&"ima=".to_string()));
+    // the boot PCRs are the quote the node makes (cuproof::node::BOOT_PCRS and the job PCR)
+    assert_eq!(
+        p.required_selection(),
+        vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 23]
+    );
     let ima = p.ima.as_ref().expect("[ima] table");
     assert!(ima.require_log && !ima.allow_violations);
     // and a policy that would judge a boot it does not require a log for is refused, naming the key

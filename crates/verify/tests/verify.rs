@@ -353,9 +353,9 @@ fn policy_value_checks() {
     r.statement.backend = Backend::Cuda;
     let v = verify_receipt(&r, &p, &mut ctx(f));
     assert_caught(&v, "log.gpu");
-    // A quote whose selection is not the policy's (policy asks for PCR 8 as well).
+    // A quote whose selection is not the policy's (policy asks for PCR 11 as well).
     let mut text = std::fs::read_to_string(&f.policy_path).expect("policy");
-    text = text.replace("[pcrs]\njob = 23", "[pcrs]\njob = 23\nalso_quoted = [8]");
+    text = text.replace("[pcrs]\njob = 23", "[pcrs]\njob = 23\nalso_quoted = [11]");
     let p2 = Policy::from_toml_str(&text, f.dir.path()).expect("policy");
     let v = verify_receipt(&f.receipt, &p2, &mut ctx(f));
     assert_caught(&v, "quote.pcr_selection");

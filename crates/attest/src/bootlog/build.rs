@@ -74,6 +74,13 @@ impl BootLogBuilder {
         }
     }
 
+    /// A string measured by GRUB into PCR 8: data `"<kind>: <text>\0"`, digest the hash of `<text>`.
+    pub fn grub_string(&mut self, kind: &str, text: &str) {
+        let mut data = format!("{kind}: {text}").into_bytes();
+        data.push(0);
+        self.measure_content(8, EV_IPL, text.as_bytes(), &data);
+    }
+
     /// An event whose digest in every bank is the hash of `data` (separators, variables, action strings).
     pub fn measure_data(&mut self, pcr: u32, ty: u32, data: &[u8]) {
         self.measure_content(pcr, ty, data, data);
@@ -117,6 +124,12 @@ impl BootLogBuilder {
         self.out
     }
 }
+
+/// The kernel the simulated GRUB boots.
+pub const SIMULATED_KERNEL: &str = "/vmlinuz-6.1.0-cuproof";
+/// The kernel command line of the simulated boot (IMA measuring with SHA-256 into `ima-ng` entries).
+pub const SIMULATED_CMDLINE: &str =
+    "root=UUID=c0dec0de-0001-0002-6375-70726f6f6621 ro quiet ima_policy=tcb ima_template=ima-ng ima_hash=sha256";
 
 /// A simulated firmware boot: the log and what to extend.
 #[derive(Debug, Clone)]
@@ -195,8 +208,9 @@ fn utf16z(s: &str) -> Vec<u8> {
 
 /// The boot cuproof simulates for a software TPM: the event sequence of a UEFI machine with Secure Boot on
 /// booting shim → GRUB → Linux (CRTM version and firmware blob in PCR 0, boot variables in PCR 1, the Secure
-/// Boot variables and the authority in PCR 7, separators in PCRs 0–7, the three applications in PCR 4, GPT and
-/// ExitBootServices in PCR 5). Images and certificates are labelled stand-ins. Deterministic. SHA-1 and
+/// Boot variables and the authority in PCR 7, separators in PCRs 0–7, the three applications in PCR 4, GRUB's
+/// commands and kernel command line in PCR 8 and the files it reads in PCR 9, GPT and ExitBootServices in
+/// PCR 5). Images and certificates are labelled stand-ins. Deterministic. SHA-1 and
 /// SHA-256 banks.
 pub fn simulated_firmware() -> SimulatedBoot {
     simulated_firmware_for(&[ALG_SHA1, ALG_SHA256])
@@ -312,6 +326,28 @@ pub fn simulated_firmware_for(banks: &[u16]) -> SimulatedBoot {
         let mut d = [0u8; 32];
         d.copy_from_slice(&sha2::Sha256::digest(image.as_bytes()));
         apps.push(d);
+        if i == 1 {
+            // GRUB runs: its commands and the kernel command line (PCR 8), the files it loads (PCR 9)
+            b.grub_string(
+                "grub_cmd",
+                &format!("linux {SIMULATED_KERNEL} {SIMULATED_CMDLINE}"),
+            );
+            b.grub_string(
+                "kernel_cmdline",
+                &format!("{SIMULATED_KERNEL} {SIMULATED_CMDLINE}"),
+            );
+            b.grub_string("grub_cmd", "initrd /initrd.img-6.1.0-cuproof");
+            for f in [SIMULATED_KERNEL, "/initrd.img-6.1.0-cuproof"] {
+                let mut name = f.as_bytes().to_vec();
+                name.push(0);
+                b.measure_content(
+                    9,
+                    EV_IPL,
+                    format!("cuproof simulated file {f}").as_bytes(),
+                    &name,
+                );
+            }
+        }
         if i == 0 {
             // shim was verified against db: the authority event
             b.measure_data(

@@ -40,7 +40,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 /// Boot PCRs the test policy pins (with the job PCR 23).
-pub const BOOT_PCRS: [u8; 9] = [0, 1, 2, 3, 4, 5, 6, 7, 10];
+pub const BOOT_PCRS: [u8; 11] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 /// Unix time used as "now" by the tests (certificates from swtpm_localca are valid around the real now).
 pub fn now() -> u64 {
     std::time::SystemTime::now()
