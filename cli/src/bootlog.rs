@@ -31,7 +31,7 @@ fn read_limited(path: &Path) -> CliResult<Vec<u8>> {
 fn detail(e: &cuproof_attest::bootlog::BootEvent) -> String {
     let printable = |s: &str| -> String {
         s.chars()
-            .take(60)
+            .take(120)
             .map(|c| if c.is_control() { '?' } else { c })
             .collect()
     };
@@ -60,8 +60,12 @@ fn detail(e: &cuproof_attest::bootlog::BootEvent) -> String {
         };
         return format!("{}:{}{val}", &guid_text(&v.guid)[..8], printable(&v.name));
     }
-    if e.data.iter().all(|b| b.is_ascii_graphic() || *b == b' ') && !e.data.is_empty() {
-        return format!("\"{}\"", printable(&String::from_utf8_lossy(&e.data)));
+    if let Some((kind, text)) = e.grub_string() {
+        return format!("{kind}: {}", printable(text));
+    }
+    let text = e.data.strip_suffix(&[0u8]).unwrap_or(&e.data);
+    if !text.is_empty() && text.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        return format!("\"{}\"", printable(&String::from_utf8_lossy(text)));
     }
     format!("{} bytes", e.data.len())
 }
@@ -139,7 +143,13 @@ pub fn run(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -> Cl
             e.pcr,
             e.type_name(),
             d,
-            if e.data_is_bound() { "yes" } else { "no" },
+            if e.data_is_bound() {
+                "yes"
+            } else if e.grub_string().is_some() {
+                "grub"
+            } else {
+                "no"
+            },
             detail(e)
         );
     }
