@@ -20,6 +20,16 @@ use subtle::ConstantTimeEq;
 
 const SECURE_BOOT_PCR: u8 = 7;
 const GRUB_STRING_PCR: u8 = 8;
+const LOADED_FILES_PCR: u8 = 9;
+
+/// The name a PCR-9 event gives its file (a hint, not evidence).
+fn file_hint(e: &BootEvent) -> String {
+    let name = e.data.strip_suffix(&[0u8]).unwrap_or(&e.data);
+    match std::str::from_utf8(name) {
+        Ok(n) if !n.is_empty() => crate::sanitize(n),
+        _ => "no name".into(),
+    }
+}
 const BOOT_APPLICATION_PCR: u8 = 4;
 
 fn short(d: &[u8]) -> String {
@@ -79,6 +89,13 @@ pub fn reference_policy(log: &[u8]) -> Result<String, cuproof_attest::bootlog::B
         .collect();
     if !apps.is_empty() {
         out.push_str(&format!("boot_applications = [\n{}\n]\n", apps.join("\n")));
+    }
+    let files: Vec<String> = l
+        .events_in(LOADED_FILES_PCR)
+        .map(|e| format!("  \"{}\",  # {}", hex::encode(e.sha256()), file_hint(e)))
+        .collect();
+    if !files.is_empty() {
+        out.push_str(&format!("loaded_files = [\n{}\n]\n", files.join("\n")));
     }
     let mut vars = String::new();
     for name in ["PK", "KEK", "db", "dbx"] {
@@ -279,6 +296,42 @@ pub(crate) fn check_boot(
         );
     }
 
+    match &bp.loaded_files {
+        None => v.skip(
+            "boot.loaded_files",
+            "policy pins no files read by the boot loader",
+        ),
+        Some(allowed) => {
+            // PCR 9: the file name in the data is not measured (a hint), so every event is judged by digest
+            let mut files = 0usize;
+            let mut bad = Vec::new();
+            for e in log.events_in(LOADED_FILES_PCR) {
+                if in_list(&e.sha256(), allowed) {
+                    files += 1;
+                } else {
+                    bad.push(format!(
+                        "event {} ({}): digest {} not allowed",
+                        e.number,
+                        file_hint(e),
+                        short(&e.sha256())
+                    ));
+                }
+            }
+            v.record(
+                "boot.loaded_files",
+                if !bad.is_empty() {
+                    Err(bad.join("; "))
+                } else if files == 0 {
+                    Err("no file read by the boot loader was measured in PCR 9".into())
+                } else {
+                    Ok(format!(
+                        "{files} file(s) read by the boot loader, each allowed"
+                    ))
+                },
+            );
+        }
+    }
+
     if bp.kernel_cmdline_require.is_empty() && bp.kernel_cmdline_forbid.is_empty() {
         v.skip(
             "boot.kernel_cmdline",
@@ -381,6 +434,7 @@ mod tests {
                 .unwrap_or_default(),
             kernel_cmdline_require: Vec::new(),
             kernel_cmdline_forbid: Vec::new(),
+            loaded_files: None,
         }
     }
 
@@ -606,6 +660,27 @@ mod tests {
             Outcome::Pass,
             "types are not consulted"
         );
+        // the files GRUB read (PCR 9): another initrd is refused, whatever name its event gives
+        let files: Vec<[u8; 32]> = l.events_in(9).map(|e| e.sha256()).collect();
+        let pinned = |list: Vec<[u8; 32]>| BootPolicy {
+            pcrs: (0..10).collect(),
+            loaded_files: Some(list),
+            ..policy(Some(s.boot_applications.clone()), None)
+        };
+        let v = run(&s.bytes, &pinned(files.clone()), &q);
+        assert_eq!(
+            outcome(&v, "boot.loaded_files"),
+            Outcome::Pass,
+            "{}",
+            v.render_table()
+        );
+        let v = run(&s.bytes, &pinned(files[..1].to_vec()), &q);
+        assert_eq!(outcome(&v, "boot.loaded_files"), Outcome::Fail);
+        assert!(v
+            .check("boot.loaded_files")
+            .expect("files")
+            .reason
+            .contains("/initrd.img"));
         // the reference policy carries the IMA words it found
         let text = reference_policy(&s.bytes).expect("reference");
         assert!(

@@ -228,6 +228,8 @@ struct RawBoot {
     #[serde(default)]
     boot_applications: Option<Vec<String>>,
     #[serde(default)]
+    loaded_files: Option<Vec<String>>,
+    #[serde(default)]
     variables: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     kernel_cmdline_require: Vec<String>,
@@ -493,6 +495,9 @@ pub struct BootPolicy {
     pub secure_boot: bool,
     /// Allowed SHA-256 digests (Authenticode) of every boot application measured in PCR 4; `None`: not judged.
     pub boot_applications: Option<Vec<[u8; 32]>>,
+    /// Allowed SHA-256 digests of every file GRUB read (PCR 9: grub.cfg, its modules, the kernel, the initrd —
+    /// which Secure Boot does not cover); `None`: not judged.
+    pub loaded_files: Option<Vec<[u8; 32]>>,
     /// Allowed SHA-256 digests of the data of Secure Boot variables (`PK`, `KEK`, `db`, `dbx`).
     pub variables: BTreeMap<String, Vec<[u8; 32]>>,
     /// Words the kernel command line GRUB measured (PCR 8) must contain, e.g. `ima_policy=tcb`.
@@ -1067,8 +1072,11 @@ fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
         return Err(invalid("boot.pcrs", "empty: the log would explain nothing"));
     }
     let cmdline = !b.kernel_cmdline_require.is_empty() || !b.kernel_cmdline_forbid.is_empty();
-    let judges =
-        b.secure_boot || b.boot_applications.is_some() || !b.variables.is_empty() || cmdline;
+    let judges = b.secure_boot
+        || b.boot_applications.is_some()
+        || b.loaded_files.is_some()
+        || !b.variables.is_empty()
+        || cmdline;
     if judges && !b.require_log {
         return Err(invalid(
             "boot.require_log",
@@ -1120,6 +1128,28 @@ fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
             Some(v)
         }
     };
+    let loaded_files = match &b.loaded_files {
+        None => None,
+        Some(list) => {
+            if !pcrs.contains(&9) {
+                return Err(invalid(
+                    "boot.pcrs",
+                    "the files GRUB reads are measured in PCR 9, which is not listed",
+                ));
+            }
+            if list.is_empty() {
+                return Err(invalid(
+                    "boot.loaded_files",
+                    "empty list: no boot could pass",
+                ));
+            }
+            let mut v = Vec::new();
+            for (i, d) in list.iter().enumerate() {
+                v.push(hex32(&format!("boot.loaded_files[{i}]"), d)?);
+            }
+            Some(v)
+        }
+    };
     let mut variables = BTreeMap::new();
     for (name, list) in &b.variables {
         let key = format!("boot.variables.{name}");
@@ -1143,6 +1173,7 @@ fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
         pcrs,
         secure_boot: b.secure_boot,
         boot_applications,
+        loaded_files,
         variables,
         kernel_cmdline_require: b.kernel_cmdline_require.clone(),
         kernel_cmdline_forbid: b.kernel_cmdline_forbid.clone(),

@@ -571,6 +571,7 @@ fn measured_boot_is_checked_against_the_quoted_pcrs() {
         "boot.log",
         "boot.secure_boot",
         "boot.applications",
+        "boot.loaded_files",
         "boot.variables",
     ] {
         let c = v.check(name).unwrap_or_else(|| panic!("{name} missing"));

@@ -760,9 +760,14 @@ pub fn boot_policy_toml() -> String {
         .iter()
         .map(|d| format!("\"{}\"", hex::encode(d)))
         .collect();
+    let files: Vec<String> = log
+        .events_in(9)
+        .map(|e| format!("\"{}\"", hex::encode(e.sha256())))
+        .collect();
     format!(
-        "\n[boot]\nsecure_boot = true\nboot_applications = [{}]\n\n[boot.variables]\ndb = [\"{}\"]\n",
+        "\n[boot]\nsecure_boot = true\nboot_applications = [{}]\nloaded_files = [{}]\n\n[boot.variables]\ndb = [\"{}\"]\n",
         apps.join(", "),
+        files.join(", "),
         hex::encode(Sha256::digest(&db.data))
     )
 }
