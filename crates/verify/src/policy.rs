@@ -1106,50 +1106,38 @@ fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
             }
         }
     }
-    let boot_applications = match &b.boot_applications {
-        None => None,
-        Some(list) => {
-            if !pcrs.contains(&4) {
-                return Err(invalid(
-                    "boot.pcrs",
-                    "boot applications are measured in PCR 4, which is not listed",
-                ));
-            }
-            if list.is_empty() {
-                return Err(invalid(
-                    "boot.boot_applications",
-                    "empty list: no boot could pass",
-                ));
-            }
-            let mut v = Vec::new();
-            for (i, d) in list.iter().enumerate() {
-                v.push(hex32(&format!("boot.boot_applications[{i}]"), d)?);
-            }
-            Some(v)
+    // A digest allow-list of events in one PCR: that PCR must be judged, and the list must not be empty.
+    let digests = |key: &str, list: &Option<Vec<String>>, pcr: u8, what: &str| {
+        let Some(list) = list else {
+            return Ok(None);
+        };
+        if !pcrs.contains(&pcr) {
+            return Err(invalid(
+                "boot.pcrs",
+                format!("{what} are measured in PCR {pcr}, which is not listed"),
+            ));
         }
-    };
-    let loaded_files = match &b.loaded_files {
-        None => None,
-        Some(list) => {
-            if !pcrs.contains(&9) {
-                return Err(invalid(
-                    "boot.pcrs",
-                    "the files GRUB reads are measured in PCR 9, which is not listed",
-                ));
-            }
-            if list.is_empty() {
-                return Err(invalid(
-                    "boot.loaded_files",
-                    "empty list: no boot could pass",
-                ));
-            }
-            let mut v = Vec::new();
-            for (i, d) in list.iter().enumerate() {
-                v.push(hex32(&format!("boot.loaded_files[{i}]"), d)?);
-            }
-            Some(v)
+        if list.is_empty() {
+            return Err(invalid(key, "empty list: no boot could pass"));
         }
+        list.iter()
+            .enumerate()
+            .map(|(i, d)| hex32(&format!("{key}[{i}]"), d))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
     };
+    let boot_applications = digests(
+        "boot.boot_applications",
+        &b.boot_applications,
+        4,
+        "boot applications",
+    )?;
+    let loaded_files = digests(
+        "boot.loaded_files",
+        &b.loaded_files,
+        9,
+        "the files GRUB reads",
+    )?;
     let mut variables = BTreeMap::new();
     for (name, list) in &b.variables {
         let key = format!("boot.variables.{name}");

@@ -94,6 +94,24 @@ fn production_policy_requires_a_measured_secure_boot() {
     );
     let e = Policy::from_toml_str(&bad, dir()).expect_err("unknown variable");
     assert!(e.to_string().contains("boot.variables.Mok"), "{e}");
+    let prod = production_without_operator_files();
+    let empty = prod.replace(
+        "secure_boot = true",
+        "secure_boot = true\nloaded_files = []",
+    );
+    let e = Policy::from_toml_str(&empty, dir()).expect_err("empty list");
+    assert!(e.to_string().contains("boot.loaded_files"), "{e}");
+    let unjudged = prod
+        .replace("pcrs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]", "pcrs = [0, 7, 8]")
+        .replace(
+            "secure_boot = true",
+            &format!(
+                "secure_boot = true\nloaded_files = [\"{}\"]",
+                "ab".repeat(32)
+            ),
+        );
+    let e = Policy::from_toml_str(&unjudged, dir()).expect_err("PCR 9 not judged");
+    assert!(e.to_string().contains("PCR 9"), "{e}");
 }
 
 #[test]
