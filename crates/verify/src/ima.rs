@@ -86,6 +86,14 @@ pub(crate) fn check_ima(
         );
         return;
     }
+    if p.check_boot_aggregate {
+        v.record("ima.boot_aggregate", judge_boot_aggregate(&log, quoted));
+    } else {
+        v.skip(
+            "ima.boot_aggregate",
+            "policy does not check the boot aggregate",
+        );
+    }
     let covered: Vec<&ImaEntry> = log
         .entries
         .iter()
@@ -231,6 +239,53 @@ pub(crate) fn check_ima(
     v.record("ima.files", r);
 }
 
+/// The first entry of a list is the kernel's `boot_aggregate`: the hash, at IMA's start, of PCRs 0–9 (Linux ≥ 5.8
+/// with TPM 2.0; 0–7 before) in the bank of the IMA hash. For SHA-256 it must equal the hash of the quoted PCRs —
+/// the list was started on this boot, and nothing extended PCRs 0–9 after the kernel took over.
+fn judge_boot_aggregate(log: &ImaLog, quoted: &BTreeMap<u8, Vec<u8>>) -> Result<String, String> {
+    use sha2::Digest as _;
+    let first = log
+        .entries
+        .first()
+        .and_then(|e| e.file.as_ref())
+        .filter(|f| f.path == "boot_aggregate")
+        .ok_or("the list does not start with boot_aggregate")?;
+    if first.alg != "sha256" {
+        return Ok(format!(
+            "boot_aggregate is over the {} bank, which the quote does not cover: not compared",
+            first.alg
+        ));
+    }
+    let over = |n: u8| -> Option<[u8; 32]> {
+        let mut h = sha2::Sha256::new();
+        for i in 0..n {
+            h.update(quoted.get(&i)?);
+        }
+        Some(h.finalize().into())
+    };
+    let matches = |d: Option<[u8; 32]>| {
+        d.is_some_and(|d| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                d.as_slice(),
+                first.digest.as_slice(),
+            ))
+        })
+    };
+    if matches(over(10)) {
+        Ok("boot_aggregate = SHA-256 of the quoted PCRs 0-9".into())
+    } else if matches(over(8)) {
+        Ok("boot_aggregate = SHA-256 of the quoted PCRs 0-7 (kernel before 5.8)".into())
+    } else if (0..10).any(|i| !quoted.contains_key(&i)) {
+        Err("PCRs 0-9 are not all quoted: the boot aggregate cannot be compared".into())
+    } else {
+        Err(format!(
+            "boot_aggregate {} is not the hash of the quoted PCRs 0-9 (or 0-7): the list began on another boot, or \
+             PCRs 0-9 changed after the kernel started",
+            short(&first.digest)
+        ))
+    }
+}
+
 /// An `[ima]` policy table that accepts exactly the files measured in `log` (a known-good machine's
 /// `binary_runtime_measurements`): every path with its digest, the NVIDIA kernel modules required, unknown files
 /// refused; `boot_aggregate` is excluded (it changes with every boot configuration).
@@ -278,15 +333,14 @@ mod tests {
     use cuproof_attest::ima::build::{simulated_runtime, ImaLogBuilder, SIMULATED_FILES};
     use cuproof_attest::ima::IMA_PCR;
 
+    /// PCRs 0–9 as in [`sim`]'s boot (all `[3; 32]`) and PCR 10 after `log`.
     fn quoted_after(log: &[u8]) -> BTreeMap<u8, Vec<u8>> {
         let l = ImaLog::parse(log).expect("list");
-        [(
-            10u8,
-            l.replay_sha256(IMA_PCR, l.entries.len(), ReplayMode::PerBank)
-                .to_vec(),
-        )]
-        .into_iter()
-        .collect()
+        let pcr10 = l.replay_sha256(IMA_PCR, l.entries.len(), ReplayMode::PerBank);
+        (0..10u8)
+            .map(|i| (i, vec![3u8; 32]))
+            .chain([(10u8, pcr10.to_vec())])
+            .collect()
     }
 
     fn policy_from(log: &[u8]) -> ImaPolicy {
@@ -354,6 +408,24 @@ mod tests {
             outcome(&run(&log, &p, &BTreeMap::new()), "ima.log"),
             Outcome::Fail
         );
+        // the boot aggregate of another boot (PCR 4 differs from the one the list was started on)
+        let mut other_boot = quoted_after(&log);
+        other_boot.insert(4, vec![4; 32]);
+        let v = run(&log, &p, &other_boot);
+        assert_eq!(outcome(&v, "ima.log"), Outcome::Pass);
+        assert_eq!(outcome(&v, "ima.boot_aggregate"), Outcome::Fail);
+        let unchecked = ImaPolicy {
+            check_boot_aggregate: false,
+            ..p.clone()
+        };
+        let v = run(&log, &unchecked, &other_boot);
+        assert!(v.valid, "{}", v.render_table());
+        // a list whose first entry is not the boot aggregate
+        let mut b = ImaLogBuilder::new();
+        b.file("ima-ng", "/usr/bin/true", &[1; 32], None);
+        let headless = b.finish();
+        let v = run(&headless, &p, &quoted_after(&headless));
+        assert_eq!(outcome(&v, "ima.boot_aggregate"), Outcome::Fail);
         assert_eq!(outcome(&run(&[], &p, &q), "ima.log"), Outcome::Fail);
     }
 
@@ -447,7 +519,7 @@ mod tests {
         let policy = |extra: &str| {
             let full = format!(
                 "name = \"t\"\nbackend = \"any\"\n[tpm]\naccept = [\"none\"]\nrequire_ek_certificate = false\n\
-                 [pcrs]\n[modules]\nallow_any = true\n[ima]\ndeny_unknown = true\n\
+                 [pcrs]\n[modules]\nallow_any = true\n[ima]\ndeny_unknown = true\ncheck_boot_aggregate = false\n\
                  exclude = [\"boot_aggregate\", \"/lib/modules/\"]\n{extra}"
             );
             crate::Policy::from_toml_str(&full, std::path::Path::new("."))

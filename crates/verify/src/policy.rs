@@ -198,6 +198,8 @@ struct RawIma {
     pcr: u32,
     #[serde(default)]
     allow_violations: bool,
+    #[serde(default = "default_true")]
+    check_boot_aggregate: bool,
     #[serde(default)]
     deny_unknown: bool,
     #[serde(default)]
@@ -544,6 +546,8 @@ pub struct ImaPolicy {
     pub pcr: u8,
     /// Whether violation entries (integrity unknown) are tolerated.
     pub allow_violations: bool,
+    /// Whether the list's `boot_aggregate` must be the hash of the quoted PCRs 0–9 (or 0–7, older kernels).
+    pub check_boot_aggregate: bool,
     /// Whether every measured file must be allowed by `files` or `digests` (or excluded).
     pub deny_unknown: bool,
     /// Path prefixes never judged.
@@ -1042,6 +1046,7 @@ fn resolve_ima(
         require_log: i.require_log,
         pcr: i.pcr as u8,
         allow_violations: i.allow_violations,
+        check_boot_aggregate: i.check_boot_aggregate,
         deny_unknown: i.deny_unknown,
         exclude: i.exclude.clone(),
         required: i.required.clone(),

@@ -614,7 +614,12 @@ fn runtime_measurements_are_checked_against_pcr_10() {
     // the NVIDIA kernel modules included.
     let v = verify_receipt(&f.receipt, &f.policy, &mut ctx(f));
     assert!(v.valid, "{}", v.render_table());
-    for name in ["ima.log", "ima.violations", "ima.files"] {
+    for name in [
+        "ima.log",
+        "ima.boot_aggregate",
+        "ima.violations",
+        "ima.files",
+    ] {
         let c = v.check(name).unwrap_or_else(|| panic!("{name} missing"));
         assert_eq!(c.outcome, Outcome::Pass, "{name}: {}", c.reason);
     }
