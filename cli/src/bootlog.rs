@@ -107,8 +107,7 @@ pub fn run(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -> Cl
         "this machine's firmware log; it needs root, or name a file",
     )?;
     let log = BootLog::parse(&bytes).map_err(|e| CliError::input(format!("{source}: {e}")))?;
-    let reference = cuproof_verify::boot::reference_policy(&bytes)
-        .map_err(|e| CliError::input(format!("{source}: {e}")))?;
+    let reference = cuproof_verify::boot::reference_policy_of(&log);
     if policy_only {
         print!("{reference}");
         return Ok(0);
@@ -190,8 +189,7 @@ pub fn run_ima(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -
         None => (bytes, source),
     };
     let log = ImaLog::parse(&bytes).map_err(|e| CliError::input(format!("{source}: {e}")))?;
-    let reference = cuproof_verify::ima::reference_policy(&bytes)
-        .map_err(|e| CliError::input(format!("{source}: {e}")))?;
+    let reference = cuproof_verify::ima::reference_policy_of(&log);
     if policy_only {
         print!("{reference}");
         return Ok(0);

@@ -65,10 +65,10 @@ enum Cmd {
     Respond(RespondCmd),
     /// Show a firmware (measured-boot) event log: its events, the PCRs it replays to, and the `[boot]` policy
     /// table that accepts exactly that boot.
-    Bootlog(BootlogArgs),
+    Bootlog(MeasurementLogArgs),
     /// Show an IMA runtime measurement list (what the kernel measured after boot: the NVIDIA driver, binaries),
     /// the PCR-10 value it replays to, and the `[ima]` policy table that accepts exactly those files.
-    Ima(ImaArgs),
+    Ima(MeasurementLogArgs),
     /// The main job: setup → run → prove → verify → on-chain check, with a story of what was proven.
     Demo(DemoArgs),
     /// Print shell completions.
@@ -202,27 +202,16 @@ struct VerifyArgs {
     json: bool,
 }
 
+/// Arguments of `cuproof bootlog` and `cuproof ima`.
 #[derive(Args)]
-struct BootlogArgs {
-    /// The event log (default: this machine's, /sys/kernel/security/tpm0/binary_bios_measurements).
+struct MeasurementLogArgs {
+    /// The log (default: this machine's, under /sys/kernel/security: binary_bios_measurements for `bootlog`,
+    /// ima/binary_runtime_measurements for `ima`).
     file: Option<PathBuf>,
-    /// Take the boot log a receipt carries instead.
+    /// Take the log a receipt carries instead.
     #[arg(long, conflicts_with = "file")]
     receipt: Option<PathBuf>,
-    /// Print only the `[boot]` policy table.
-    #[arg(long)]
-    policy: bool,
-}
-
-#[derive(Args)]
-struct ImaArgs {
-    /// The binary measurement list (default: this machine's,
-    /// /sys/kernel/security/ima/binary_runtime_measurements).
-    file: Option<PathBuf>,
-    /// Take the list a receipt carries instead.
-    #[arg(long, conflicts_with = "file")]
-    receipt: Option<PathBuf>,
-    /// Print only the `[ima]` policy table.
+    /// Print only the policy table (`[boot]` or `[ima]`).
     #[arg(long)]
     policy: bool,
 }

@@ -61,8 +61,12 @@ fn executables(log: &BootLog) -> impl Iterator<Item = &BootEvent> {
 /// `binary_bios_measurements`): Secure Boot if it was on, its PCR-4 executables, its PK/KEK/db/dbx. The
 /// reference-state step of measured-boot attestation; an operator merges the tables of its fleet's machines.
 pub fn reference_policy(log: &[u8]) -> Result<String, cuproof_attest::bootlog::BootLogError> {
-    let l = BootLog::parse(log)?;
-    let sb = secure_boot_variables(&l, "SecureBoot");
+    Ok(reference_policy_of(&BootLog::parse(log)?))
+}
+
+/// [`reference_policy`] of a parsed log.
+pub fn reference_policy_of(l: &BootLog) -> String {
+    let sb = secure_boot_variables(l, "SecureBoot");
     let secure_boot = matches!(sb.as_slice(), [(_, v)] if v.data == [1]);
     let mut out =
         String::from("[boot]\nrequire_log = true\npcrs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n");
@@ -84,7 +88,7 @@ pub fn reference_policy(log: &[u8]) -> Result<String, cuproof_attest::bootlog::B
         out.push_str(&format!("kernel_cmdline_require = [{}]\n", q.join(", ")));
         out.push_str("kernel_cmdline_forbid = [\"ima=\", \"init=\"]\n");
     }
-    let apps: Vec<String> = executables(&l)
+    let apps: Vec<String> = executables(l)
         .map(|e| format!("  \"{}\",  # {}", hex::encode(e.sha256()), image_hint(e)))
         .collect();
     if !apps.is_empty() {
@@ -99,7 +103,7 @@ pub fn reference_policy(log: &[u8]) -> Result<String, cuproof_attest::bootlog::B
     }
     let mut vars = String::new();
     for name in ["PK", "KEK", "db", "dbx"] {
-        if let [(_, v)] = secure_boot_variables(&l, name).as_slice() {
+        if let [(_, v)] = secure_boot_variables(l, name).as_slice() {
             vars.push_str(&format!(
                 "{name} = [\"{}\"]\n",
                 hex::encode(sha2::Sha256::digest(&v.data))
@@ -110,7 +114,7 @@ pub fn reference_policy(log: &[u8]) -> Result<String, cuproof_attest::bootlog::B
         out.push_str("\n[boot.variables]\n");
         out.push_str(&vars);
     }
-    Ok(out)
+    out
 }
 
 /// Where a PCR-4 executable says it came from (its device path: a hint, not evidence).
@@ -129,27 +133,20 @@ pub(crate) fn check_boot(
     quoted: &BTreeMap<u8, Vec<u8>>,
     v: &mut Verdict,
 ) {
-    let Some(bp) = policy else {
+    let require = policy.map(|p| p.require_log);
+    let (true, Some(bp)) = (
         crate::log_to_judge(
             v,
             "boot.log",
             "[boot]",
             "firmware event log",
             boot_log,
-            None,
-        );
+            require,
+        ),
+        policy,
+    ) else {
         return;
     };
-    if !crate::log_to_judge(
-        v,
-        "boot.log",
-        "[boot]",
-        "firmware event log",
-        boot_log,
-        Some(bp.require_log),
-    ) {
-        return;
-    }
     let log = match BootLog::parse(boot_log) {
         Ok(l) => l,
         Err(e) => {

@@ -37,20 +37,20 @@ pub(crate) fn check_ima(
     quoted: &BTreeMap<u8, Vec<u8>>,
     v: &mut Verdict,
 ) {
-    let Some(p) = policy else {
-        crate::log_to_judge(v, "ima.log", "[ima]", "IMA measurement list", ima_log, None);
+    let require = policy.map(|p| p.require_log);
+    let (true, Some(p)) = (
+        crate::log_to_judge(
+            v,
+            "ima.log",
+            "[ima]",
+            "IMA measurement list",
+            ima_log,
+            require,
+        ),
+        policy,
+    ) else {
         return;
     };
-    if !crate::log_to_judge(
-        v,
-        "ima.log",
-        "[ima]",
-        "IMA measurement list",
-        ima_log,
-        Some(p.require_log),
-    ) {
-        return;
-    }
     let log = match ImaLog::parse(ima_log) {
         Ok(l) => l,
         Err(e) => {
@@ -290,7 +290,11 @@ fn judge_boot_aggregate(log: &ImaLog, quoted: &BTreeMap<u8, Vec<u8>>) -> Result<
 /// `binary_runtime_measurements`): every path with its digest, the NVIDIA kernel modules required, unknown files
 /// refused; `boot_aggregate` is excluded (it changes with every boot configuration).
 pub fn reference_policy(log: &[u8]) -> Result<String, cuproof_attest::ima::ImaError> {
-    let l = ImaLog::parse(log)?;
+    Ok(reference_policy_of(&ImaLog::parse(log)?))
+}
+
+/// [`reference_policy`] of a parsed log.
+pub fn reference_policy_of(l: &ImaLog) -> String {
     let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for f in l
         .entries
@@ -323,7 +327,7 @@ pub fn reference_policy(log: &[u8]) -> Result<String, cuproof_attest::ima::ImaEr
         let list: Vec<String> = ds.iter().map(|d| format!("{d:?}")).collect();
         out.push_str(&format!("{path:?} = [{}]\n", list.join(", ")));
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
