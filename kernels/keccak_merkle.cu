@@ -2,9 +2,10 @@
 // pad: 0x01 (keccak256) or 0x06 (sha3-256). Digests are stored as 4 little-endian u64 lanes (= the 32 digest bytes).
 #include "keccak.cuh"
 
-// Leaf hash of full chunks with paired 16-byte loads (cp_hash_prefixed_v2); tuning knob, off by default.
+// Leaf hash of full chunks with paired 16-byte loads (cp_hash_prefixed_v2); on by default since the H100 run of
+// 2026-11-27 (383 -> 405 GB/s, docs/perf.md §2); CP_LEAF_V2=0 builds the one-block-per-load path.
 #ifndef CP_LEAF_V2
-#define CP_LEAF_V2 0
+#define CP_LEAF_V2 1
 #endif
 
 // Minimum resident blocks per SM asked of the compiler for the leaf kernel (register cap); tuning knob.
