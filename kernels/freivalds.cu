@@ -13,114 +13,39 @@
 #endif
 #define CP_FV_ROWS_I8 4
 #ifndef CP_FV_I8_BATCH
-#define CP_FV_I8_BATCH 4
+#define CP_FV_I8_BATCH 8
 #endif
-#define CP_FV_ROWS_I32 4
-// Tuning variants (off by default; scripts/device-check-build stages them for the device check): cp.async staging
-// of the int8 operands through shared memory in the B·r and A·y kernels.
-#ifndef CP_FV_BR_STAGED
-#define CP_FV_BR_STAGED 0
-#endif
-#ifndef CP_FV_I8_STAGED
-#define CP_FV_I8_STAGED 0
+// Rows per warp of C·r (the launch in src/kernels/freivalds.rs sizes its grid for this many). The warps stride
+// over the row groups, so a build with another value still computes every w on that launch: the device check
+// times such builds as variants.
+#ifndef CP_FV_ROWS_I32
+#define CP_FV_ROWS_I32 2
 #endif
 #ifndef CP_FV_I32_BATCH
 #define CP_FV_I32_BATCH 4
 #endif
+// Register double buffering of the matrix loads in the batched loops, per kernel: the next batch is loaded before
+// the current one is used. Without it ptxas sinks every load next to its first use, so a warp has about one
+// iteration's loads in flight rather than a batch (seen in the SASS; docs/perf.md §4). On for B·r and A·y (H100:
+// 40 -> 36 us and 47 -> 38 us); off for C·r, where the extra registers (84 -> 128) cost more than they gain and
+// keep the chain's blocks from sharing its SMs. Tuning knobs.
+#ifndef CP_FV_PREFETCH_BR
+#define CP_FV_PREFETCH_BR 1
+#endif
+#ifndef CP_FV_PREFETCH_I8
+#define CP_FV_PREFETCH_I8 1
+#endif
+#ifndef CP_FV_PREFETCH_I32
+#define CP_FV_PREFETCH_I32 0
+#endif
 
-// 16-byte asynchronous copy global -> shared (sm_80+); src_size 0 writes zeros.
-__device__ __forceinline__ void cp_fv_async16(void* smem, const void* gmem, uint32_t src_size) {
-    const uint32_t sa = (uint32_t)__cvta_generic_to_shared(smem);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(sa), "l"(gmem), "r"(src_size));
+// Loads of the matrices, each byte read once. (Streaming hints, ld.global.cs or L1::no_allocate, were measured on
+// an H100 and changed nothing beyond noise: docs/perf.md §4.)
+template <typename T>
+__device__ __forceinline__ T cp_fv_ldm(const T* p) {
+    return __ldg(p);
 }
-__device__ __forceinline__ void cp_fv_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_fv_async_wait_1() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
-__device__ __forceinline__ void cp_fv_async_wait_0() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
 
-#if CP_FV_BR_STAGED
-// Variant (tuning knob, not the default; docs/perf.md §4): the same B·r partials, with the block's 8-row x 2048-byte
-// tiles of Bt staged through shared memory by cp.async (two stages), so that the loads in flight hold no registers.
-// Same launch shape and arguments as the default kernel.
-extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial(const int8_t* __restrict__ bt,
-                                                                               const uint64_t* __restrict__ r,
-                                                                               uint32_t n, uint32_t k,
-                                                                               uint64_t* __restrict__ y_part) {
-    __shared__ __align__(16) uint8_t st[2][8 * 2048];
-    const uint32_t cb = blockIdx.x * 2048u;  // the block's first column l
-    const uint32_t l0 = cb + CP_FV_BR_PER_THREAD * threadIdx.x;
-    const uint32_t per = (n + gridDim.y - 1) / gridDim.y;
-    const uint32_t j0 = blockIdx.y * per;
-    const uint32_t j1 = min(n, j0 + per);
-    int32_t p[CP_FV_BR_PER_THREAD][4];
-    uint64_t v[CP_FV_BR_PER_THREAD];
-#pragma unroll
-    for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t) {
-        v[t] = 0;
-        p[t][0] = p[t][1] = p[t][2] = p[t][3] = 0;
-    }
-    if ((k & 15u) == 0 && (((uintptr_t)bt) & 15u) == 0) {
-        const uint32_t nst = j1 > j0 ? (j1 - j0 + 7) / 8 : 0;
-        auto load = [&](uint32_t sidx, uint32_t buf) {
-#pragma unroll
-            for (int it = 0; it < 4; ++it) {
-                const uint32_t seg = threadIdx.x + 256u * it;  // 0..1023
-                const uint32_t rr = seg >> 7, c = (seg & 127u) * 16u;
-                const uint32_t j = j0 + 8u * sidx + rr, l = cb + c;
-                const bool in = j < j1 && l < k;
-                cp_fv_async16(&st[buf][rr * 2048u + c], in ? bt + (size_t)j * k + l : bt, in ? 16u : 0u);
-            }
-            cp_fv_async_commit();
-        };
-        if (nst > 0) load(0, 0);
-        if (nst > 1) load(1, 1);
-        for (uint32_t s = 0; s < nst; ++s) {
-            if (s + 1 < nst) {
-                cp_fv_async_wait_1();
-            } else {
-                cp_fv_async_wait_0();
-            }
-            __syncthreads();
-            const uint8_t* sb = st[s & 1u];
-#pragma unroll
-            for (int rr = 0; rr < 8; ++rr) {
-                const uint32_t j = j0 + 8u * s + rr;
-                if (j < j1 && l0 < k) {
-                    const uint64_t w = *(const uint64_t*)(sb + rr * 2048u + CP_FV_BR_PER_THREAD * threadIdx.x);
-                    uint32_t lim[4];
-                    cp_limbs16(__ldg(r + j), lim);
-#pragma unroll
-                    for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
-                        cp_acc8_add(p[t], (int32_t)(int8_t)(uint8_t)(w >> (8 * t)), lim);
-                }
-            }
-            if ((s & 31u) == 31u) {  // 256 rows per fold
-#pragma unroll
-                for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t) v[t] = cp_acc8_fold(v[t], p[t]);
-            }
-            __syncthreads();
-            if (s + 2 < nst) load(s + 2, s & 1u);
-        }
-    } else if (l0 < k) {
-        for (uint32_t jb = j0; jb < j1; jb += CP_ACC8_FOLD) {
-            const uint32_t je = min(j1, jb + CP_ACC8_FOLD);
-            for (uint32_t j = jb; j < je; ++j) {
-                uint32_t lim[4];
-                cp_limbs16(r[j], lim);
-#pragma unroll
-                for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
-                    if (l0 + t < k) cp_acc8_add(p[t], (int32_t)bt[(size_t)j * k + l0 + t], lim);
-            }
-#pragma unroll
-            for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t) v[t] = cp_acc8_fold(v[t], p[t]);
-        }
-    }
-#pragma unroll
-    for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t) {
-        v[t] = cp_acc8_fold(v[t], p[t]);
-        if (l0 + t < k) y_part[(size_t)blockIdx.y * k + l0 + t] = v[t];
-    }
-}
-#else
 // y_part[s][l] = sum over columns j in slice s of B[l][j] * r[j] (mod p), B given as Bt (n x k row-major).
 // Each thread owns CP_FV_BR_PER_THREAD = 8 consecutive l (one 8-byte load per j, 256 bytes per warp), loads
 // CP_FV_BR_BATCH rows before using them and folds its partials every CP_ACC8_FOLD rows.
@@ -146,13 +71,14 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial(c
         const uint32_t je = min(j1, jb + CP_ACC8_FOLD);
         uint32_t j = jb;
         if (fast) {
-            for (; j + CP_FV_BR_BATCH <= je; j += CP_FV_BR_BATCH) {
-                uint64_t w[CP_FV_BR_BATCH], rj[CP_FV_BR_BATCH];
+            auto load_b = [&](uint32_t at, uint64_t (&w)[CP_FV_BR_BATCH], uint64_t (&rj)[CP_FV_BR_BATCH]) {
 #pragma unroll
                 for (int u = 0; u < CP_FV_BR_BATCH; ++u) {
-                    w[u] = __ldg((const unsigned long long*)(bt + (size_t)(j + u) * k + l0));
-                    rj[u] = __ldg(r + j + u);
+                    w[u] = cp_fv_ldm((const unsigned long long*)(bt + (size_t)(at + u) * k + l0));
+                    rj[u] = __ldg(r + at + u);
                 }
+            };
+            auto use_b = [&](const uint64_t (&w)[CP_FV_BR_BATCH], const uint64_t (&rj)[CP_FV_BR_BATCH]) {
 #pragma unroll
                 for (int u = 0; u < CP_FV_BR_BATCH; ++u) {
                     uint32_t lim[4];
@@ -161,7 +87,33 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial(c
                     for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
                         cp_acc8_add(p[t], (int32_t)(int8_t)(uint8_t)(w[u] >> (8 * t)), lim);
                 }
+            };
+#if CP_FV_PREFETCH_BR
+            if (j + CP_FV_BR_BATCH <= je) {
+                uint64_t w[CP_FV_BR_BATCH], rj[CP_FV_BR_BATCH];
+                load_b(j, w, rj);
+                for (;;) {
+                    // the last batch reloads itself (in bounds, an L1 hit) instead of branching around the load
+                    const bool more = j + 2 * CP_FV_BR_BATCH <= je;
+                    uint64_t wn[CP_FV_BR_BATCH], rn[CP_FV_BR_BATCH];
+                    load_b(more ? j + CP_FV_BR_BATCH : j, wn, rn);
+                    use_b(w, rj);
+                    j += CP_FV_BR_BATCH;
+                    if (!more) break;
+#pragma unroll
+                    for (int u = 0; u < CP_FV_BR_BATCH; ++u) {
+                        w[u] = wn[u];
+                        rj[u] = rn[u];
+                    }
+                }
             }
+#else
+            for (; j + CP_FV_BR_BATCH <= je; j += CP_FV_BR_BATCH) {
+                uint64_t w[CP_FV_BR_BATCH], rj[CP_FV_BR_BATCH];
+                load_b(j, w, rj);
+                use_b(w, rj);
+            }
+#endif
         }
         for (; j < je; ++j) {
             uint32_t lim[4];
@@ -177,7 +129,6 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial(c
     for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
         if (l0 + t < k) y_part[(size_t)blockIdx.y * k + l0 + t] = v[t];
 }
-#endif
 
 // y[l] = sum over slices of y_part[s][l] (mod p): eight threads per l (adjacent lanes) split the slices, then
 // combine by shuffles. block = 256 (32 l), grid = ceil(k / 32).
@@ -203,100 +154,6 @@ __device__ __forceinline__ uint64_t cp_warp_sum61(uint64_t v) {
     return v;
 }
 
-#if CP_FV_I8_STAGED
-// Variant (tuning knob, not the default; docs/perf.md §4): the same A·y, with the block's 32 rows staged through
-// shared memory in 512-byte column chunks by cp.async (two stages). Same launch shape and arguments.
-#define CP_FV_I8_CH 512u
-extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8(const int8_t* __restrict__ a,
-                                                                            const uint64_t* __restrict__ y, uint32_t m,
-                                                                            uint32_t k, uint64_t* __restrict__ z) {
-    __shared__ __align__(16) uint8_t st[2][32 * CP_FV_I8_CH];
-    const uint32_t warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const uint32_t brow = blockIdx.x * 32u;
-    const uint32_t row0 = brow + warp * CP_FV_ROWS_I8;
-    int32_t p[CP_FV_ROWS_I8][4];
-    uint64_t v[CP_FV_ROWS_I8];
-#pragma unroll
-    for (int q = 0; q < CP_FV_ROWS_I8; ++q) {
-        v[q] = 0;
-        p[q][0] = p[q][1] = p[q][2] = p[q][3] = 0;
-    }
-    if ((k & 15u) == 0 && (((uintptr_t)a) & 15u) == 0) {
-        const uint32_t nch = (k + CP_FV_I8_CH - 1) / CP_FV_I8_CH;
-        auto load = [&](uint32_t ch, uint32_t buf) {
-#pragma unroll
-            for (int it = 0; it < 4; ++it) {
-                const uint32_t seg = threadIdx.x + 256u * it;  // 0..1023: 32 rows x 32 segments
-                const uint32_t rr = seg >> 5, c = (seg & 31u) * 16u;
-                const uint32_t gr = brow + rr, gc = ch * CP_FV_I8_CH + c;
-                const bool in = gr < m && gc < k;
-                cp_fv_async16(&st[buf][rr * CP_FV_I8_CH + c], in ? a + (size_t)gr * k + gc : a, in ? 16u : 0u);
-            }
-            cp_fv_async_commit();
-        };
-        load(0, 0);
-        if (nch > 1) load(1, 1);
-        for (uint32_t ch = 0; ch < nch; ++ch) {
-            if (ch + 1 < nch) {
-                cp_fv_async_wait_1();
-            } else {
-                cp_fv_async_wait_0();
-            }
-            __syncthreads();
-            const uint8_t* sb = st[ch & 1u];
-#pragma unroll
-            for (uint32_t t4 = 0; t4 < CP_FV_I8_CH / 128u; ++t4) {
-                const uint32_t off = 4u * lane + 128u * t4;
-                const uint32_t l = ch * CP_FV_I8_CH + off;
-                if (l < k) {
-                    const ulonglong2 y01 = __ldg((const ulonglong2*)(y + l));
-                    const ulonglong2 y23 = __ldg((const ulonglong2*)(y + l + 2));
-                    const uint64_t yv[4] = {y01.x, y01.y, y23.x, y23.y};
-                    uint32_t av[CP_FV_ROWS_I8];
-#pragma unroll
-                    for (int q = 0; q < CP_FV_ROWS_I8; ++q)
-                        av[q] = *(const uint32_t*)(sb + (warp * CP_FV_ROWS_I8 + q) * CP_FV_I8_CH + off);
-#pragma unroll
-                    for (int t = 0; t < 4; ++t) {
-                        uint32_t lim[4];
-                        cp_limbs16(yv[t], lim);
-#pragma unroll
-                        for (int q = 0; q < CP_FV_ROWS_I8; ++q)
-                            cp_acc8_add(p[q], (int32_t)(int8_t)(uint8_t)(av[q] >> (8 * t)), lim);
-                    }
-                }
-            }
-            if ((ch & 15u) == 15u) {  // 16 terms per lane per chunk: fold every 16 chunks
-#pragma unroll
-                for (int q = 0; q < CP_FV_ROWS_I8; ++q) v[q] = cp_acc8_fold(v[q], p[q]);
-            }
-            __syncthreads();
-            if (ch + 2 < nch) load(ch + 2, ch & 1u);
-        }
-    } else if (row0 < m) {
-        const int8_t* rows[CP_FV_ROWS_I8];
-#pragma unroll
-        for (int q = 0; q < CP_FV_ROWS_I8; ++q) rows[q] = a + (size_t)(row0 + q < m ? row0 + q : row0) * k;
-        const uint32_t span = 32u * CP_ACC8_FOLD;
-        for (uint32_t kb = 0; kb < k; kb += span) {
-            const uint32_t ke = k - kb < span ? k : kb + span;
-            for (uint32_t l = kb + lane; l < ke; l += 32) {
-                uint32_t lim[4];
-                cp_limbs16(y[l], lim);
-#pragma unroll
-                for (int q = 0; q < CP_FV_ROWS_I8; ++q) cp_acc8_add(p[q], (int32_t)rows[q][l], lim);
-            }
-#pragma unroll
-            for (int q = 0; q < CP_FV_ROWS_I8; ++q) v[q] = cp_acc8_fold(v[q], p[q]);
-        }
-    }
-#pragma unroll
-    for (int q = 0; q < CP_FV_ROWS_I8; ++q) {
-        const uint64_t w = cp_warp_sum61(cp_acc8_fold(v[q], p[q]));
-        if (lane == 0 && row0 + q < m) z[row0 + q] = w;
-    }
-}
-#else
 // z[i] = sum_l A[i][l] * y[l] (mod p): CP_FV_ROWS_I8 rows per warp; lane handles bytes 4 lane + 128 t of each row
 // (coalesced 4-byte loads of A, CP_FV_I8_BATCH iterations loaded before use; 32 contiguous bytes of y per lane,
 // shared by the rows). Partials are folded every 64 iterations (256 terms per lane, CP_ACC8_FOLD).
@@ -324,17 +181,18 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8(cons
         for (uint32_t kb = 0; kb < k; kb += span) {
             const uint32_t ke = k - kb < span ? k : kb + span;
             uint32_t l = kb + 4 * lane;
-            for (; l + 128 * (CP_FV_I8_BATCH - 1) < ke; l += 128 * CP_FV_I8_BATCH) {
-                uint32_t av[CP_FV_I8_BATCH][CP_FV_ROWS_I8];
+            auto load_a = [&](uint32_t at, uint32_t (&dst)[CP_FV_I8_BATCH][CP_FV_ROWS_I8]) {
 #pragma unroll
                 for (int u = 0; u < CP_FV_I8_BATCH; ++u)
 #pragma unroll
                     for (int q = 0; q < CP_FV_ROWS_I8; ++q)
-                        av[u][q] = __ldg((const unsigned int*)(rows[q] + l + 128 * u));
+                        dst[u][q] = cp_fv_ldm((const unsigned int*)(rows[q] + at + 128 * u));
+            };
+            auto use_a = [&](uint32_t at, const uint32_t (&av)[CP_FV_I8_BATCH][CP_FV_ROWS_I8]) {
 #pragma unroll
                 for (int u = 0; u < CP_FV_I8_BATCH; ++u) {
-                    const ulonglong2 y01 = __ldg((const ulonglong2*)(y + l + 128 * u));
-                    const ulonglong2 y23 = __ldg((const ulonglong2*)(y + l + 128 * u + 2));
+                    const ulonglong2 y01 = __ldg((const ulonglong2*)(y + at + 128 * u));
+                    const ulonglong2 y23 = __ldg((const ulonglong2*)(y + at + 128 * u + 2));
                     const uint64_t yv[4] = {y01.x, y01.y, y23.x, y23.y};
 #pragma unroll
                     for (int t = 0; t < 4; ++t) {
@@ -345,7 +203,33 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8(cons
                             cp_acc8_add(p[q], (int32_t)(int8_t)(uint8_t)(av[u][q] >> (8 * t)), lim);
                     }
                 }
+            };
+            const uint32_t step = 128 * CP_FV_I8_BATCH;
+#if CP_FV_PREFETCH_I8
+            if (l + 128 * (CP_FV_I8_BATCH - 1) < ke) {
+                uint32_t cur[CP_FV_I8_BATCH][CP_FV_ROWS_I8];
+                load_a(l, cur);
+                for (;;) {
+                    // the last batch reloads itself (in bounds, an L1 hit) instead of branching around the load
+                    const bool more = l + step + 128 * (CP_FV_I8_BATCH - 1) < ke;
+                    uint32_t nxt[CP_FV_I8_BATCH][CP_FV_ROWS_I8];
+                    load_a(more ? l + step : l, nxt);
+                    use_a(l, cur);
+                    l += step;
+                    if (!more) break;
+#pragma unroll
+                    for (int u = 0; u < CP_FV_I8_BATCH; ++u)
+#pragma unroll
+                        for (int q = 0; q < CP_FV_ROWS_I8; ++q) cur[u][q] = nxt[u][q];
+                }
             }
+#else
+            for (; l + 128 * (CP_FV_I8_BATCH - 1) < ke; l += step) {
+                uint32_t av[CP_FV_I8_BATCH][CP_FV_ROWS_I8];
+                load_a(l, av);
+                use_a(l, av);
+            }
+#endif
             for (; l < ke; l += 128) {
                 const ulonglong2 y01 = __ldg((const ulonglong2*)(y + l));
                 const ulonglong2 y23 = __ldg((const ulonglong2*)(y + l + 2));
@@ -386,19 +270,20 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8(cons
         if (lane == 0 && row0 + q < m) z[row0 + q] = w;
     }
 }
-#endif
 
 // w[i] = sum_j C[i][j] * r[j] (mod p) for int32 C: CP_FV_ROWS_I32 rows per warp; lane handles columns
 // 4 lane + 128 t (16-byte loads of C, CP_FV_I32_BATCH iterations loaded before use; 32 contiguous bytes of r per
 // lane, shared by the rows). Lane terms are folded every 2^16 columns (2^11 terms per lane, CP_ACC32_TERMS).
-// block = 256, grid = ceil(m / (8 * CP_FV_ROWS_I32)).
+// block = 256, grid <= ceil(m / (8 * CP_FV_ROWS_I32)): warps stride over the row groups.
 extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i32(const int32_t* __restrict__ c,
                                                                              const uint64_t* __restrict__ r,
                                                                              uint32_t m, uint32_t n,
                                                                              uint64_t* __restrict__ w) {
-    const uint32_t row0 = (blockIdx.x * 8 + (threadIdx.x >> 5)) * CP_FV_ROWS_I32;
     const uint32_t lane = threadIdx.x & 31;
-    if (row0 >= m) return;
+    // grid-stride over groups of CP_FV_ROWS_I32 rows: the launch may use fewer blocks than groups (a fixed share
+    // of each SM, leaving room for the B·r -> A·y chain that runs beside it)
+    for (uint32_t grp = blockIdx.x * 8 + (threadIdx.x >> 5); (size_t)grp * CP_FV_ROWS_I32 < m; grp += gridDim.x * 8) {
+    const uint32_t row0 = grp * CP_FV_ROWS_I32;
     const int32_t* rows[CP_FV_ROWS_I32];
 #pragma unroll
     for (int q = 0; q < CP_FV_ROWS_I32; ++q) rows[q] = c + (size_t)(row0 + q < m ? row0 + q : row0) * n;
@@ -414,16 +299,17 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i32(con
         for (int q = 0; q < CP_FV_ROWS_I32; ++q) cp_acc32_init(&acc[q]);
         if (fast) {
             uint32_t j = jb + 4 * lane;
-            for (; j + 128 * (CP_FV_I32_BATCH - 1) < je; j += 128 * CP_FV_I32_BATCH) {
-                int4 cv[CP_FV_I32_BATCH][CP_FV_ROWS_I32];
+            auto load_c = [&](uint32_t at, int4 (&cv)[CP_FV_I32_BATCH][CP_FV_ROWS_I32]) {
 #pragma unroll
                 for (int u = 0; u < CP_FV_I32_BATCH; ++u)
 #pragma unroll
-                    for (int q = 0; q < CP_FV_ROWS_I32; ++q) cv[u][q] = __ldg((const int4*)(rows[q] + j + 128 * u));
+                    for (int q = 0; q < CP_FV_ROWS_I32; ++q) cv[u][q] = cp_fv_ldm((const int4*)(rows[q] + at + 128 * u));
+            };
+            auto use_c = [&](uint32_t at, const int4 (&cv)[CP_FV_I32_BATCH][CP_FV_ROWS_I32]) {
 #pragma unroll
                 for (int u = 0; u < CP_FV_I32_BATCH; ++u) {
-                    const ulonglong2 r01 = __ldg((const ulonglong2*)(r + j + 128 * u));
-                    const ulonglong2 r23 = __ldg((const ulonglong2*)(r + j + 128 * u + 2));
+                    const ulonglong2 r01 = __ldg((const ulonglong2*)(r + at + 128 * u));
+                    const ulonglong2 r23 = __ldg((const ulonglong2*)(r + at + 128 * u + 2));
                     const uint64_t rv[4] = {r01.x, r01.y, r23.x, r23.y};
 #pragma unroll
                     for (int t = 0; t < 4; ++t) {
@@ -436,7 +322,33 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i32(con
                         }
                     }
                 }
+            };
+            const uint32_t step = 128 * CP_FV_I32_BATCH;
+#if CP_FV_PREFETCH_I32
+            if (j + 128 * (CP_FV_I32_BATCH - 1) < je) {
+                int4 cur[CP_FV_I32_BATCH][CP_FV_ROWS_I32];
+                load_c(j, cur);
+                for (;;) {
+                    // the last batch reloads itself (in bounds, an L1 hit) instead of branching around the load
+                    const bool more = j + step + 128 * (CP_FV_I32_BATCH - 1) < je;
+                    int4 nxt[CP_FV_I32_BATCH][CP_FV_ROWS_I32];
+                    load_c(more ? j + step : j, nxt);
+                    use_c(j, cur);
+                    j += step;
+                    if (!more) break;
+#pragma unroll
+                    for (int u = 0; u < CP_FV_I32_BATCH; ++u)
+#pragma unroll
+                        for (int q = 0; q < CP_FV_ROWS_I32; ++q) cur[u][q] = nxt[u][q];
+                }
             }
+#else
+            for (; j + 128 * (CP_FV_I32_BATCH - 1) < je; j += step) {
+                int4 cv[CP_FV_I32_BATCH][CP_FV_ROWS_I32];
+                load_c(j, cv);
+                use_c(j, cv);
+            }
+#endif
             for (; j < je; j += 128) {
                 const ulonglong2 r01 = __ldg((const ulonglong2*)(r + j));
                 const ulonglong2 r23 = __ldg((const ulonglong2*)(r + j + 2));
@@ -464,6 +376,7 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i32(con
     for (int q = 0; q < CP_FV_ROWS_I32; ++q) {
         const uint64_t v = cp_warp_sum61(sum[q]);
         if (lane == 0 && row0 + q < m) w[row0 + q] = v;
+    }
     }
 }
 

@@ -17,6 +17,7 @@ use cust::event::{Event, EventFlags};
 use cust::memory::{CopyDestination, DeviceBuffer};
 use cust::module::Module;
 use cust::prelude::{Context, Device, Stream, StreamFlags};
+use cust::stream::StreamWaitEventFlags;
 use std::collections::HashMap;
 use std::ffi::c_void;
 
@@ -145,6 +146,51 @@ pub enum FreivaldsKernel {
     TensorCore,
 }
 
+/// How the independent Freivalds passes are issued: C·r needs only r, so it can run beside the B·r → A·y chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FreivaldsSchedule {
+    /// Every launch on the main stream, in record order.
+    OneStream,
+    /// C·r issued first, on the second stream; the chain on the main stream; joined by an event.
+    Overlap,
+    /// As `Overlap`, with the chain issued before C·r.
+    OverlapChainFirst,
+    /// As `Overlap`, with the chain on a stream of the greatest priority (the default).
+    OverlapPrioritized,
+}
+
+/// How the integer-ALU Freivalds kernels are launched (tuning; `Default` is the production choice, docs/perf.md §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FreivaldsLaunch {
+    /// Stream schedule of the four kernels.
+    pub schedule: FreivaldsSchedule,
+    /// Blocks of the C·r kernel per SM (its warps stride over the rows); 0: one block per 8 row groups.
+    pub cr_blocks_per_sm: u32,
+    /// Column slices of B·r, 1..=`freivalds::SLICES` (0: `SLICES`); any count gives the same y.
+    pub br_slices: u32,
+}
+
+impl Default for FreivaldsLaunch {
+    /// Measured on H100s (docs/perf.md §4): C·r held to two blocks per SM leaves registers for the chain's
+    /// blocks beside it (uncapped, its 512 blocks fill every SM and the overlap mostly serialises).
+    fn default() -> Self {
+        FreivaldsLaunch {
+            schedule: FreivaldsSchedule::OverlapPrioritized,
+            cr_blocks_per_sm: freivalds::CR_BLOCKS_PER_SM,
+            br_slices: freivalds::DEFAULT_SLICES,
+        }
+    }
+}
+
+impl FreivaldsLaunch {
+    fn slices(&self) -> u32 {
+        match self.br_slices {
+            0 => freivalds::SLICES,
+            s => s.min(freivalds::SLICES),
+        }
+    }
+}
+
 /// Device scratch of the tensor-core Freivalds kernels for one shape (allocated once for timing loops).
 pub struct FreivaldsTcScratch {
     /// The launch plan.
@@ -164,6 +210,12 @@ pub struct CudaExec {
     info: GpuInfo,
     modules: HashMap<String, Module>,
     stream: Stream,
+    /// A second stream for work independent of the main chain (the Freivalds C·r pass runs on it beside B·r and
+    /// A·y); forked from and joined back into `stream` by events, so callers only ever see `stream`.
+    aux: Stream,
+    /// A stream of the device's greatest priority: with `FreivaldsSchedule::OverlapPrioritized` the B·r → A·y
+    /// chain runs on it, so its blocks are scheduled ahead of C·r's as SM slots free up.
+    hi: Stream,
     /// Tensor maps of the last Hopper GEMM and the device copy of the two maps.
     tmaps: std::cell::RefCell<Option<(TmapKey, DeviceBuffer<u8>)>>,
     _ctx: Context,
@@ -252,10 +304,18 @@ impl CudaExec {
         // A blocking stream: it is ordered with the legacy default stream that cust's synchronous copies and
         // memsets use, so uploads are complete before our kernels read them.
         let stream = Stream::new(StreamFlags::DEFAULT, None).map_err(err("cuStreamCreate"))?;
+        let aux = Stream::new(StreamFlags::DEFAULT, None).map_err(err("cuStreamCreate"))?;
+        let greatest = cust::context::CurrentContext::get_stream_priority_range()
+            .map_err(err("cuCtxGetStreamPriorityRange"))?
+            .greatest;
+        let hi =
+            Stream::new(StreamFlags::DEFAULT, Some(greatest)).map_err(err("cuStreamCreate"))?;
         Ok(CudaExec {
             info,
             modules: HashMap::new(),
             stream,
+            aux,
+            hi,
             tmaps: std::cell::RefCell::new(None),
             _ctx: ctx,
         })
@@ -302,6 +362,18 @@ impl CudaExec {
         args: &[Arg],
     ) -> Result<(), RuntimeError> {
         rec.launch(module, entry, cfg.grid, cfg.block, cfg.shared, args)?;
+        self.issue(&self.stream, module, entry, cfg, args)
+    }
+
+    /// Issues a launch on `stream` (the caller recorded it).
+    fn issue(
+        &self,
+        stream: &Stream,
+        module: &str,
+        entry: &str,
+        cfg: LaunchCfg,
+        args: &[Arg],
+    ) -> Result<(), RuntimeError> {
         let m = self
             .modules
             .get(module)
@@ -324,7 +396,7 @@ impl CudaExec {
         // type (u64 / u32, little-endian); the slots outlive the call (the driver copies them at launch). Device
         // pointers passed as arguments come from live DeviceBuffers owned by the caller until synchronisation.
         unsafe {
-            self.stream
+            stream
                 .launch(
                     &f,
                     (cfg.grid[0], cfg.grid[1], cfg.grid[2]),
@@ -335,6 +407,15 @@ impl CudaExec {
                 .map_err(err("cuLaunchKernel"))?;
         }
         Ok(())
+    }
+
+    /// Makes `to` wait for the work queued so far on `from` (an event recorded on `from`).
+    fn order(from: &Stream, to: &Stream) -> Result<(), RuntimeError> {
+        let ev = Event::new(EventFlags::DISABLE_TIMING).map_err(err("cuEventCreate"))?;
+        ev.record(from).map_err(err("cuEventRecord"))?;
+        // The wait is captured at this call: the event may be destroyed (dropped) before it completes.
+        to.wait_event(ev, StreamWaitEventFlags::DEFAULT)
+            .map_err(err("cuStreamWaitEvent"))
     }
 
     /// Waits for the stream.
@@ -768,11 +849,36 @@ impl CudaExec {
             FreivaldsKernel::Auto | FreivaldsKernel::Simt => {
                 let part: DeviceBuffer<u64> = DeviceBuffer::zeroed(k * freivalds::SLICES as usize)
                     .map_err(err("cuMemAlloc"))?;
-                self.freivalds_launches(rec, a, bt, c, &dr, &part, &y, &z, &w, m, n, k)?;
+                self.freivalds_launches(
+                    rec,
+                    a,
+                    bt,
+                    c,
+                    &dr,
+                    &part,
+                    &y,
+                    &z,
+                    &w,
+                    m,
+                    n,
+                    k,
+                    FreivaldsLaunch::default(),
+                )?;
             }
             FreivaldsKernel::TensorCore => {
                 let scratch = self.freivalds_tc_scratch(m, n, k)?;
-                self.freivalds_tc_launches(rec, a, bt, c, &dr, &scratch, &y, &z, &w)?;
+                self.freivalds_tc_launches(
+                    rec,
+                    a,
+                    bt,
+                    c,
+                    &dr,
+                    &scratch,
+                    &y,
+                    &z,
+                    &w,
+                    FreivaldsSchedule::Overlap,
+                )?;
             }
         }
         let (y, z, w) = (
@@ -826,7 +932,9 @@ impl CudaExec {
         })
     }
 
-    /// The six tensor-core Freivalds launches on preallocated buffers (for timing loops).
+    /// The six tensor-core Freivalds launches on preallocated buffers (for timing loops), recorded in
+    /// `freivalds::tc::ENTRIES` order. Unless `schedule` is `OneStream`, C·r (which needs only the prep's planes)
+    /// runs on the second stream beside B·r → finish_y → A·y, and finish_zw waits for both.
     #[allow(clippy::too_many_arguments)]
     pub fn freivalds_tc_launches(
         &self,
@@ -839,9 +947,28 @@ impl CudaExec {
         y: &DeviceBuffer<u64>,
         z: &DeviceBuffer<u64>,
         w: &DeviceBuffer<u64>,
+        schedule: FreivaldsSchedule,
     ) -> Result<(), RuntimeError> {
-        for entry in freivalds::tc::ENTRIES {
-            self.freivalds_tc_phase(rec, entry, a, bt, c, r, scratch, y, z, w)?;
+        use freivalds::tc;
+        let concurrent = schedule != FreivaldsSchedule::OneStream;
+        let mut planned = Vec::with_capacity(tc::ENTRIES.len());
+        for entry in tc::ENTRIES {
+            let (cfg, args) = self.freivalds_tc_cfg(entry, a, bt, c, r, scratch, y, z, w)?;
+            rec.launch("freivalds", entry, cfg.grid, cfg.block, cfg.shared, &args)?;
+            planned.push((entry, cfg, args));
+        }
+        for (entry, cfg, args) in &planned {
+            match *entry {
+                tc::ENTRY_CR if concurrent => {
+                    Self::order(&self.stream, &self.aux)?;
+                    self.issue(&self.aux, "freivalds", entry, *cfg, args)?;
+                }
+                tc::ENTRY_FINISH_ZW if concurrent => {
+                    Self::order(&self.aux, &self.stream)?;
+                    self.issue(&self.stream, "freivalds", entry, *cfg, args)?;
+                }
+                _ => self.issue(&self.stream, "freivalds", entry, *cfg, args)?,
+            }
         }
         Ok(())
     }
@@ -861,6 +988,24 @@ impl CudaExec {
         z: &DeviceBuffer<u64>,
         w: &DeviceBuffer<u64>,
     ) -> Result<(), RuntimeError> {
+        let (cfg, args) = self.freivalds_tc_cfg(entry, a, bt, c, r, scratch, y, z, w)?;
+        self.launch(rec, "freivalds", entry, cfg, &args)
+    }
+
+    /// Launch shape and arguments of one tensor-core Freivalds kernel, after checking the buffers fit the shape.
+    #[allow(clippy::too_many_arguments)]
+    fn freivalds_tc_cfg(
+        &self,
+        entry: &str,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &DeviceBuffer<u64>,
+        scratch: &FreivaldsTcScratch,
+        y: &DeviceBuffer<u64>,
+        z: &DeviceBuffer<u64>,
+        w: &DeviceBuffer<u64>,
+    ) -> Result<(LaunchCfg, Vec<Arg>), RuntimeError> {
         use freivalds::tc;
         let (m, n, k) = scratch.shape;
         gemm::check_shape(a.len(), bt.len(), m, n, k)?;
@@ -958,10 +1103,13 @@ impl CudaExec {
                 )))
             }
         };
-        self.launch(rec, "freivalds", entry, launch_cfg, &args)
+        Ok((launch_cfg, args))
     }
 
-    /// The four Freivalds launches on preallocated buffers (for timing loops).
+    /// The four Freivalds launches on preallocated buffers (for timing loops), recorded in the order B·r, slice
+    /// sum, A·y, C·r. C·r does not depend on y, so (unless `launch.schedule` is `OneStream`) it runs on a second
+    /// stream beside the B·r → sum → A·y chain: the chain is ALU-bound at ~1.8 TB/s, C·r is bandwidth-bound,
+    /// and together they keep the memory system busier than either alone (docs/perf.md §4).
     #[allow(clippy::too_many_arguments)]
     pub fn freivalds_launches(
         &self,
@@ -977,16 +1125,66 @@ impl CudaExec {
         m: usize,
         n: usize,
         k: usize,
+        launch: FreivaldsLaunch,
     ) -> Result<(), RuntimeError> {
+        let cap = launch.cr_blocks_per_sm * self.info.sm_count;
+        let slices = launch.slices();
+        let bufs = FreivaldsBufs {
+            a,
+            bt,
+            c,
+            r,
+            part,
+            y,
+            z,
+            w,
+        };
+        let mut planned = Vec::with_capacity(4);
         for entry in [
             freivalds::ENTRY_BR_PARTIAL,
             freivalds::ENTRY_SUM_SLICES,
             freivalds::ENTRY_ROWS_I8,
             freivalds::ENTRY_ROWS_I32,
         ] {
-            self.freivalds_phase(rec, entry, a, bt, c, r, part, y, z, w, m, n, k)?;
+            let (cfg, args) = freivalds_cfg(entry, &bufs, m, n, k, cap, slices)?;
+            rec.launch("freivalds", entry, cfg.grid, cfg.block, cfg.shared, &args)?;
+            planned.push((entry, cfg, args));
         }
-        Ok(())
+        let (chain, cr) = planned.split_at(3);
+        let issue_chain_on = |stream: &Stream| -> Result<(), RuntimeError> {
+            for (entry, cfg, args) in chain {
+                self.issue(stream, "freivalds", entry, *cfg, args)?;
+            }
+            Ok(())
+        };
+        let issue_chain = || issue_chain_on(&self.stream);
+        let (entry, cfg, args) = &cr[0];
+        match launch.schedule {
+            FreivaldsSchedule::OneStream => {
+                issue_chain()?;
+                self.issue(&self.stream, "freivalds", entry, *cfg, args)
+            }
+            FreivaldsSchedule::Overlap => {
+                Self::order(&self.stream, &self.aux)?;
+                self.issue(&self.aux, "freivalds", entry, *cfg, args)?;
+                issue_chain()?;
+                Self::order(&self.aux, &self.stream)
+            }
+            FreivaldsSchedule::OverlapChainFirst => {
+                Self::order(&self.stream, &self.aux)?;
+                issue_chain()?;
+                self.issue(&self.aux, "freivalds", entry, *cfg, args)?;
+                Self::order(&self.aux, &self.stream)
+            }
+            FreivaldsSchedule::OverlapPrioritized => {
+                Self::order(&self.stream, &self.aux)?;
+                Self::order(&self.stream, &self.hi)?;
+                self.issue(&self.aux, "freivalds", entry, *cfg, args)?;
+                issue_chain_on(&self.hi)?;
+                Self::order(&self.aux, &self.stream)?;
+                Self::order(&self.hi, &self.stream)
+            }
+        }
     }
 
     /// One of the four Freivalds launches (`entry` is one of the `freivalds::ENTRY_*`).
@@ -1007,53 +1205,20 @@ impl CudaExec {
         n: usize,
         k: usize,
     ) -> Result<(), RuntimeError> {
-        gemm::check_shape(a.len(), bt.len(), m, n, k)?;
-        if c.len() < m * n * 4
-            || r.len() < n
-            || part.len() < k * freivalds::SLICES as usize
-            || y.len() < k
-            || z.len() < m
-            || w.len() < m
-        {
-            return Err(RuntimeError::Shape(
-                "freivalds: a buffer is too small for the shape".into(),
-            ));
-        }
-        let (m32, n32, k32) = (m as u32, n as u32, k as u32);
-        let p = |b: &DeviceBuffer<u8>| Arg::Ptr(b.as_device_ptr().as_raw());
-        let q = |b: &DeviceBuffer<u64>| Arg::Ptr(b.as_device_ptr().as_raw());
-        let cfg = |gx: u32, gy: u32| LaunchCfg {
-            grid: [gx.max(1), gy, 1],
-            block: [256, 1, 1],
-            shared: 0,
+        let bufs = FreivaldsBufs {
+            a,
+            bt,
+            c,
+            r,
+            part,
+            y,
+            z,
+            w,
         };
-        let (launch_cfg, args) = match entry {
-            freivalds::ENTRY_BR_PARTIAL => (
-                cfg(
-                    k32.div_ceil(256 * freivalds::BR_PER_THREAD),
-                    freivalds::SLICES,
-                ),
-                vec![p(bt), q(r), Arg::U32(n32), Arg::U32(k32), q(part)],
-            ),
-            freivalds::ENTRY_SUM_SLICES => (
-                cfg(k32.div_ceil(freivalds::SUM_L_PER_BLOCK), 1),
-                vec![q(part), Arg::U32(k32), Arg::U32(freivalds::SLICES), q(y)],
-            ),
-            freivalds::ENTRY_ROWS_I8 => (
-                cfg(m32.div_ceil(8 * freivalds::ROWS_I8_PER_WARP), 1),
-                vec![p(a), q(y), Arg::U32(m32), Arg::U32(k32), q(z)],
-            ),
-            freivalds::ENTRY_ROWS_I32 => (
-                cfg(m32.div_ceil(8 * freivalds::ROWS_I32_PER_WARP), 1),
-                vec![p(c), q(r), Arg::U32(m32), Arg::U32(n32), q(w)],
-            ),
-            other => {
-                return Err(RuntimeError::Shape(format!(
-                    "freivalds: unknown entry {other}"
-                )))
-            }
-        };
-        self.launch(rec, "freivalds", entry, launch_cfg, &args)
+        let d = FreivaldsLaunch::default();
+        let cap = d.cr_blocks_per_sm * self.info.sm_count;
+        let (cfg, args) = freivalds_cfg(entry, &bufs, m, n, k, cap, d.slices())?;
+        self.launch(rec, "freivalds", entry, cfg, &args)
     }
 
     /// The hand-written PTX permutation on a batch of states, in place.
@@ -1127,4 +1292,79 @@ impl CudaExec {
             .map_err(err("cuEventElapsedTime"))?;
         Ok(ms as f64 / iters.max(1) as f64)
     }
+}
+
+/// The device buffers of the integer-ALU Freivalds kernels.
+#[derive(Clone, Copy)]
+struct FreivaldsBufs<'a> {
+    a: &'a DeviceBuffer<u8>,
+    bt: &'a DeviceBuffer<u8>,
+    c: &'a DeviceBuffer<u8>,
+    r: &'a DeviceBuffer<u64>,
+    part: &'a DeviceBuffer<u64>,
+    y: &'a DeviceBuffer<u64>,
+    z: &'a DeviceBuffer<u64>,
+    w: &'a DeviceBuffer<u64>,
+}
+
+/// Launch shape and arguments of one integer-ALU Freivalds kernel, after checking the buffers fit the shape.
+/// `cr_cap` caps the C·r grid (0: none); `slices` (1..=SLICES) is B·r's column-slice count.
+#[allow(clippy::too_many_arguments)]
+fn freivalds_cfg(
+    entry: &str,
+    b: &FreivaldsBufs<'_>,
+    m: usize,
+    n: usize,
+    k: usize,
+    cr_cap: u32,
+    slices: u32,
+) -> Result<(LaunchCfg, Vec<Arg>), RuntimeError> {
+    let FreivaldsBufs {
+        a,
+        bt,
+        c,
+        r,
+        part,
+        y,
+        z,
+        w,
+    } = *b;
+    gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+    if c.len() < m * n * 4
+        || r.len() < n
+        || part.len() < k * freivalds::SLICES as usize
+        || y.len() < k
+        || z.len() < m
+        || w.len() < m
+    {
+        return Err(RuntimeError::Shape(
+            "freivalds: a buffer is too small for the shape".into(),
+        ));
+    }
+    let (m32, n32, k32) = (m as u32, n as u32, k as u32);
+    let p = |b: &DeviceBuffer<u8>| Arg::Ptr(b.as_device_ptr().as_raw());
+    let q = |b: &DeviceBuffer<u64>| Arg::Ptr(b.as_device_ptr().as_raw());
+    let grid = freivalds::grid(entry, m32, k32, slices, cr_cap)
+        .ok_or_else(|| RuntimeError::Shape(format!("freivalds: unknown entry {entry}")))?;
+    let args = match entry {
+        freivalds::ENTRY_BR_PARTIAL => vec![p(bt), q(r), Arg::U32(n32), Arg::U32(k32), q(part)],
+        // the slice count B·r ran with is its grid's y
+        freivalds::ENTRY_SUM_SLICES => vec![
+            q(part),
+            Arg::U32(k32),
+            Arg::U32(
+                freivalds::grid(freivalds::ENTRY_BR_PARTIAL, m32, k32, slices, 0)
+                    .map_or(1, |g| g[1]),
+            ),
+            q(y),
+        ],
+        freivalds::ENTRY_ROWS_I8 => vec![p(a), q(y), Arg::U32(m32), Arg::U32(k32), q(z)],
+        _ => vec![p(c), q(r), Arg::U32(m32), Arg::U32(n32), q(w)],
+    };
+    let launch_cfg = LaunchCfg {
+        grid,
+        block: [freivalds::BLOCK, 1, 1],
+        shared: 0,
+    };
+    Ok((launch_cfg, args))
 }

@@ -886,60 +886,54 @@ fn record_freivalds_launches(
     n: usize,
     k: usize,
 ) -> Result<(), RuntimeError> {
+    // The CUDA backend's launches (src/cuda.rs): same entries, order, grids (C·r uncapped: the cap is per SM) and
+    // arguments, with buffer handles for device pointers: h = [a, bt, c, r, scratch].
     let (m32, n32, k32) = (m as u32, n as u32, k as u32);
-    rec.launch(
-        "freivalds",
-        freivalds::ENTRY_BR_PARTIAL,
-        [k32.div_ceil(1024), freivalds::SLICES, 1],
-        [256, 1, 1],
-        0,
-        &[
-            Arg::Ptr(h[1]),
-            Arg::Ptr(h[3]),
-            Arg::U32(n32),
-            Arg::U32(k32),
-            Arg::Ptr(h[4]),
-        ],
-    )?;
-    rec.launch(
-        "freivalds",
-        freivalds::ENTRY_SUM_SLICES,
-        [k32.div_ceil(256), 1, 1],
-        [256, 1, 1],
-        0,
-        &[
-            Arg::Ptr(h[4]),
-            Arg::U32(k32),
-            Arg::U32(freivalds::SLICES),
-            Arg::Ptr(h[4]),
-        ],
-    )?;
-    rec.launch(
-        "freivalds",
-        freivalds::ENTRY_ROWS_I8,
-        [m32.div_ceil(8), 1, 1],
-        [256, 1, 1],
-        0,
-        &[
-            Arg::Ptr(h[0]),
-            Arg::Ptr(h[4]),
-            Arg::U32(m32),
-            Arg::U32(k32),
-            Arg::Ptr(h[4]),
-        ],
-    )?;
-    rec.launch(
-        "freivalds",
-        freivalds::ENTRY_ROWS_I32,
-        [m32.div_ceil(8), 1, 1],
-        [256, 1, 1],
-        0,
-        &[
-            Arg::Ptr(h[2]),
-            Arg::Ptr(h[3]),
-            Arg::U32(m32),
-            Arg::U32(n32),
-            Arg::Ptr(h[4]),
-        ],
-    )
+    let slices = freivalds::DEFAULT_SLICES;
+    for (entry, args) in [
+        (
+            freivalds::ENTRY_BR_PARTIAL,
+            vec![
+                Arg::Ptr(h[1]),
+                Arg::Ptr(h[3]),
+                Arg::U32(n32),
+                Arg::U32(k32),
+                Arg::Ptr(h[4]),
+            ],
+        ),
+        (
+            freivalds::ENTRY_SUM_SLICES,
+            vec![
+                Arg::Ptr(h[4]),
+                Arg::U32(k32),
+                Arg::U32(slices),
+                Arg::Ptr(h[4]),
+            ],
+        ),
+        (
+            freivalds::ENTRY_ROWS_I8,
+            vec![
+                Arg::Ptr(h[0]),
+                Arg::Ptr(h[4]),
+                Arg::U32(m32),
+                Arg::U32(k32),
+                Arg::Ptr(h[4]),
+            ],
+        ),
+        (
+            freivalds::ENTRY_ROWS_I32,
+            vec![
+                Arg::Ptr(h[2]),
+                Arg::Ptr(h[3]),
+                Arg::U32(m32),
+                Arg::U32(n32),
+                Arg::Ptr(h[4]),
+            ],
+        ),
+    ] {
+        let grid = freivalds::grid(entry, m32, k32, slices, 0)
+            .ok_or_else(|| RuntimeError::Shape(format!("freivalds: unknown entry {entry}")))?;
+        rec.launch("freivalds", entry, grid, [freivalds::BLOCK, 1, 1], 0, &args)?;
+    }
+    Ok(())
 }

@@ -23,7 +23,9 @@ fn main() {
 
 #[cfg(feature = "cuda")]
 mod device {
-    use cuproof::cuda::{CudaExec, FreivaldsKernel, GemmKernel};
+    use cuproof::cuda::{
+        CudaExec, FreivaldsKernel, FreivaldsLaunch, FreivaldsSchedule, GemmKernel,
+    };
     use cuproof::kernels::{fill, freivalds, gemm, keccak};
     use cuproof::runtime::{i8_bytes, Recorder};
     use cuproof::RuntimeError;
@@ -577,17 +579,42 @@ mod device {
             zeros(nn)?,
             zeros(nn)?,
         );
-        let fv_ms = exec.time_ms(iters, || {
-            exec.freivalds_launches(&mut tr, &da, &db, &dc, &dr, &part, &y, &z, &w, nn, nn, nn)
-        })?;
-        rep.row(
-            &format!("Freivalds n={nn}"),
-            format!("{:.3} ms", fv_ms),
-            format!(
-                "{:.3} x fastest GEMM time (target <= 0.2); reads {} MiB",
-                fv_ms / gemm_ms,
-                (2 * nn * nn + 4 * nn * nn) >> 20
-            ),
+        // the production schedule (C r on the second stream beside the B r -> A y chain), then all on one stream
+        let sched = |schedule, cr_blocks_per_sm, br_slices| FreivaldsLaunch {
+            schedule,
+            cr_blocks_per_sm,
+            br_slices,
+        };
+        use FreivaldsSchedule::{OneStream, Overlap};
+        // the production launch, then the two it improves on (docs/perf.md §4): C r uncapped beside the chain,
+        // and everything on one stream
+        for (label, launch) in [
+            ("", FreivaldsLaunch::default()),
+            (" (overlap, C r uncapped)", sched(Overlap, 0, 0)),
+            (" (one stream)", sched(OneStream, 0, 0)),
+        ] {
+            let fv_ms = exec.time_ms(iters, || {
+                exec.freivalds_launches(
+                    &mut tr, &da, &db, &dc, &dr, &part, &y, &z, &w, nn, nn, nn, launch,
+                )
+            })?;
+            rep.row(
+                &format!("Freivalds n={nn}{label}"),
+                format!("{:.3} ms", fv_ms),
+                format!(
+                    "{:.3} x fastest GEMM time (target <= 0.2); reads {} MiB",
+                    fv_ms / gemm_ms,
+                    (2 * nn * nn + 4 * nn * nn) >> 20
+                ),
+            );
+        }
+        // the timed loop left its vectors: they must still be the twin's (streams joined, no race)
+        let z_after = exec.download_u64(&z)?;
+        let w_after = exec.download_u64(&w)?;
+        rep.check(
+            &format!("freivalds {nn} after timing"),
+            z_after == cpu_fv.z && w_after == cpu_fv.w,
+            "z, w left by the timed launches == CPU twin".into(),
         );
         for (label, entry) in [
             ("B r (partials)", freivalds::ENTRY_BR_PARTIAL),
@@ -787,13 +814,35 @@ mod device {
                 freivalds::tc::plan(m, n, k, 8)?,
             ] {
                 let scratch = exec.freivalds_tc_scratch_with(m, n, k, plan)?;
-                exec.freivalds_tc_launches(&mut rec, &da, &db, &dc, &dr, &scratch, &y, &z, &w)?;
+                exec.freivalds_tc_launches(
+                    &mut rec,
+                    &da,
+                    &db,
+                    &dc,
+                    &dr,
+                    &scratch,
+                    &y,
+                    &z,
+                    &w,
+                    FreivaldsSchedule::Overlap,
+                )?;
                 let got = (
                     exec.download_u64(&y)?,
                     exec.download_u64(&z)?,
                     exec.download_u64(&w)?,
                 );
-                exec.freivalds_tc_launches(&mut rec, &da, &db, &dbad, &dr, &scratch, &y, &z, &w)?;
+                exec.freivalds_tc_launches(
+                    &mut rec,
+                    &da,
+                    &db,
+                    &dbad,
+                    &dr,
+                    &scratch,
+                    &y,
+                    &z,
+                    &w,
+                    FreivaldsSchedule::Overlap,
+                )?;
                 let rej = (
                     exec.download_u64(&y)?,
                     exec.download_u64(&z)?,
@@ -846,16 +895,29 @@ mod device {
         let dr = exec.upload_u64(&r)?;
         let (y, z, w) = (exec.zeros_u64(n)?, exec.zeros_u64(n)?, exec.zeros_u64(n)?);
         let mut tr = rec_dummy(exec.gpu_info().compute_capability);
-        for mult in [1u32, 2, 4] {
+        for (mult, schedule) in [
+            (1u32, FreivaldsSchedule::Overlap),
+            (1, FreivaldsSchedule::OneStream),
+            (2, FreivaldsSchedule::Overlap),
+        ] {
             let plan = freivalds::tc::plan(n, n, n, sms * mult)?;
             let scratch = exec.freivalds_tc_scratch_with(n, n, n, plan)?;
             let ms = exec.time_ms(b.iters, || {
-                exec.freivalds_tc_launches(&mut tr, &da, &db, &dc, &dr, &scratch, &y, &z, &w)
+                exec.freivalds_tc_launches(
+                    &mut tr, &da, &db, &dc, &dr, &scratch, &y, &z, &w, schedule,
+                )
             })?;
             let same = (exec.download_u64(&z)?, exec.download_u64(&w)?)
                 == (b.fv.z.clone(), b.fv.w.clone());
             rep.row(
-                &format!("Freivalds n={n} (tensor cores, plan {mult}x)"),
+                &format!(
+                    "Freivalds n={n} (tensor cores, plan {mult}x{})",
+                    if schedule == FreivaldsSchedule::OneStream {
+                        ", one stream"
+                    } else {
+                        ""
+                    }
+                ),
                 format!("{ms:.3} ms"),
                 format!(
                     "{:.3} x fastest GEMM time (target <= 0.2); z, w == twin: {same}; slices B r {} / A y {} / C r {}",
@@ -865,7 +927,7 @@ mod device {
                     plan.cr_slices
                 ),
             );
-            if mult != 1 {
+            if mult != 1 || schedule == FreivaldsSchedule::OneStream {
                 continue;
             }
             for entry in freivalds::tc::ENTRIES {
@@ -1013,7 +1075,30 @@ mod device {
                         })?;
                         phases.push_str(&format!(" {entry} {:.4} ms;", ms));
                     }
-                    rep.check(&format!("variant {module}.{tag}"), out == b.fv, phases);
+                    for (label, launch) in [
+                        ("default", FreivaldsLaunch::default()),
+                        (
+                            "one stream",
+                            FreivaldsLaunch {
+                                schedule: FreivaldsSchedule::OneStream,
+                                ..FreivaldsLaunch::default()
+                            },
+                        ),
+                    ] {
+                        let ms = exec.time_ms(b.iters, || {
+                            exec.freivalds_launches(
+                                &mut rec, &da, &db, &dc, &dr, &part, &y, &zz, &w, n, n, n, launch,
+                            )
+                        })?;
+                        phases.push_str(&format!(" all ({label}) {ms:.4} ms;"));
+                    }
+                    let timed_same =
+                        exec.download_u64(&zz)? == b.fv.z && exec.download_u64(&w)? == b.fv.w;
+                    rep.check(
+                        &format!("variant {module}.{tag}"),
+                        out == b.fv && timed_same,
+                        phases,
+                    );
                 }
                 other => println!("  variant {stem}: no runner for module {other}"),
             }

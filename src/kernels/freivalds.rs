@@ -25,10 +25,38 @@ pub const SLICES: u32 = 64;
 pub const BR_PER_THREAD: u32 = 8;
 /// Rows per warp of the A·y kernel.
 pub const ROWS_I8_PER_WARP: u32 = 4;
-/// Rows per warp of the C·r kernel.
-pub const ROWS_I32_PER_WARP: u32 = 4;
+/// Rows per warp of the C·r kernel (`CP_FV_ROWS_I32`).
+pub const ROWS_I32_PER_WARP: u32 = 2;
 /// l values per block of the slice-sum kernel (eight threads per l).
 pub const SUM_L_PER_BLOCK: u32 = 32;
+/// Column slices of B·r in the production launch (at most [`SLICES`]; measured on H100s, docs/perf.md §4).
+pub const DEFAULT_SLICES: u32 = 32;
+/// Blocks per SM of the C·r kernel in the production launch (its warps stride over the row groups).
+pub const CR_BLOCKS_PER_SM: u32 = 2;
+/// Threads per block of the four kernels.
+pub const BLOCK: u32 = 256;
+
+/// Grid of one of the four launches for an m×k by k×n product: `slices` column slices of B·r (1..=[`SLICES`]),
+/// C·r's grid capped at `cr_cap` blocks (0: one block per 8 row groups). `None` for an unknown entry. Shared by
+/// the CUDA backend and the CPU backend's launch records, so both logs carry the same launch shapes (the cap
+/// depends on the GPU's SM count, which the CPU backend does not have: it records C·r uncapped).
+pub fn grid(entry: &str, m: u32, k: u32, slices: u32, cr_cap: u32) -> Option<[u32; 3]> {
+    let g = match entry {
+        ENTRY_BR_PARTIAL => [
+            k.div_ceil(BLOCK * BR_PER_THREAD),
+            slices.clamp(1, SLICES),
+            1,
+        ],
+        ENTRY_SUM_SLICES => [k.div_ceil(SUM_L_PER_BLOCK), 1, 1],
+        ENTRY_ROWS_I8 => [m.div_ceil(8 * ROWS_I8_PER_WARP), 1, 1],
+        ENTRY_ROWS_I32 => {
+            let g = m.div_ceil(8 * ROWS_I32_PER_WARP);
+            [if cr_cap > 0 { g.min(cr_cap) } else { g }, 1, 1]
+        }
+        _ => return None,
+    };
+    Some([g[0].max(1), g[1], g[2]])
+}
 
 /// The outcome of a check: the vectors both sides computed and the verdict.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -293,5 +321,42 @@ pub mod tc {
         };
         debug_assert!(plan.fits(m as usize, n as usize, k as usize));
         Ok(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn launch_grids_cover_the_shape_and_honour_the_cap() {
+        // n = 8192: 4 column groups of 2,048 l per B·r slice row, 256 sum blocks, 256 A·y blocks, 512 C·r blocks
+        let (m, k) = (8192, 8192);
+        assert_eq!(
+            grid(ENTRY_BR_PARTIAL, m, k, DEFAULT_SLICES, 0),
+            Some([4, 32, 1])
+        );
+        assert_eq!(
+            grid(ENTRY_SUM_SLICES, m, k, DEFAULT_SLICES, 0),
+            Some([256, 1, 1])
+        );
+        assert_eq!(
+            grid(ENTRY_ROWS_I8, m, k, DEFAULT_SLICES, 0),
+            Some([256, 1, 1])
+        );
+        assert_eq!(
+            grid(ENTRY_ROWS_I32, m, k, DEFAULT_SLICES, 0),
+            Some([512, 1, 1])
+        );
+        // a 132-SM card at two blocks per SM: C·r's warps stride over the rest
+        assert_eq!(
+            grid(ENTRY_ROWS_I32, m, k, DEFAULT_SLICES, 264),
+            Some([264, 1, 1])
+        );
+        // a cap above the need changes nothing; slices clamp to 1..=SLICES; tiny shapes still launch one block
+        assert_eq!(grid(ENTRY_ROWS_I32, 10, 10, 1, 264), Some([1, 1, 1]));
+        assert_eq!(grid(ENTRY_BR_PARTIAL, 1, 1, 0, 0), Some([1, 1, 1]));
+        assert_eq!(grid(ENTRY_BR_PARTIAL, 1, 1, 1000, 0), Some([1, SLICES, 1]));
+        assert_eq!(grid("cuproof_nope", m, k, 32, 0), None);
     }
 }
