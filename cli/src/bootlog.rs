@@ -3,7 +3,7 @@
 //! exactly that (docs/bootlog.md, docs/ima.md).
 
 use crate::error::{CliError, CliResult};
-use cuproof_attest::bootlog::uefi::{guid_text, ImageLoad, UefiVariable};
+use cuproof_attest::bootlog::uefi::{guid_text, parse_signature_lists, ImageLoad, UefiVariable};
 use cuproof_attest::bootlog::{BootLog, EV_EFI_BOOT_SERVICES_APPLICATION, EV_NO_ACTION};
 use std::io::Read;
 use std::path::Path;
@@ -53,7 +53,19 @@ fn detail(e: &cuproof_attest::bootlog::BootEvent) -> String {
         }
     }
     if let Ok(v) = UefiVariable::parse(&e.data) {
-        let val = if v.data.len() <= 8 {
+        let entries = matches!(v.secure_boot_name(), Some("PK" | "KEK" | "db" | "dbx"))
+            .then(|| parse_signature_lists(&v.data).ok())
+            .flatten();
+        let val = if let Some(entries) = entries {
+            let mut kinds: Vec<String> = entries.iter().map(|s| s.type_name()).collect();
+            kinds.dedup();
+            format!(
+                " ({} bytes, {} {} entries)",
+                v.data.len(),
+                entries.len(),
+                kinds.join("+")
+            )
+        } else if v.data.len() <= 8 {
             format!(" = {}", hex::encode(&v.data))
         } else {
             format!(" ({} bytes)", v.data.len())

@@ -74,7 +74,14 @@ pub fn parse_boot_log(data: &[u8]) -> std::result::Result<usize, crate::bootlog:
     let _ = log.replay(crate::bootlog::ALG_SHA1);
     for e in &log.events {
         let _ = e.data_is_bound();
-        let _ = crate::bootlog::uefi::UefiVariable::parse(&e.data);
+        if let Ok(v) = crate::bootlog::uefi::UefiVariable::parse(&e.data) {
+            // every variable's value also as a signature database (db, dbx), and the hints of its entries
+            for s in crate::bootlog::uefi::parse_signature_lists(&v.data).unwrap_or_default() {
+                let _ = (s.fingerprint(), s.type_name(), s.x509_subject());
+            }
+        }
+        // the raw event data too: the parser must refuse or accept any bytes without panicking
+        let _ = crate::bootlog::uefi::parse_signature_lists(&e.data);
         if let Ok(i) = crate::bootlog::uefi::ImageLoad::parse(&e.data) {
             let _ = i.file_path();
         }

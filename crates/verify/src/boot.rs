@@ -10,7 +10,9 @@
 
 use crate::policy::BootPolicy;
 use crate::verdict::Verdict;
-use cuproof_attest::bootlog::uefi::{ImageLoad, UefiVariable};
+use cuproof_attest::bootlog::uefi::{
+    parse_signature_lists, ImageLoad, SignatureEntry, UefiVariable,
+};
 use cuproof_attest::bootlog::{
     BootEvent, BootLog, ALG_SHA256, EV_EFI_ACTION, EV_EFI_VARIABLE_DRIVER_CONFIG,
 };
@@ -47,6 +49,24 @@ fn secure_boot_variables<'a>(log: &'a BootLog, name: &str) -> Vec<(&'a BootEvent
         .filter_map(|e| UefiVariable::parse(&e.data).ok().map(|v| (e, v)))
         .filter(|(_, v)| v.secure_boot_name() == Some(name))
         .collect()
+}
+
+/// The entries of the signature database `name` (`db`, `dbx`): its single bound PCR-7 measurement, parsed.
+fn signature_database(log: &BootLog, name: &str) -> Result<Vec<SignatureEntry>, String> {
+    match secure_boot_variables(log, name).as_slice() {
+        [(_, v)] => parse_signature_lists(&v.data)
+            .map_err(|e| format!("{name} is not a signature database: {e}")),
+        [] => Err(format!("{name} not measured in PCR 7")),
+        many => Err(format!("{name} measured {} times", many.len())),
+    }
+}
+
+/// What a signature entry is, for messages and comments: type, and an X.509 certificate's subject.
+fn entry_hint(e: &SignatureEntry) -> String {
+    match e.x509_subject() {
+        Some(s) => format!("{} {}", e.type_name(), crate::sanitize(&s)),
+        None => e.type_name(),
+    }
 }
 
 /// The events of PCR 4 judged as executables: all but bound separators and bound `EV_EFI_ACTION` strings.
@@ -110,6 +130,29 @@ pub fn reference_policy_of(l: &BootLog) -> String {
             ));
         }
     }
+    // per-entry judgements of the signature databases: every revocation of this dbx stays required (a dbx
+    // update may add entries, never drop them), and db may hold only these entries
+    let mut dbs = String::new();
+    for (name, key) in [("dbx", "dbx_required"), ("db", "db_allowed")] {
+        if let Ok(entries) = signature_database(l, name) {
+            if entries.is_empty() {
+                continue;
+            }
+            let lines: Vec<String> = entries
+                .iter()
+                .map(|e| {
+                    format!(
+                        "  \"{}\",  # {}",
+                        hex::encode(e.fingerprint()),
+                        entry_hint(e)
+                    )
+                })
+                .collect();
+            dbs.push_str(&format!("{key} = [\n{}\n]\n", lines.join("\n")));
+        }
+    }
+    // the keys of [boot] must come before its sub-table
+    out.push_str(&dbs);
     if !vars.is_empty() {
         out.push_str("\n[boot.variables]\n");
         out.push_str(&vars);
@@ -126,7 +169,8 @@ fn image_hint(e: &BootEvent) -> String {
         .unwrap_or_else(|| "no file path".into())
 }
 
-/// The boot checks: `boot.log`, then `boot.secure_boot`, `boot.applications`, `boot.variables`.
+/// The boot checks: `boot.log`, then `boot.secure_boot`, `boot.applications`, `boot.variables`, `boot.dbx`,
+/// `boot.db`, `boot.loaded_files`, `boot.kernel_cmdline`.
 pub(crate) fn check_boot(
     boot_log: &[u8],
     policy: Option<&BootPolicy>,
@@ -293,6 +337,68 @@ pub(crate) fn check_boot(
         );
     }
 
+    if bp.dbx_required.is_empty() {
+        v.skip("boot.dbx", "policy requires no revocations");
+    } else {
+        let r = signature_database(&log, "dbx").and_then(|entries| {
+            let have: Vec<[u8; 32]> = entries.iter().map(SignatureEntry::fingerprint).collect();
+            let missing: Vec<String> = bp
+                .dbx_required
+                .iter()
+                .filter(|d| !in_list(d, &have))
+                .map(|d| short(d))
+                .collect();
+            if missing.is_empty() {
+                Ok(format!(
+                    "dbx holds all {} required revocation(s) ({} entries)",
+                    bp.dbx_required.len(),
+                    entries.len()
+                ))
+            } else {
+                Err(format!(
+                    "dbx lacks {} of {} required revocation(s): {} (a dbx update was not applied, or was rolled \
+                     back)",
+                    missing.len(),
+                    bp.dbx_required.len(),
+                    missing.iter().take(4).cloned().collect::<Vec<_>>().join(", ")
+                ))
+            }
+        });
+        v.record("boot.dbx", r);
+    }
+
+    match &bp.db_allowed {
+        None => v.skip("boot.db", "policy does not judge the entries of db"),
+        Some(allowed) => {
+            let r = signature_database(&log, "db").and_then(|entries| {
+                let unknown: Vec<String> = entries
+                    .iter()
+                    .filter(|e| !in_list(&e.fingerprint(), allowed))
+                    .map(|e| format!("{} ({})", short(&e.fingerprint()), entry_hint(e)))
+                    .collect();
+                if unknown.is_empty() {
+                    Ok(match entries.len() {
+                        1 => "db: 1 entry, allowed".to_string(),
+                        n => format!("db: {n} entries, all allowed"),
+                    })
+                } else {
+                    Err(format!(
+                        "db trusts {} entr{} the policy does not: {}",
+                        unknown.len(),
+                        if unknown.len() == 1 { "y" } else { "ies" },
+                        unknown
+                            .iter()
+                            .take(4)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
+            });
+            v.record("boot.db", r);
+        }
+    }
+
     match &bp.loaded_files {
         None => v.skip(
             "boot.loaded_files",
@@ -432,6 +538,8 @@ mod tests {
             kernel_cmdline_require: Vec::new(),
             kernel_cmdline_forbid: Vec::new(),
             loaded_files: None,
+            dbx_required: Vec::new(),
+            db_allowed: None,
         }
     }
 
@@ -708,5 +816,129 @@ mod tests {
         let p = policy(Some(s.boot_applications.clone()), Some([7; 32]));
         let v = run(&s.bytes, &p, &quoted_after(&s.bytes));
         assert_eq!(outcome(&v, "boot.variables"), Outcome::Fail);
+    }
+
+    /// The simulated dbx's revocations and db's fingerprints, as a policy would list them.
+    fn databases(log: &[u8]) -> (Vec<[u8; 32]>, Vec<[u8; 32]>) {
+        let l = BootLog::parse(log).expect("log");
+        let fps = |name| {
+            signature_database(&l, name)
+                .expect(name)
+                .iter()
+                .map(SignatureEntry::fingerprint)
+                .collect::<Vec<_>>()
+        };
+        (fps("dbx"), fps("db"))
+    }
+
+    #[test]
+    fn dbx_must_hold_the_required_revocations() {
+        let s = sim();
+        let q = quoted_after(&s.bytes);
+        let (dbx, db) = databases(&s.bytes);
+        assert_eq!(dbx.len(), 3, "the simulated dbx revokes three images");
+        // the simulated revocations are the SHA-256 of their labels: the fingerprint is the hash itself
+        let want: [u8; 32] = sha2::Sha256::digest(
+            cuproof_attest::bootlog::build::SIMULATED_REVOKED_IMAGES[1].as_bytes(),
+        )
+        .into();
+        assert!(in_list(&want, &dbx));
+        let with = |dbx_required: Vec<[u8; 32]>, db_allowed: Option<Vec<[u8; 32]>>| BootPolicy {
+            dbx_required,
+            db_allowed,
+            ..policy(None, None)
+        };
+        // a subset of the measured revocations passes (an older policy against a newer dbx)
+        let v = run(&s.bytes, &with(dbx[..2].to_vec(), Some(db.clone())), &q);
+        assert!(v.valid, "{}", v.render_table());
+        assert_eq!(outcome(&v, "boot.dbx"), Outcome::Pass);
+        assert_eq!(outcome(&v, "boot.db"), Outcome::Pass);
+        // a revocation this dbx does not hold fails, naming it
+        let newer = [0xab; 32];
+        let v = run(&s.bytes, &with(vec![dbx[0], newer], None), &q);
+        assert!(!v.valid);
+        let c = v.check("boot.dbx").expect("boot.dbx");
+        assert_eq!(c.outcome, Outcome::Fail);
+        assert!(
+            c.reason.contains("lacks 1 of 2") && c.reason.contains("abababab"),
+            "{}",
+            c.reason
+        );
+        // db holding an entry the policy does not know fails
+        let v = run(&s.bytes, &with(Vec::new(), Some(vec![[0xcd; 32]])), &q);
+        let c = v.check("boot.db").expect("boot.db");
+        assert_eq!(c.outcome, Outcome::Fail);
+        assert!(
+            c.reason.contains("1 entry") && c.reason.contains("x509"),
+            "{}",
+            c.reason
+        );
+        // no policy, no judgement
+        let v = run(&s.bytes, &policy(None, None), &q);
+        assert_eq!(outcome(&v, "boot.dbx"), Outcome::SkippedByPolicy);
+        assert_eq!(outcome(&v, "boot.db"), Outcome::SkippedByPolicy);
+    }
+
+    #[test]
+    fn a_log_without_a_parsable_dbx_fails_the_dbx_check() {
+        // a firmware that measures dbx as bytes that are not signature lists: replay passes, the judgement fails
+        let mut b = BootLogBuilder::new(&[ALG_SHA256]);
+        let var = |name: &str, data: Vec<u8>| {
+            UefiVariable {
+                guid: cuproof_attest::bootlog::uefi::EFI_IMAGE_SECURITY_DATABASE,
+                name: name.into(),
+                data,
+            }
+            .encode()
+        };
+        b.measure_data(7, EV_EFI_VARIABLE_DRIVER_CONFIG, &var("dbx", vec![1, 2, 3]));
+        for pcr in 0..8 {
+            b.measure_data(pcr, EV_SEPARATOR, &[0; 4]);
+        }
+        let log = b.finish();
+        let p = BootPolicy {
+            secure_boot: false,
+            dbx_required: vec![[1; 32]],
+            ..policy(None, None)
+        };
+        let v = run(&log, &p, &quoted_after(&log));
+        let c = v.check("boot.dbx").expect("boot.dbx");
+        assert_eq!(c.outcome, Outcome::Fail);
+        assert!(
+            c.reason.contains("not a signature database"),
+            "{}",
+            c.reason
+        );
+        // and a log with no dbx at all says so
+        let mut b = BootLogBuilder::new(&[ALG_SHA256]);
+        for pcr in 0..8 {
+            b.measure_data(pcr, EV_SEPARATOR, &[0; 4]);
+        }
+        let log = b.finish();
+        let v = run(&log, &p, &quoted_after(&log));
+        assert!(v
+            .check("boot.dbx")
+            .expect("dbx")
+            .reason
+            .contains("not measured"));
+    }
+
+    #[test]
+    fn reference_policy_requires_every_revocation_and_allows_exactly_db() {
+        let s = sim();
+        let text = reference_policy(&s.bytes).expect("reference");
+        assert!(
+            text.contains("dbx_required = [") && text.contains("db_allowed = ["),
+            "{text}"
+        );
+        let (dbx, db) = databases(&s.bytes);
+        for d in dbx.iter().chain(&db) {
+            assert!(text.contains(&hex::encode(d)), "{text}");
+        }
+        // the [boot] keys precede the [boot.variables] sub-table, so the table parses as a policy
+        let t: toml::Table = toml::from_str(&text).expect("toml");
+        let boot = t["boot"].as_table().expect("[boot]");
+        assert_eq!(boot["dbx_required"].as_array().map(Vec::len), Some(3));
+        assert!(boot.contains_key("variables"));
     }
 }

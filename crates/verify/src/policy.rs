@@ -234,6 +234,10 @@ struct RawBoot {
     #[serde(default)]
     variables: BTreeMap<String, Vec<String>>,
     #[serde(default)]
+    dbx_required: Vec<String>,
+    #[serde(default)]
+    db_allowed: Option<Vec<String>>,
+    #[serde(default)]
     kernel_cmdline_require: Vec<String>,
     #[serde(default)]
     kernel_cmdline_forbid: Vec<String>,
@@ -502,6 +506,12 @@ pub struct BootPolicy {
     pub loaded_files: Option<Vec<[u8; 32]>>,
     /// Allowed SHA-256 digests of the data of Secure Boot variables (`PK`, `KEK`, `db`, `dbx`).
     pub variables: BTreeMap<String, Vec<[u8; 32]>>,
+    /// Revocations the measured `dbx` must hold (entry fingerprints: the image hash of an `EFI_CERT_SHA256`
+    /// entry, the SHA-256 of any other entry's data); a newer dbx with more entries still passes.
+    pub dbx_required: Vec<[u8; 32]>,
+    /// Fingerprints allowed in the measured `db` (X.509: the certificate's SHA-256 fingerprint); every entry
+    /// must be listed. `None`: not judged.
+    pub db_allowed: Option<Vec<[u8; 32]>>,
     /// Words the kernel command line GRUB measured (PCR 8) must contain, e.g. `ima_policy=tcb`.
     pub kernel_cmdline_require: Vec<String>,
     /// Words it must not contain; an entry ending in `=` forbids every value of that parameter.
@@ -1077,19 +1087,21 @@ fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
         return Err(invalid("boot.pcrs", "empty: the log would explain nothing"));
     }
     let cmdline = !b.kernel_cmdline_require.is_empty() || !b.kernel_cmdline_forbid.is_empty();
+    let signature_dbs = !b.dbx_required.is_empty() || b.db_allowed.is_some();
     let judges = b.secure_boot
         || b.boot_applications.is_some()
         || b.loaded_files.is_some()
         || !b.variables.is_empty()
+        || signature_dbs
         || cmdline;
     if judges && !b.require_log {
         return Err(invalid(
             "boot.require_log",
-            "false while the policy judges the boot (secure_boot, boot_applications, variables): a receipt \
-             without a log would skip those checks",
+            "false while the policy judges the boot (secure_boot, boot_applications, variables, dbx_required, \
+             db_allowed, …): a receipt without a log would skip those checks",
         ));
     }
-    if (b.secure_boot || !b.variables.is_empty()) && !pcrs.contains(&7) {
+    if (b.secure_boot || !b.variables.is_empty() || signature_dbs) && !pcrs.contains(&7) {
         return Err(invalid(
             "boot.pcrs",
             "Secure Boot is measured in PCR 7, which is not listed",
@@ -1161,6 +1173,27 @@ fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
         }
         variables.insert(name.clone(), v);
     }
+    let dbx_required = b
+        .dbx_required
+        .iter()
+        .enumerate()
+        .map(|(i, d)| hex32(&format!("boot.dbx_required[{i}]"), d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let db_allowed = match &b.db_allowed {
+        None => None,
+        Some(l) if l.is_empty() => {
+            return Err(invalid(
+                "boot.db_allowed",
+                "empty list: only an empty db could pass (omit the key to not judge db)",
+            ))
+        }
+        Some(l) => Some(
+            l.iter()
+                .enumerate()
+                .map(|(i, d)| hex32(&format!("boot.db_allowed[{i}]"), d))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
     Ok(BootPolicy {
         require_log: b.require_log,
         pcrs,
@@ -1168,6 +1201,8 @@ fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
         boot_applications,
         loaded_files,
         variables,
+        dbx_required,
+        db_allowed,
         kernel_cmdline_require: b.kernel_cmdline_require.clone(),
         kernel_cmdline_forbid: b.kernel_cmdline_forbid.clone(),
     })

@@ -112,6 +112,35 @@ fn production_policy_requires_a_measured_secure_boot() {
         );
     let e = Policy::from_toml_str(&unjudged, dir()).expect_err("PCR 9 not judged");
     assert!(e.to_string().contains("PCR 9"), "{e}");
+    // per-entry judgements of db and dbx: hex fingerprints, a non-empty db list, PCR 7 judged
+    let with = |extra: &str| {
+        prod.replace(
+            "secure_boot = true",
+            &format!("secure_boot = true\n{extra}"),
+        )
+    };
+    let ok = with(&format!(
+        "dbx_required = [\"{}\"]\ndb_allowed = [\"{}\"]",
+        "ab".repeat(32),
+        "cd".repeat(32)
+    ));
+    let b = Policy::from_toml_str(&ok, dir()).expect("dbx/db policy");
+    let b = b.boot.as_ref().expect("[boot]");
+    assert_eq!(b.dbx_required, vec![[0xab; 32]]);
+    assert_eq!(b.db_allowed, Some(vec![[0xcd; 32]]));
+    for (extra, key) in [
+        ("dbx_required = [\"abcd\"]", "boot.dbx_required[0]"),
+        ("db_allowed = []", "boot.db_allowed"),
+        ("db_allowed = [\"zz\"]", "boot.db_allowed[0]"),
+    ] {
+        let e = Policy::from_toml_str(&with(extra), dir()).expect_err(extra);
+        assert!(e.to_string().contains(key), "{extra}: {e}");
+    }
+    let no7 = with(&format!("dbx_required = [\"{}\"]", "ab".repeat(32)))
+        .replace("pcrs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]", "pcrs = [0, 8]")
+        .replace("secure_boot = true", "secure_boot = false");
+    let e = Policy::from_toml_str(&no7, dir()).expect_err("PCR 7 not judged");
+    assert!(e.to_string().contains("PCR 7"), "{e}");
 }
 
 #[test]

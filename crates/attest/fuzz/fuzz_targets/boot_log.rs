@@ -1,6 +1,6 @@
 #![no_main]
 //! Fuzz target: `cuproof_attest::fuzz::parse_boot_log` (parse, replay both banks, decode every event's UEFI
-//! structures) must never panic.
+//! structures, signature databases included) must never panic.
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

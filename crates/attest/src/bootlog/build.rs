@@ -3,7 +3,9 @@
 //! runs end to end on machines without a TPM. A simulated boot proves nothing: the receipt says
 //! `tpm = software`, and a production policy refuses software TPMs.
 
-use super::uefi::{ImageLoad, UefiVariable, EFI_GLOBAL_VARIABLE, EFI_IMAGE_SECURITY_DATABASE};
+use super::uefi::{
+    ImageLoad, SignatureEntry, UefiVariable, EFI_GLOBAL_VARIABLE, EFI_IMAGE_SECURITY_DATABASE,
+};
 use super::*;
 
 /// Writes a crypto-agile firmware event log.
@@ -145,24 +147,37 @@ pub struct SimulatedBoot {
 }
 
 /// A stand-in EFI_SIGNATURE_LIST with one X.509 entry (`EFI_CERT_X509_GUID`) whose "certificate" is `label`.
+/// A signature database of one X.509-typed entry whose "certificate" is `label` (the simulated keys are labels,
+/// not DER).
 fn signature_list(label: &[u8]) -> Vec<u8> {
-    let x509 = super::uefi::guid(
-        0xa5c0_59a1,
-        0x94e4,
-        0x4aa7,
-        [0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72],
-    );
-    let owner = super::uefi::guid(0x0, 0, 0, *b"cuproof\0");
-    let sig_size = 16 + label.len();
-    let list_size = 28 + sig_size;
-    let mut v = Vec::with_capacity(list_size);
-    v.extend_from_slice(&x509);
-    v.extend_from_slice(&(list_size as u32).to_le_bytes());
-    v.extend_from_slice(&0u32.to_le_bytes()); // SignatureHeaderSize
-    v.extend_from_slice(&(sig_size as u32).to_le_bytes());
-    v.extend_from_slice(&owner);
-    v.extend_from_slice(label);
-    v
+    super::uefi::encode_signature_lists(&[SignatureEntry {
+        signature_type: super::uefi::EFI_CERT_X509,
+        owner: SIMULATED_OWNER,
+        data: label.to_vec(),
+    }])
+}
+
+/// The owner GUID of the simulated firmware's signature entries.
+const SIMULATED_OWNER: super::uefi::Guid = super::uefi::guid(0x0, 0, 0, *b"cuproof\0");
+
+/// The revocations in the simulated dbx: SHA-256 entries of `SIMULATED_REVOKED_IMAGES` labels.
+pub const SIMULATED_REVOKED_IMAGES: [&str; 3] = [
+    "cuproof simulated revoked image 0",
+    "cuproof simulated revoked image 1",
+    "cuproof simulated revoked image 2",
+];
+
+/// The simulated dbx: one `EFI_CERT_SHA256` list of the SHA-256 of each revoked label.
+fn simulated_dbx() -> Vec<u8> {
+    let entries: Vec<SignatureEntry> = SIMULATED_REVOKED_IMAGES
+        .iter()
+        .map(|l| SignatureEntry {
+            signature_type: super::uefi::EFI_CERT_SHA256,
+            owner: SIMULATED_OWNER,
+            data: sha2::Sha256::digest(l.as_bytes()).to_vec(),
+        })
+        .collect();
+    super::uefi::encode_signature_lists(&entries)
 }
 
 /// `UEFI_GPT_DATA`: a GPT header (92 bytes) and one EFI system partition entry (128 bytes).
@@ -263,11 +278,6 @@ pub fn simulated_firmware_for(banks: &[u16]) -> SimulatedBoot {
             "db",
             b"cuproof simulated signature database CA",
         ),
-        (
-            EFI_IMAGE_SECURITY_DATABASE,
-            "dbx",
-            b"cuproof simulated forbidden signatures",
-        ),
     ] {
         b.measure_data(
             7,
@@ -275,6 +285,11 @@ pub fn simulated_firmware_for(banks: &[u16]) -> SimulatedBoot {
             &var(guid, name, signature_list(label)),
         );
     }
+    b.measure_data(
+        7,
+        EV_EFI_VARIABLE_DRIVER_CONFIG,
+        &var(EFI_IMAGE_SECURITY_DATABASE, "dbx", simulated_dbx()),
+    );
     // boot variables, PCR 1
     b.measure_data(
         1,

@@ -230,9 +230,242 @@ impl ImageLoad {
     }
 }
 
+/// `EFI_CERT_SHA256_GUID` c1c41626-504c-4092-aca9-41f936934328: a signature that is the SHA-256 of an image.
+pub const EFI_CERT_SHA256: Guid = guid(
+    0xc1c4_1626,
+    0x504c,
+    0x4092,
+    [0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28],
+);
+/// `EFI_CERT_X509_GUID` a5c059a1-94e4-4aa7-87b5-ab155c2bf072: a signature that is a DER X.509 certificate.
+pub const EFI_CERT_X509: Guid = guid(
+    0xa5c0_59a1,
+    0x94e4,
+    0x4aa7,
+    [0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72],
+);
+
+/// One `EFI_SIGNATURE_DATA` of a signature database (`db`, `dbx`, `KEK`, `PK`) with the type of its list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureEntry {
+    /// `SignatureType` of the enclosing `EFI_SIGNATURE_LIST`.
+    pub signature_type: Guid,
+    /// `SignatureOwner`.
+    pub owner: Guid,
+    /// `SignatureData`.
+    pub data: Vec<u8>,
+}
+
+impl SignatureEntry {
+    /// The entry's identity as policies name it: for an `EFI_CERT_SHA256` entry the image hash it holds, for
+    /// any other type the SHA-256 of its data (for X.509, the certificate's SHA-256 fingerprint).
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::Digest as _;
+        match <[u8; 32]>::try_from(self.data.as_slice()) {
+            Ok(h) if self.signature_type == EFI_CERT_SHA256 => h,
+            _ => sha2::Sha256::digest(&self.data).into(),
+        }
+    }
+
+    /// The subject of an X.509 entry, when its data parses as a DER certificate (a hint for messages).
+    pub fn x509_subject(&self) -> Option<String> {
+        use x509_cert::der::Decode as _;
+        if self.signature_type != EFI_CERT_X509 {
+            return None;
+        }
+        x509_cert::Certificate::from_der(&self.data)
+            .ok()
+            .map(|c| c.tbs_certificate.subject.to_string())
+    }
+
+    /// `sha256`, `x509` or the type GUID.
+    pub fn type_name(&self) -> String {
+        match self.signature_type {
+            t if t == EFI_CERT_SHA256 => "sha256".into(),
+            t if t == EFI_CERT_X509 => "x509".into(),
+            t => guid_text(&t),
+        }
+    }
+}
+
+/// Parse the value of a signature database: a sequence of `EFI_SIGNATURE_LIST`s (type GUID, `ListSize`,
+/// `SignatureHeaderSize`, `SignatureSize`, header, then `EFI_SIGNATURE_DATA` entries of `SignatureSize` bytes:
+/// owner GUID and data). Strict: every size consistent, no partial entry, nothing after the last list; an
+/// `EFI_CERT_SHA256` entry holds exactly 32 bytes and an X.509 list has no header. An empty value is an empty
+/// database.
+pub fn parse_signature_lists(mut b: &[u8]) -> Result<Vec<SignatureEntry>, BootLogError> {
+    const LIST_HEADER: usize = 28;
+    let mut out = Vec::new();
+    let mut list = 0usize;
+    while !b.is_empty() {
+        if b.len() < LIST_HEADER {
+            return Err(err(format!(
+                "EFI_SIGNATURE_LIST {list}: {} bytes left, shorter than its 28-byte header",
+                b.len()
+            )));
+        }
+        let mut t = [0u8; 16];
+        t.copy_from_slice(&b[..16]);
+        let u32_at =
+            |at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize;
+        let (list_size, header_size, sig_size) = (u32_at(16), u32_at(20), u32_at(24));
+        if list_size > b.len() {
+            return Err(err(format!(
+                "EFI_SIGNATURE_LIST {list}: ListSize {list_size} exceeds the {} bytes left",
+                b.len()
+            )));
+        }
+        if sig_size < 16 {
+            return Err(err(format!(
+                "EFI_SIGNATURE_LIST {list}: SignatureSize {sig_size} is shorter than the owner GUID"
+            )));
+        }
+        let body = list_size
+            .checked_sub(LIST_HEADER)
+            .and_then(|r| r.checked_sub(header_size))
+            .ok_or_else(|| {
+                err(format!(
+                    "EFI_SIGNATURE_LIST {list}: ListSize {list_size} cannot hold its header of {header_size}"
+                ))
+            })?;
+        if body % sig_size != 0 {
+            return Err(err(format!(
+                "EFI_SIGNATURE_LIST {list}: {body} bytes of signatures are not a multiple of SignatureSize \
+                 {sig_size}"
+            )));
+        }
+        if t == EFI_CERT_SHA256 && sig_size != 16 + 32 {
+            return Err(err(format!(
+                "EFI_SIGNATURE_LIST {list}: an EFI_CERT_SHA256 entry is 48 bytes, not {sig_size}"
+            )));
+        }
+        if (t == EFI_CERT_SHA256 || t == EFI_CERT_X509) && header_size != 0 {
+            return Err(err(format!(
+                "EFI_SIGNATURE_LIST {list}: SignatureHeaderSize {header_size} for a type without a header"
+            )));
+        }
+        for e in b[LIST_HEADER + header_size..list_size].chunks_exact(sig_size) {
+            let mut owner = [0u8; 16];
+            owner.copy_from_slice(&e[..16]);
+            out.push(SignatureEntry {
+                signature_type: t,
+                owner,
+                data: e[16..].to_vec(),
+            });
+        }
+        b = &b[list_size..];
+        list += 1;
+    }
+    Ok(out)
+}
+
+/// Encode entries as signature lists (one list per run of equal type and data length): the inverse of
+/// [`parse_signature_lists`] for the databases the simulated firmware and the tests build.
+pub fn encode_signature_lists(entries: &[SignatureEntry]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < entries.len() {
+        let (t, len) = (entries[i].signature_type, entries[i].data.len());
+        let run = entries[i..]
+            .iter()
+            .take_while(|e| e.signature_type == t && e.data.len() == len)
+            .count();
+        let sig_size = 16 + len;
+        out.extend_from_slice(&t);
+        out.extend_from_slice(&((28 + run * sig_size) as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(sig_size as u32).to_le_bytes());
+        for e in &entries[i..i + run] {
+            out.extend_from_slice(&e.owner);
+            out.extend_from_slice(&e.data);
+        }
+        i += run;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(t: Guid, data: &[u8]) -> SignatureEntry {
+        SignatureEntry {
+            signature_type: t,
+            owner: guid(1, 2, 3, *b"owner\0\0\0"),
+            data: data.to_vec(),
+        }
+    }
+
+    #[test]
+    fn signature_lists_round_trip_and_fingerprints() {
+        let es = vec![
+            entry(EFI_CERT_X509, b"not really DER, but any bytes"),
+            entry(EFI_CERT_SHA256, &[7; 32]),
+            entry(EFI_CERT_SHA256, &[8; 32]),
+        ];
+        let b = encode_signature_lists(&es);
+        assert_eq!(b.len(), (28 + 16 + 29) + (28 + 2 * 48), "two lists");
+        assert_eq!(parse_signature_lists(&b).unwrap(), es);
+        assert_eq!(
+            es[1].fingerprint(),
+            [7; 32],
+            "a SHA-256 entry is its own fingerprint"
+        );
+        use sha2::Digest as _;
+        let fp: [u8; 32] = sha2::Sha256::digest(b"not really DER, but any bytes").into();
+        assert_eq!(es[0].fingerprint(), fp);
+        assert_eq!(
+            (es[0].type_name().as_str(), es[1].type_name().as_str()),
+            ("x509", "sha256")
+        );
+        assert_eq!(parse_signature_lists(&[]).unwrap(), vec![]);
+        assert_eq!(
+            guid_text(&EFI_CERT_SHA256),
+            "c1c41626-504c-4092-aca9-41f936934328"
+        );
+        assert_eq!(
+            guid_text(&EFI_CERT_X509),
+            "a5c059a1-94e4-4aa7-87b5-ab155c2bf072"
+        );
+    }
+
+    #[test]
+    fn signature_lists_are_strict() {
+        let good = encode_signature_lists(&[
+            entry(EFI_CERT_SHA256, &[1; 32]),
+            entry(EFI_CERT_SHA256, &[2; 32]),
+        ]);
+        let set = |at: usize, v: u32| {
+            let mut b = good.clone();
+            b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+            b
+        };
+        let bad = [
+            (good[..27].to_vec(), "28-byte header"),
+            ([good.as_slice(), &[0]].concat(), "28-byte header"),
+            (good[..good.len() - 1].to_vec(), "exceeds"),
+            (set(24, 8), "owner GUID"),
+            (set(16, 20), "cannot hold"),
+            (set(20, 4), "not a multiple"),
+            (set(24, 32), "48 bytes"),
+        ];
+        for (b, want) in bad {
+            let e = parse_signature_lists(&b).unwrap_err().to_string();
+            assert!(e.contains(want), "{want}: {e}");
+        }
+        // an X.509 list with a header is refused; an unknown type may carry one
+        let mut x = encode_signature_lists(&[entry(EFI_CERT_X509, &[3; 40])]);
+        x[20..24].copy_from_slice(&4u32.to_le_bytes());
+        x[16..20].copy_from_slice(&((28 + 4 + 56) as u32).to_le_bytes());
+        x.splice(28..28, [0u8; 4]);
+        assert!(parse_signature_lists(&x)
+            .unwrap_err()
+            .to_string()
+            .contains("without a header"));
+        x[..16].copy_from_slice(&guid(9, 9, 9, [9; 8]));
+        let other = parse_signature_lists(&x).unwrap();
+        assert_eq!((other.len(), other[0].data.len()), (1, 40));
+    }
 
     #[test]
     fn guid_text_matches_the_registry() {
