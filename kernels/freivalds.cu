@@ -380,6 +380,28 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i32(con
     }
 }
 
+// The bilinear check's last step (docs/kernels.md §4b): out[0] = u . v (k terms), out[1] = s . w (m terms), mod p.
+// Block 0 computes the first dot product, block 1 the second; 1,024 threads each, strided terms, then a warp and
+// a block reduction. grid = 2, block = 1024.
+extern "C" __global__ void __launch_bounds__(1024) cuproof_freivalds_dot2(const uint64_t* __restrict__ u,
+                                                                        const uint64_t* __restrict__ v, uint32_t k,
+                                                                        const uint64_t* __restrict__ s,
+                                                                        const uint64_t* __restrict__ w, uint32_t m,
+                                                                        uint64_t* __restrict__ out) {
+    __shared__ uint64_t warp_sums[32];
+    const bool second = blockIdx.x == 1;
+    uint64_t acc = second ? cp_dot61_strided(s, w, m, threadIdx.x, blockDim.x)
+                          : cp_dot61_strided(u, v, k, threadIdx.x, blockDim.x);
+    acc = cp_warp_sum61(acc);
+    if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = acc;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        acc = threadIdx.x < (blockDim.x >> 5) ? warp_sums[threadIdx.x] : 0;
+        acc = cp_warp_sum61(acc);
+        if (threadIdx.x == 0) out[blockIdx.x] = acc;
+    }
+}
+
 // ---- Tensor-core Freivalds (freivalds_tc.cuh): prep, B r, finish y, A y, C r, finish z/w ----
 
 __device__ __forceinline__ void cp_mma_s8u8(int32_t c[4], const uint32_t a[4], const uint32_t b[2]) {

@@ -94,5 +94,24 @@ CP_HD uint64_t cp_acc32_finish(const cp_acc32* s) {
     return v;
 }
 
+// a * b mod p for a, b < p: the 122-bit product is hi * 2^64 + lo = (hi * 8 + lo / 2^61) * 2^61 + lo mod 2^61,
+// and 2^61 = 1 mod p. Used by the bilinear check's two dot products (docs/kernels.md §4b).
+CP_HD uint64_t cp_mulmod61(uint64_t a, uint64_t b) {
+#if CP_DEVICE_CODE
+    const uint64_t hi = __umul64hi(a, b);
+#else
+    const uint64_t hi = (uint64_t)(((unsigned __int128)a * b) >> 64);
+#endif
+    const uint64_t lo = a * b;
+    return cp_mod61_u64(((hi << 3) | (lo >> 61)) + (lo & CP_P61));
+}
+
+// sum_i a_i * b_i mod p, terms i = first, first + stride, ... < n (one thread's share of a dot product).
+CP_HD uint64_t cp_dot61_strided(const uint64_t* a, const uint64_t* b, uint32_t n, uint32_t first, uint32_t stride) {
+    uint64_t s = 0;
+    for (uint32_t i = first; i < n; i += stride) s = cp_addmod61(s, cp_mulmod61(a[i], b[i]));
+    return s;
+}
+
 // r_j = (LE word j of the fill stream) & (2^61 - 1), reduced mod p.
 CP_HD uint64_t cp_freivalds_r_from_word(uint64_t w) { return cp_mod61_u64(w & CP_P61); }

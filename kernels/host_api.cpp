@@ -167,6 +167,13 @@ void cuproof_host_freivalds(const int8_t* A, const int8_t* Bt, const int32_t* C,
     }
 }
 
+// A dot product mod p as cuproof_freivalds_dot2 computes it: `threads` strided partial sums, then their sum.
+uint64_t cuproof_host_dot61(const uint64_t* a, const uint64_t* b, uint32_t n, uint32_t threads) {
+    uint64_t total = 0;
+    for (uint32_t t = 0; t < threads; ++t) total = cp_addmod61(total, cp_dot61_strided(a, b, n, t, threads));
+    return total;
+}
+
 // The Hopper GEMM's schedule on the host (gemm_sm90.cuh): staging by the TMA swizzle, reads through the wgmma
 // descriptors, the accumulator fragment map and the epilogue's bounds.
 void cuproof_host_gemm_i8_sm90(const int8_t* A, const int8_t* Bt, int32_t* C, int m, int n, int k) {

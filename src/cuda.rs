@@ -205,6 +205,37 @@ pub struct FreivaldsTcScratch {
     wpart: DeviceBuffer<u64>,
 }
 
+/// Device scratch of the bilinear Freivalds check for one shape (allocated once for timing loops).
+pub struct BilinearScratch {
+    shape: (usize, usize, usize),
+    part_u: DeviceBuffer<u64>,
+    part_v: DeviceBuffer<u64>,
+    /// u = sᵀA (k entries).
+    pub u: DeviceBuffer<u64>,
+    /// v = B·r (k entries).
+    pub v: DeviceBuffer<u64>,
+    /// w = C·r (m entries).
+    pub w: DeviceBuffer<u64>,
+    /// [u·v, s·w].
+    pub out: DeviceBuffer<u64>,
+}
+
+impl BilinearScratch {
+    /// Scratch for an m×k by k×n product.
+    pub fn new(exec: &CudaExec, m: usize, n: usize, k: usize) -> Result<Self, RuntimeError> {
+        let parts = k * freivalds::SLICES as usize;
+        Ok(BilinearScratch {
+            shape: (m, n, k),
+            part_u: exec.zeros_u64(parts)?,
+            part_v: exec.zeros_u64(parts)?,
+            u: exec.zeros_u64(k)?,
+            v: exec.zeros_u64(k)?,
+            w: exec.zeros_u64(m)?,
+            out: exec.zeros_u64(2)?,
+        })
+    }
+}
+
 /// A GPU with the cuproof modules loaded.
 pub struct CudaExec {
     info: GpuInfo,
@@ -1185,6 +1216,159 @@ impl CudaExec {
                 Self::order(&self.hi, &self.stream)
             }
         }
+    }
+
+    /// The bilinear check (`sᵀ(A·B)r` against `sᵀC r`, docs/kernels.md §4b) on device operands: s and r are
+    /// uploaded, the six launches issued with the default launch, the vectors and both sides downloaded.
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds_bilinear_device(
+        &self,
+        rec: &mut Recorder,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &[u64],
+        s: &[u64],
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<freivalds::BilinearOutcome, RuntimeError> {
+        if r.len() != n || s.len() != m {
+            return Err(RuntimeError::Shape(
+                "freivalds (bilinear): r or s has the wrong size".into(),
+            ));
+        }
+        let (dr, ds) = (self.upload_u64(r)?, self.upload_u64(s)?);
+        let scratch = BilinearScratch::new(self, m, n, k)?;
+        self.freivalds_bilinear_launches(
+            rec,
+            a,
+            bt,
+            c,
+            &dr,
+            &ds,
+            &scratch,
+            FreivaldsLaunch::default(),
+        )?;
+        let out = self.download_u64(&scratch.out)?;
+        Ok(freivalds::BilinearOutcome {
+            u: self.download_u64(&scratch.u)?,
+            v: self.download_u64(&scratch.v)?,
+            w: self.download_u64(&scratch.w)?,
+            lhs: out[0],
+            rhs: out[1],
+            accept: out[0] == out[1],
+        })
+    }
+
+    /// The bilinear check's six launches on preallocated buffers (for timing loops), recorded in the order B·r,
+    /// sᵀA, their two slice sums, C·r, the dot products. The passes over Bt, A and C depend on nothing but r and
+    /// s: unless `launch.schedule` is `OneStream`, B·r → sum runs on the main stream, sᵀA → sum on the
+    /// greatest-priority stream and C·r on the second stream, and the dot products wait for all three. Only
+    /// `cr_blocks_per_sm` and `br_slices` of `launch` apply beyond that.
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds_bilinear_launches(
+        &self,
+        rec: &mut Recorder,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &DeviceBuffer<u64>,
+        s: &DeviceBuffer<u64>,
+        scratch: &BilinearScratch,
+        launch: FreivaldsLaunch,
+    ) -> Result<(), RuntimeError> {
+        let (m, n, k) = scratch.shape;
+        gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+        if c.len() < m * n * 4 || r.len() < n || s.len() < m {
+            return Err(RuntimeError::Shape(
+                "freivalds (bilinear): a buffer is too small for the shape".into(),
+            ));
+        }
+        let (m32, n32, k32) = (m as u32, n as u32, k as u32);
+        let slices = launch.slices();
+        let cap = launch.cr_blocks_per_sm * self.info.sm_count;
+        let p = |b: &DeviceBuffer<u8>| Arg::Ptr(b.as_device_ptr().as_raw());
+        let q = |b: &DeviceBuffer<u64>| Arg::Ptr(b.as_device_ptr().as_raw());
+        let sc = scratch;
+        let plan = [
+            (
+                freivalds::ENTRY_BR_PARTIAL,
+                vec![p(bt), q(r), Arg::U32(n32), Arg::U32(k32), q(&sc.part_v)],
+            ),
+            (
+                freivalds::ENTRY_BR_PARTIAL,
+                vec![p(a), q(s), Arg::U32(m32), Arg::U32(k32), q(&sc.part_u)],
+            ),
+            (
+                freivalds::ENTRY_SUM_SLICES,
+                vec![q(&sc.part_v), Arg::U32(k32), Arg::U32(slices), q(&sc.v)],
+            ),
+            (
+                freivalds::ENTRY_SUM_SLICES,
+                vec![q(&sc.part_u), Arg::U32(k32), Arg::U32(slices), q(&sc.u)],
+            ),
+            (
+                freivalds::ENTRY_ROWS_I32,
+                vec![p(c), q(r), Arg::U32(m32), Arg::U32(n32), q(&sc.w)],
+            ),
+            (
+                freivalds::ENTRY_DOT2,
+                vec![
+                    q(&sc.u),
+                    q(&sc.v),
+                    Arg::U32(k32),
+                    q(s),
+                    q(&sc.w),
+                    Arg::U32(m32),
+                    q(&sc.out),
+                ],
+            ),
+        ];
+        let mut planned = Vec::with_capacity(plan.len());
+        for (entry, args) in plan {
+            let grid = freivalds::grid(entry, m32, k32, slices, cap)
+                .ok_or_else(|| RuntimeError::Shape(format!("freivalds: unknown entry {entry}")))?;
+            let block = if entry == freivalds::ENTRY_DOT2 {
+                freivalds::DOT_BLOCK
+            } else {
+                freivalds::BLOCK
+            };
+            let cfg = LaunchCfg {
+                grid,
+                block: [block, 1, 1],
+                shared: 0,
+            };
+            rec.launch("freivalds", entry, cfg.grid, cfg.block, cfg.shared, &args)?;
+            planned.push((entry, cfg, args));
+        }
+        // stream of each launch: B·r and its sum; sᵀA and its sum; C·r; the dot products
+        let overlap = launch.schedule != FreivaldsSchedule::OneStream;
+        let streams: [&Stream; 6] = if overlap {
+            Self::order(&self.stream, &self.aux)?;
+            Self::order(&self.stream, &self.hi)?;
+            [
+                &self.stream,
+                &self.hi,
+                &self.stream,
+                &self.hi,
+                &self.aux,
+                &self.stream,
+            ]
+        } else {
+            [&self.stream; 6]
+        };
+        // C·r first: it is the longest pass
+        for i in [4, 0, 1, 2, 3] {
+            let (entry, cfg, args) = &planned[i];
+            self.issue(streams[i], "freivalds", entry, *cfg, args)?;
+        }
+        if overlap {
+            Self::order(&self.aux, &self.stream)?;
+            Self::order(&self.hi, &self.stream)?;
+        }
+        let (entry, cfg, args) = &planned[5];
+        self.issue(&self.stream, "freivalds", entry, *cfg, args)
     }
 
     /// One of the four Freivalds launches (`entry` is one of the `freivalds::ENTRY_*`).

@@ -64,6 +64,7 @@ mod ffi {
             z: *mut u64,
             w: *mut u64,
         );
+        pub fn cuproof_host_dot61(a: *const u64, b: *const u64, n: u32, threads: u32) -> u64;
         pub fn cuproof_host_freivalds_tc(
             a: *const i8,
             bt: *const i8,
@@ -241,6 +242,19 @@ pub fn freivalds(
         )
     };
     Ok((y, z, w))
+}
+
+/// `a · b mod p` (residues, equal lengths) as `cuproof_freivalds_dot2` computes it with `threads` threads.
+pub fn dot61(a: &[u64], b: &[u64], threads: u32) -> Result<u64, RuntimeError> {
+    if a.len() != b.len() || a.len() > u32::MAX as usize || threads == 0 {
+        return Err(RuntimeError::Shape(format!(
+            "dot61: lengths {} and {}, {threads} threads",
+            a.len(),
+            b.len()
+        )));
+    }
+    // SAFETY: both slices hold a.len() elements, which fits in u32 (checked above).
+    Ok(unsafe { ffi::cuproof_host_dot61(a.as_ptr(), b.as_ptr(), a.len() as u32, threads) })
 }
 
 /// Freivalds vectors `(y, z, w)` of the tensor-core kernels (`kernels/freivalds_tc.cuh`, emulated mma) for the

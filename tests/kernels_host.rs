@@ -277,6 +277,80 @@ fn freivalds_host_build_matches_twin_and_catches_errors() {
 }
 
 #[test]
+fn bilinear_check_host_build_matches_twin_and_catches_errors() {
+    let mut r = rng();
+    for (m, n, k) in [(1, 1, 1), (33, 17, 65), (64, 48, 100), (700, 3, 5)] {
+        let a = random_i8(&mut r, m * k);
+        let bt = random_i8(&mut r, n * k);
+        let c = gemm::gemm_i8_cpu(&a, &bt, m, n, k).unwrap();
+        let mut seed = [0u8; 32];
+        r.fill_bytes(&mut seed);
+        let (s, rv) = (freivalds::s_vector(&seed, m), freivalds::r_vector(&seed, n));
+        assert!(s.iter().all(|&x| x < freivalds::P));
+        assert_ne!(
+            s.first(),
+            rv.first(),
+            "left and right vectors come from different streams"
+        );
+        let twin = freivalds::bilinear_cpu(&a, &bt, &c, m, n, k, &seed).unwrap();
+        assert!(twin.accept && twin.lhs == twin.rhs);
+        // v and w are the chain check's y and w: the same kernels
+        let (y, _, w) = host::freivalds(&a, &bt, &c, &rv, m, n, k).unwrap();
+        assert_eq!((&y, &w), (&twin.v, &twin.w));
+        // u = sᵀA is B·r's kernel run on A (m rows of k) with s: the host build's y with Bt := A
+        let (u, _, _) = host::freivalds(&vec![0; k], &a, &vec![0; m], &s, 1, m, k).unwrap();
+        assert_eq!(u, twin.u);
+        // the dot products as the kernel sums them (1,024 strided partial sums), and in any other order
+        assert_eq!(
+            host::dot61(&twin.u, &twin.v, freivalds::DOT_BLOCK).unwrap(),
+            twin.lhs
+        );
+        assert_eq!(host::dot61(&s, &twin.w, 7).unwrap(), twin.rhs);
+        // one wrong entry anywhere is caught
+        let mut bad = c.clone();
+        let idx = r.gen_range(0..bad.len());
+        bad[idx] = bad[idx].wrapping_sub(1);
+        let out = freivalds::bilinear_cpu(&a, &bt, &bad, m, n, k, &seed).unwrap();
+        assert!(!out.accept, "tampered C accepted ({m}x{n}x{k})");
+        assert_eq!(out.lhs, twin.lhs, "the left side does not read C");
+    }
+}
+
+#[test]
+fn dot_products_mod_p_are_exact_at_the_extremes() {
+    let p = freivalds::P;
+    let mut r = rng();
+    let mut vals: Vec<u64> = vec![
+        0,
+        1,
+        2,
+        p - 1,
+        p - 2,
+        1 << 60,
+        (1 << 61) - 2,
+        1 << 32,
+        (1 << 32) - 1,
+    ];
+    vals.extend((0..3000).map(|_| r.gen_range(0..p)));
+    let rev: Vec<u64> = vals.iter().rev().copied().collect();
+    let reference = vals.iter().zip(&rev).fold(0u128, |acc, (&x, &y)| {
+        (acc + (x as u128 * y as u128) % p as u128) % p as u128
+    }) as u64;
+    assert_eq!(freivalds::dot_mod_p(&vals, &rev), reference);
+    for threads in [1, 32, 1024, 5000] {
+        assert_eq!(
+            host::dot61(&vals, &rev, threads).unwrap(),
+            reference,
+            "{threads} threads"
+        );
+    }
+    // (p - 1)^2 = 1 mod p, term by term
+    let worst = vec![p - 1; 4096];
+    assert_eq!(host::dot61(&worst, &worst, 1024).unwrap(), 4096);
+    assert!(host::dot61(&worst, &worst[1..], 1).is_err());
+}
+
+#[test]
 fn freivalds_rejects_wrapped_or_mis_sized_input() {
     let c = [0i32; 4];
     assert!(freivalds::freivalds_cpu(&[0; 4], &[0; 4], &c[..3], 2, 2, 2, &[0; 32]).is_err());

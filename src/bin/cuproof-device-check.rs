@@ -175,8 +175,23 @@ mod device {
             nn,
             nn,
         )?;
+        let bil = exec.freivalds_bilinear_device(
+            &mut rec,
+            &da,
+            &db,
+            &dc,
+            &r,
+            &freivalds::s_vector(&seed, nn),
+            nn,
+            nn,
+            nn,
+        )?;
         exec.sync()?;
         println!("tensor-core Freivalds == SIMT: {}", tc == out);
+        println!(
+            "bilinear Freivalds v, w == SIMT y, w: {}",
+            bil.v == out.y && bil.w == out.w
+        );
         println!(
             "profile run done (Freivalds accepts: {}, {} log records)",
             out.accept,
@@ -320,8 +335,9 @@ mod device {
         }
 
         // Freivalds vectors, accept and reject: fast paths, generic paths (k % 4, n % 4 != 0), folded accumulators
-        // (n > 2^16 columns per row)
+        // (n > 2^16 columns per row); the same for the bilinear check
         let mut all = true;
+        let mut all_bil = true;
         for (m, n, k) in [
             (300usize, 200usize, 500usize),
             (37, 45, 131),
@@ -334,7 +350,13 @@ mod device {
             let case = FvCase::new(&mut rng, m, n, k)?;
             let [da, db, dc, dbad] = case.upload(&exec)?;
             let FvCase {
-                r, twin, twin_rej, ..
+                r,
+                s,
+                twin,
+                twin_rej,
+                bil,
+                bil_rej,
+                ..
             } = case;
             let got = exec.freivalds_device(&mut rec, &da, &db, &dc, &r, m, n, k)?;
             let rej = exec.freivalds_device(&mut rec, &da, &db, &dbad, &r, m, n, k)?;
@@ -342,11 +364,30 @@ mod device {
                 all = false;
                 println!("  freivalds mismatch at {m}x{n}x{k}");
             }
+            let got = exec.freivalds_bilinear_device(&mut rec, &da, &db, &dc, &r, &s, m, n, k)?;
+            let rej = exec.freivalds_bilinear_device(&mut rec, &da, &db, &dbad, &r, &s, m, n, k)?;
+            if !(got == bil && got.accept && !rej.accept && rej == bil_rej) {
+                all_bil = false;
+                println!(
+                    "  bilinear freivalds mismatch at {m}x{n}x{k}: u {} v {} w {} lhs {} rhs {}",
+                    got.u == bil.u,
+                    got.v == bil.v,
+                    got.w == bil.w,
+                    got.lhs == bil.lhs,
+                    got.rhs == bil.rhs
+                );
+            }
         }
         rep.check(
             "freivalds",
             all,
             "7 shapes: y, z, w bit-identical to twin; accepts C, rejects C with one entry off by one".into(),
+        );
+        rep.check(
+            "freivalds (bilinear)",
+            all_bil,
+            "7 shapes: u, v, w, both sides bit-identical to twin; accepts C, rejects C with one entry off by one"
+                .into(),
         );
 
         // the Runtime API end to end on both backends
@@ -633,6 +674,46 @@ mod device {
                 entry.to_string(),
             );
         }
+        // the bilinear check (no dependency chain: docs/kernels.md §4b) on the same operands: bit for bit against
+        // the twin, then timed with the three passes on three streams and on one
+        let s_vec = freivalds::s_vector(&fv_seed, nn);
+        let bil_twin = freivalds::bilinear_from(&cpu_fv, &a_host, &s_vec, nn, nn);
+        let bil =
+            exec.freivalds_bilinear_device(&mut rec, &da, &db, &dc, &r, &s_vec, nn, nn, nn)?;
+        rep.check(
+            &format!("freivalds {nn} (bilinear)"),
+            bil == bil_twin && bil.accept,
+            "u, v, w and both sides == CPU twin; accepts".into(),
+        );
+        let ds = exec.upload_u64(&s_vec)?;
+        let bscratch = cuproof::cuda::BilinearScratch::new(&exec, nn, nn, nn)?;
+        for (label, launch) in [
+            ("", FreivaldsLaunch::default()),
+            (" (C r uncapped)", sched(FreivaldsSchedule::Overlap, 0, 0)),
+            (" (one stream)", sched(OneStream, 0, 0)),
+        ] {
+            let ms = exec.time_ms(iters, || {
+                exec.freivalds_bilinear_launches(
+                    &mut tr, &da, &db, &dc, &dr, &ds, &bscratch, launch,
+                )
+            })?;
+            rep.row(
+                &format!("Freivalds n={nn} bilinear{label}"),
+                format!("{ms:.3} ms"),
+                format!(
+                    "{:.3} x fastest GEMM time (target <= 0.2); reads {} MiB",
+                    ms / gemm_ms,
+                    (2 * nn * nn + 4 * nn * nn) >> 20
+                ),
+            );
+        }
+        let out = exec.download_u64(&bscratch.out)?;
+        rep.check(
+            &format!("freivalds {nn} (bilinear) after timing"),
+            out == [bil_twin.lhs, bil_twin.rhs] && exec.download_u64(&bscratch.u)? == bil_twin.u,
+            "both sides and u left by the timed launches == CPU twin".into(),
+        );
+
         // cuBLASLt through torch._int_mm, same operands, and a bit-exact cross-check of C
         if use_torch {
             match torch_baseline(&a_host, &b_host, nn, &c_dev) {
@@ -726,8 +807,11 @@ mod device {
         c: Vec<i32>,
         bad: Vec<i32>,
         r: Vec<u64>,
+        s: Vec<u64>,
         twin: freivalds::FreivaldsOutcome,
         twin_rej: freivalds::FreivaldsOutcome,
+        bil: freivalds::BilinearOutcome,
+        bil_rej: freivalds::BilinearOutcome,
     }
 
     impl FvCase {
@@ -742,14 +826,20 @@ mod device {
             let idx = rng.below(bad.len() as u64) as usize;
             bad[idx] = bad[idx].wrapping_sub(1);
             let twin_rej = freivalds::freivalds_with_r(&ai, &bi, &bad, &r, m, n, k);
+            let s = freivalds::s_vector(&rseed, m);
+            let bil = freivalds::bilinear_from(&twin, &ai, &s, m, k);
+            let bil_rej = freivalds::bilinear_from(&twin_rej, &ai, &s, m, k);
             Ok(FvCase {
                 ai,
                 bi,
                 c,
                 bad,
                 r,
+                s,
                 twin,
                 twin_rej,
+                bil,
+                bil_rej,
             })
         }
 
@@ -814,40 +904,28 @@ mod device {
                 freivalds::tc::plan(m, n, k, 8)?,
             ] {
                 let scratch = exec.freivalds_tc_scratch_with(m, n, k, plan)?;
-                exec.freivalds_tc_launches(
-                    &mut rec,
-                    &da,
-                    &db,
-                    &dc,
-                    &dr,
-                    &scratch,
-                    &y,
-                    &z,
-                    &w,
-                    FreivaldsSchedule::Overlap,
-                )?;
-                let got = (
-                    exec.download_u64(&y)?,
-                    exec.download_u64(&z)?,
-                    exec.download_u64(&w)?,
-                );
-                exec.freivalds_tc_launches(
-                    &mut rec,
-                    &da,
-                    &db,
-                    &dbad,
-                    &dr,
-                    &scratch,
-                    &y,
-                    &z,
-                    &w,
-                    FreivaldsSchedule::Overlap,
-                )?;
-                let rej = (
-                    exec.download_u64(&y)?,
-                    exec.download_u64(&z)?,
-                    exec.download_u64(&w)?,
-                );
+                // y, z, w after the six launches against C (the product, or one entry off)
+                let mut vectors = |c| -> Result<Yzw, RuntimeError> {
+                    exec.freivalds_tc_launches(
+                        &mut rec,
+                        &da,
+                        &db,
+                        c,
+                        &dr,
+                        &scratch,
+                        &y,
+                        &z,
+                        &w,
+                        FreivaldsSchedule::Overlap,
+                    )?;
+                    Ok((
+                        exec.download_u64(&y)?,
+                        exec.download_u64(&z)?,
+                        exec.download_u64(&w)?,
+                    ))
+                };
+                let got = vectors(&dc)?;
+                let rej = vectors(&dbad)?;
                 ran += 1;
                 let ok = got == (twin.y.clone(), twin.z.clone(), twin.w.clone())
                     && rej == (twin_rej.y.clone(), twin_rej.z.clone(), twin_rej.w.clone())
@@ -1105,6 +1183,9 @@ mod device {
         }
         Ok(())
     }
+
+    /// The Freivalds vectors y, z, w as downloaded.
+    type Yzw = (Vec<u64>, Vec<u64>, Vec<u64>);
 
     type PipelineOut = (
         Vec<u8>,

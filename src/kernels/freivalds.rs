@@ -29,6 +29,12 @@ pub const ROWS_I8_PER_WARP: u32 = 4;
 pub const ROWS_I32_PER_WARP: u32 = 2;
 /// l values per block of the slice-sum kernel (eight threads per l).
 pub const SUM_L_PER_BLOCK: u32 = 32;
+/// Entry: the bilinear check's two dot products (u·v and s·w).
+pub const ENTRY_DOT2: &str = "cuproof_freivalds_dot2";
+/// Fill stream of the bilinear check's left vector s ∈ F_p^m (r, on the right, is [`fill::STREAM_FREIVALDS`]).
+pub const STREAM_LEFT: u8 = 0xF1;
+/// Threads per block of the dot-product kernel (one block per dot product).
+pub const DOT_BLOCK: u32 = 1024;
 /// Column slices of B·r in the production launch (at most [`SLICES`]; measured on H100s, docs/perf.md §4).
 pub const DEFAULT_SLICES: u32 = 32;
 /// Blocks per SM of the C·r kernel in the production launch (its warps stride over the row groups).
@@ -48,6 +54,7 @@ pub fn grid(entry: &str, m: u32, k: u32, slices: u32, cr_cap: u32) -> Option<[u3
             1,
         ],
         ENTRY_SUM_SLICES => [k.div_ceil(SUM_L_PER_BLOCK), 1, 1],
+        ENTRY_DOT2 => [2, 1, 1],
         ENTRY_ROWS_I8 => [m.div_ceil(8 * ROWS_I8_PER_WARP), 1, 1],
         ENTRY_ROWS_I32 => {
             let g = m.div_ceil(8 * ROWS_I32_PER_WARP);
@@ -73,7 +80,17 @@ pub struct FreivaldsOutcome {
 
 /// The random vector r ∈ F_p^n derived from `seed`.
 pub fn r_vector(seed: &[u8; 32], n: usize) -> Vec<u64> {
-    let bytes = fill::fill_cpu(seed, fill::STREAM_FREIVALDS, n * 8);
+    residues(seed, fill::STREAM_FREIVALDS, n)
+}
+
+/// The bilinear check's left vector s ∈ F_p^m derived from `seed` (stream [`STREAM_LEFT`]).
+pub fn s_vector(seed: &[u8; 32], m: usize) -> Vec<u64> {
+    residues(seed, STREAM_LEFT, m)
+}
+
+/// `len` residues: little-endian words of fill stream `stream`, masked to 61 bits and reduced mod p.
+fn residues(seed: &[u8; 32], stream: u8, len: usize) -> Vec<u64> {
+    let bytes = fill::fill_cpu(seed, stream, len * 8);
     bytes
         .chunks_exact(8)
         .map(|c| {
@@ -149,6 +166,105 @@ pub fn freivalds_with_r(
     let (z, w): (Vec<u64>, Vec<u64>) = zw.into_iter().unzip();
     let accept = z == w;
     FreivaldsOutcome { y, z, w, accept }
+}
+
+/// The outcome of the bilinear check (docs/kernels.md §4b): `sᵀ(A·B)r` against `sᵀC r`, with no dependency
+/// between the three passes over A, B and C.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BilinearOutcome {
+    /// u = sᵀA (k entries).
+    pub u: Vec<u64>,
+    /// v = B·r (k entries; the `y` of [`FreivaldsOutcome`]).
+    pub v: Vec<u64>,
+    /// w = C·r (m entries).
+    pub w: Vec<u64>,
+    /// u·v = sᵀ(A·B)r.
+    pub lhs: u64,
+    /// s·w = sᵀC r.
+    pub rhs: u64,
+    /// lhs == rhs.
+    pub accept: bool,
+}
+
+/// `a · b mod p` for residues (the twin of the dot-product kernel; any summation order gives this value).
+pub fn dot_mod_p(a: &[u64], b: &[u64]) -> u64 {
+    a.iter().zip(b).fold(0u128, |acc, (&x, &y)| {
+        (acc + x as u128 * y as u128) % P as u128
+    }) as u64
+}
+
+/// CPU twin of the bilinear check with s and r given. If C ≠ A·B (k ≤ [`gemm::MAX_K`]), D = A·B − C has a
+/// nonzero entry mod p and `sᵀD r` is a nonzero bilinear form: for s, r with independent entries each taking
+/// any value of F_p with probability ≤ 2^-60, it vanishes with probability ≤ 2 · 2^-60 = 2^-59 ≤ 2^-40
+/// (Schwartz–Zippel in the two vectors, one after the other).
+#[allow(clippy::too_many_arguments)]
+pub fn bilinear_with_r(
+    a: &[i8],
+    bt: &[i8],
+    c: &[i32],
+    s: &[u64],
+    r: &[u64],
+    m: usize,
+    n: usize,
+    k: usize,
+) -> BilinearOutcome {
+    bilinear_from(&freivalds_with_r(a, bt, c, r, m, n, k), a, s, m, k)
+}
+
+/// The bilinear outcome from the chain check's outcome for the same r (its y is v, its w is w): adds u = sᵀA
+/// and the two dot products.
+pub fn bilinear_from(
+    base: &FreivaldsOutcome,
+    a: &[i8],
+    s: &[u64],
+    m: usize,
+    k: usize,
+) -> BilinearOutcome {
+    use rayon::prelude::*;
+    let p = P as i128;
+    let u: Vec<u64> = (0..k)
+        .into_par_iter()
+        .map(|l| {
+            let mut acc: i128 = 0;
+            for i in 0..m {
+                acc += a[i * k + l] as i128 * s[i] as i128;
+            }
+            acc.rem_euclid(p) as u64
+        })
+        .collect();
+    let lhs = dot_mod_p(&u, &base.y);
+    let rhs = dot_mod_p(s, &base.w);
+    BilinearOutcome {
+        u,
+        v: base.y.clone(),
+        w: base.w.clone(),
+        lhs,
+        rhs,
+        accept: lhs == rhs,
+    }
+}
+
+/// CPU twin of the bilinear check with s and r derived from `seed`.
+pub fn bilinear_cpu(
+    a: &[i8],
+    bt: &[i8],
+    c: &[i32],
+    m: usize,
+    n: usize,
+    k: usize,
+    seed: &[u8; 32],
+) -> Result<BilinearOutcome, RuntimeError> {
+    check(a, bt, c, m, n, k)?;
+    Ok(bilinear_with_r(
+        a,
+        bt,
+        c,
+        &s_vector(seed, m),
+        &r_vector(seed, n),
+        m,
+        n,
+        k,
+    ))
 }
 
 /// CPU twin: the check with r derived from `seed`.
