@@ -762,6 +762,37 @@ impl Runtime {
         }
     }
 
+    /// The bilinear Freivalds check `sᵀ(A·B)r = sᵀC r` (docs/kernels.md §4b) with s and r derived from `seed`:
+    /// three independent passes over A, B and C, false-accept probability ≤ 2^-59.
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds_bilinear(
+        &mut self,
+        a: &[i8],
+        bt: &[i8],
+        c: &[i32],
+        m: usize,
+        n: usize,
+        k: usize,
+        seed: &[u8; 32],
+    ) -> Result<freivalds::BilinearOutcome, RuntimeError> {
+        freivalds::check(a, bt, c, m, n, k)?;
+        let (r, sv) = (freivalds::r_vector(seed, n), freivalds::s_vector(seed, m));
+        let hs: Vec<u64> = (0..6).map(|_| self.rec.buffer_handle() as u64).collect();
+        match &mut self.exec {
+            Exec::Cpu => {
+                record_bilinear_launches(&mut self.rec, &hs, m, n, k)?;
+                Ok(freivalds::bilinear_with_r(a, bt, c, &sv, &r, m, n, k))
+            }
+            #[cfg(feature = "cuda")]
+            Exec::Cuda(e) => {
+                let da = e.upload(&i8_bytes(a))?;
+                let db = e.upload(&i8_bytes(bt))?;
+                let dc = e.upload(&i32_bytes(c))?;
+                e.freivalds_bilinear_device(&mut self.rec, &da, &db, &dc, &r, &sv, m, n, k)
+            }
+        }
+    }
+
     /// The hand-written PTX permutation on a batch of 25-lane states (length a multiple of 25), in place.
     pub fn keccak_f1600_batch(&mut self, states: &mut [u64]) -> Result<(), RuntimeError> {
         if !states.len().is_multiple_of(25) {
@@ -934,6 +965,56 @@ fn record_freivalds_launches(
         let grid = freivalds::grid(entry, m32, k32, slices, 0)
             .ok_or_else(|| RuntimeError::Shape(format!("freivalds: unknown entry {entry}")))?;
         rec.launch("freivalds", entry, grid, [freivalds::BLOCK, 1, 1], 0, &args)?;
+    }
+    Ok(())
+}
+
+/// The CUDA backend's six bilinear-check launches (src/cuda.rs), with buffer handles for device pointers:
+/// h = [a, bt, c, r, s, scratch]; C·r's grid uncapped (the cap is per SM).
+fn record_bilinear_launches(
+    rec: &mut Recorder,
+    h: &[u64],
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Result<(), RuntimeError> {
+    let (m32, n32, k32) = (m as u32, n as u32, k as u32);
+    let slices = freivalds::DEFAULT_SLICES;
+    let [a, bt, c, r, s, sc] = [h[0], h[1], h[2], h[3], h[4], h[5]].map(Arg::Ptr);
+    for (entry, args) in [
+        (
+            freivalds::ENTRY_BR_PARTIAL,
+            vec![bt, r, Arg::U32(n32), Arg::U32(k32), sc],
+        ),
+        (
+            freivalds::ENTRY_BR_PARTIAL,
+            vec![a, s, Arg::U32(m32), Arg::U32(k32), sc],
+        ),
+        (
+            freivalds::ENTRY_SUM_SLICES,
+            vec![sc, Arg::U32(k32), Arg::U32(slices), sc],
+        ),
+        (
+            freivalds::ENTRY_SUM_SLICES,
+            vec![sc, Arg::U32(k32), Arg::U32(slices), sc],
+        ),
+        (
+            freivalds::ENTRY_ROWS_I32,
+            vec![c, r, Arg::U32(m32), Arg::U32(n32), sc],
+        ),
+        (
+            freivalds::ENTRY_DOT2,
+            vec![sc, sc, Arg::U32(k32), s, sc, Arg::U32(m32), sc],
+        ),
+    ] {
+        let grid = freivalds::grid(entry, m32, k32, slices, 0)
+            .ok_or_else(|| RuntimeError::Shape(format!("freivalds: unknown entry {entry}")))?;
+        let block = if entry == freivalds::ENTRY_DOT2 {
+            freivalds::DOT_BLOCK
+        } else {
+            freivalds::BLOCK
+        };
+        rec.launch("freivalds", entry, grid, [block, 1, 1], 0, &args)?;
     }
     Ok(())
 }

@@ -131,6 +131,7 @@ fn workloads(
     bool,
     [u8; 32],
     Vec<u64>,
+    (freivalds::BilinearOutcome, bool),
 ) {
     let seed = [9u8; 32];
     let (m, n, k) = (70, 45, 100);
@@ -161,19 +162,36 @@ fn workloads(
         .freivalds(&a, &bt, &bad, m, n, k, &[3u8; 32])
         .unwrap()
         .accept;
+    // the bilinear check on the same operands: accepts C, rejects the altered one
+    let bil = rt
+        .freivalds_bilinear(&a, &bt, &g.c, m, n, k, &[3u8; 32])
+        .unwrap();
+    let bil_rej = rt
+        .freivalds_bilinear(&a, &bt, &bad, m, n, k, &[3u8; 32])
+        .unwrap()
+        .accept;
     let big = bytes(5, 300_001);
     let c = rt.commit(&big, &CommitParams::default()).unwrap();
     let mut states: Vec<u64> = (0..25 * 3)
         .map(|i| (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
         .collect();
     rt.keccak_f1600_batch(&mut states).unwrap();
-    (filled, g.c, g.commitment.root, fv, rej, c.root, states)
+    (
+        filled,
+        g.c,
+        g.commitment.root,
+        fv,
+        rej,
+        c.root,
+        states,
+        (bil, bil_rej),
+    )
 }
 
 #[test]
 fn cpu_workloads_match_twins() {
     let mut rt = Runtime::cpu();
-    let (filled, c, croot, fv, rejected, root, states) = workloads(&mut rt);
+    let (filled, c, croot, fv, rejected, root, states, (bil, bil_rejected)) = workloads(&mut rt);
     let seed = [9u8; 32];
     assert_eq!(filled, fill::fill_cpu(&seed, fill::STREAM_A, 70 * 100));
     let a = fill::fill_i8_cpu(&seed, fill::STREAM_A, 7000);
@@ -186,6 +204,12 @@ fn cpu_workloads_match_twins() {
     );
     assert!(fv.accept);
     assert!(!rejected);
+    assert!(bil.accept && !bil_rejected);
+    assert_eq!(
+        bil,
+        freivalds::bilinear_cpu(&a, &bt, &c, 70, 45, 100, &[3u8; 32]).unwrap()
+    );
+    assert_eq!(bil.v, fv.y, "v = B·r is the chain check's y");
     assert_eq!(
         root,
         commit(&bytes(5, 300_001), &CommitParams::default()).root

@@ -335,9 +335,8 @@ mod device {
         }
 
         // Freivalds vectors, accept and reject: fast paths, generic paths (k % 4, n % 4 != 0), folded accumulators
-        // (n > 2^16 columns per row); the same for the bilinear check
+        // (n > 2^16 columns per row)
         let mut all = true;
-        let mut all_bil = true;
         for (m, n, k) in [
             (300usize, 200usize, 500usize),
             (37, 45, 131),
@@ -350,13 +349,7 @@ mod device {
             let case = FvCase::new(&mut rng, m, n, k)?;
             let [da, db, dc, dbad] = case.upload(&exec)?;
             let FvCase {
-                r,
-                s,
-                twin,
-                twin_rej,
-                bil,
-                bil_rej,
-                ..
+                r, twin, twin_rej, ..
             } = case;
             let got = exec.freivalds_device(&mut rec, &da, &db, &dc, &r, m, n, k)?;
             let rej = exec.freivalds_device(&mut rec, &da, &db, &dbad, &r, m, n, k)?;
@@ -364,30 +357,11 @@ mod device {
                 all = false;
                 println!("  freivalds mismatch at {m}x{n}x{k}");
             }
-            let got = exec.freivalds_bilinear_device(&mut rec, &da, &db, &dc, &r, &s, m, n, k)?;
-            let rej = exec.freivalds_bilinear_device(&mut rec, &da, &db, &dbad, &r, &s, m, n, k)?;
-            if !(got == bil && got.accept && !rej.accept && rej == bil_rej) {
-                all_bil = false;
-                println!(
-                    "  bilinear freivalds mismatch at {m}x{n}x{k}: u {} v {} w {} lhs {} rhs {}",
-                    got.u == bil.u,
-                    got.v == bil.v,
-                    got.w == bil.w,
-                    got.lhs == bil.lhs,
-                    got.rhs == bil.rhs
-                );
-            }
         }
         rep.check(
             "freivalds",
             all,
             "7 shapes: y, z, w bit-identical to twin; accepts C, rejects C with one entry off by one".into(),
-        );
-        rep.check(
-            "freivalds (bilinear)",
-            all_bil,
-            "7 shapes: u, v, w, both sides bit-identical to twin; accepts C, rejects C with one entry off by one"
-                .into(),
         );
 
         // the Runtime API end to end on both backends
@@ -674,46 +648,6 @@ mod device {
                 entry.to_string(),
             );
         }
-        // the bilinear check (no dependency chain: docs/kernels.md §4b) on the same operands: bit for bit against
-        // the twin, then timed with the three passes on three streams and on one
-        let s_vec = freivalds::s_vector(&fv_seed, nn);
-        let bil_twin = freivalds::bilinear_from(&cpu_fv, &a_host, &s_vec, nn, nn);
-        let bil =
-            exec.freivalds_bilinear_device(&mut rec, &da, &db, &dc, &r, &s_vec, nn, nn, nn)?;
-        rep.check(
-            &format!("freivalds {nn} (bilinear)"),
-            bil == bil_twin && bil.accept,
-            "u, v, w and both sides == CPU twin; accepts".into(),
-        );
-        let ds = exec.upload_u64(&s_vec)?;
-        let bscratch = cuproof::cuda::BilinearScratch::new(&exec, nn, nn, nn)?;
-        for (label, launch) in [
-            ("", FreivaldsLaunch::default()),
-            (" (C r uncapped)", sched(FreivaldsSchedule::Overlap, 0, 0)),
-            (" (one stream)", sched(OneStream, 0, 0)),
-        ] {
-            let ms = exec.time_ms(iters, || {
-                exec.freivalds_bilinear_launches(
-                    &mut tr, &da, &db, &dc, &dr, &ds, &bscratch, launch,
-                )
-            })?;
-            rep.row(
-                &format!("Freivalds n={nn} bilinear{label}"),
-                format!("{ms:.3} ms"),
-                format!(
-                    "{:.3} x fastest GEMM time (target <= 0.2); reads {} MiB",
-                    ms / gemm_ms,
-                    (2 * nn * nn + 4 * nn * nn) >> 20
-                ),
-            );
-        }
-        let out = exec.download_u64(&bscratch.out)?;
-        rep.check(
-            &format!("freivalds {nn} (bilinear) after timing"),
-            out == [bil_twin.lhs, bil_twin.rhs] && exec.download_u64(&bscratch.u)? == bil_twin.u,
-            "both sides and u left by the timed launches == CPU twin".into(),
-        );
-
         // cuBLASLt through torch._int_mm, same operands, and a bit-exact cross-check of C
         if use_torch {
             match torch_baseline(&a_host, &b_host, nn, &c_dev) {
@@ -767,7 +701,10 @@ mod device {
                 rep.check("variants", false, format!("aborted: {e}"));
             }
         }
-        // last, in its own context: a fault there cannot cost the figures above
+        // the staged kernels last, each in its own context: a fault there cannot cost the figures above
+        if let Err(e) = bilinear_freivalds(&base, rng.below(u64::MAX) | 1, &mut rep) {
+            rep.check("freivalds (bilinear)", false, format!("aborted: {e}"));
+        }
         if let Err(e) = tensor_core_freivalds(&base, rng.below(u64::MAX) | 1, &mut rep) {
             rep.check("freivalds (tensor cores)", false, format!("aborted: {e}"));
         }
@@ -870,6 +807,125 @@ mod device {
         fv: freivalds::FreivaldsOutcome,
         /// The fastest GEMM's time at nn (ms).
         gemm_ms: f64,
+    }
+
+    /// The bilinear check (docs/kernels.md §4b), in a fresh context: bit for bit against the twin (u, v, w, both
+    /// sides) on the 7 shapes of the chain check, accept and reject; the public Runtime API against the CPU
+    /// backend; then at nn on the main run's operands, timed on three streams (C r capped and uncapped) and on one.
+    fn bilinear_freivalds(b: &Bases, seed: u64, rep: &mut Report) -> Result<(), RuntimeError> {
+        let mut exec = CudaExec::new(0)?;
+        let mut rec = Recorder::new();
+        load_all(&mut rec, &mut exec)?;
+        let mut rng = Rng(seed);
+        let mut all = true;
+        for (m, n, k) in [
+            (300usize, 200usize, 500usize),
+            (37, 45, 131),
+            (8, 70_000, 64),
+            (1, 1, 1),
+            (130, 68, 1040),
+            (17, 9000, 272),
+            (1, 4, 16),
+        ] {
+            let case = FvCase::new(&mut rng, m, n, k)?;
+            let [da, db, dc, dbad] = case.upload(&exec)?;
+            let FvCase {
+                r, s, bil, bil_rej, ..
+            } = case;
+            let got = exec.freivalds_bilinear_device(&mut rec, &da, &db, &dc, &r, &s, m, n, k)?;
+            let rej = exec.freivalds_bilinear_device(&mut rec, &da, &db, &dbad, &r, &s, m, n, k)?;
+            if !(got == bil && got.accept && !rej.accept && rej == bil_rej) {
+                all = false;
+                println!(
+                    "  bilinear freivalds mismatch at {m}x{n}x{k}: u {} v {} w {} lhs {} rhs {}",
+                    got.u == bil.u,
+                    got.v == bil.v,
+                    got.w == bil.w,
+                    got.lhs == bil.lhs,
+                    got.rhs == bil.rhs
+                );
+            }
+        }
+        rep.check(
+            "freivalds (bilinear)",
+            all,
+            "7 shapes: u, v, w, both sides bit-identical to twin; accepts C, rejects C with one entry off by one"
+                .into(),
+        );
+        // the public API on both backends
+        let (m, n, k) = (300, 260, 520);
+        let rseed: [u8; 32] = rng.bytes(32).try_into().unwrap_or([0; 32]);
+        let a = fill::fill_i8_cpu(&rseed, fill::STREAM_A, m * k);
+        let bt = fill::fill_i8_cpu(&rseed, fill::STREAM_B, n * k);
+        let c = gemm::gemm_i8_cpu(&a, &bt, m, n, k)?;
+        let mut bad = c.clone();
+        bad[m * n / 3] ^= 1 << 9;
+        let both = |rt: &mut cuproof::Runtime| -> Result<_, RuntimeError> {
+            Ok((
+                rt.freivalds_bilinear(&a, &bt, &c, m, n, k, &rseed)?,
+                rt.freivalds_bilinear(&a, &bt, &bad, m, n, k, &rseed)?,
+            ))
+        };
+        let gpu = both(&mut cuproof::Runtime::cuda(0)?)?;
+        let cpu = both(&mut cuproof::Runtime::cpu())?;
+        rep.check(
+            "Runtime (cuda) == Runtime (cpu), bilinear",
+            gpu == cpu && gpu.0.accept && !gpu.1.accept,
+            "freivalds_bilinear on a 300x260x520 product and on a C with one entry altered".into(),
+        );
+        // nn on the main run's operands
+        let nn = b.nn;
+        let da = exec.fill_device(&mut rec, &b.gseed, fill::STREAM_A, nn * nn)?;
+        let db = exec.fill_device(&mut rec, &b.gseed, fill::STREAM_B, nn * nn)?;
+        let dc = exec.upload(b.c)?;
+        let a_host = fill::fill_i8_cpu(&b.gseed, fill::STREAM_A, nn * nn);
+        let (r, s) = (
+            freivalds::r_vector(&b.fv_seed, nn),
+            freivalds::s_vector(&b.fv_seed, nn),
+        );
+        let twin = freivalds::bilinear_from(&b.fv, &a_host, &s, nn, nn);
+        let got = exec.freivalds_bilinear_device(&mut rec, &da, &db, &dc, &r, &s, nn, nn, nn)?;
+        rep.check(
+            &format!("freivalds {nn} (bilinear)"),
+            got == twin && got.accept,
+            "u, v, w and both sides == CPU twin (the main run's operands); accepts".into(),
+        );
+        let (dr, ds) = (exec.upload_u64(&r)?, exec.upload_u64(&s)?);
+        let scratch = cuproof::cuda::BilinearScratch::new(&exec, nn, nn, nn)?;
+        let mut tr = rec_dummy(exec.gpu_info().compute_capability);
+        let launch = |schedule, cr_blocks_per_sm| FreivaldsLaunch {
+            schedule,
+            cr_blocks_per_sm,
+            ..FreivaldsLaunch::default()
+        };
+        for (label, l) in [
+            ("", FreivaldsLaunch::default()),
+            (
+                " (C r uncapped)",
+                launch(FreivaldsSchedule::OverlapPrioritized, 0),
+            ),
+            (" (one stream)", launch(FreivaldsSchedule::OneStream, 0)),
+        ] {
+            let ms = exec.time_ms(b.iters, || {
+                exec.freivalds_bilinear_launches(&mut tr, &da, &db, &dc, &dr, &ds, &scratch, l)
+            })?;
+            rep.row(
+                &format!("Freivalds n={nn} bilinear{label}"),
+                format!("{ms:.3} ms"),
+                format!(
+                    "{:.3} x fastest GEMM time (target <= 0.2); reads {} MiB",
+                    ms / b.gemm_ms,
+                    (6 * nn * nn) >> 20
+                ),
+            );
+        }
+        let out = exec.download_u64(&scratch.out)?;
+        rep.check(
+            &format!("freivalds {nn} (bilinear) after timing"),
+            out == [twin.lhs, twin.rhs] && exec.download_u64(&scratch.u)? == twin.u,
+            "both sides and u left by the timed launches == CPU twin".into(),
+        );
+        Ok(())
     }
 
     /// The tensor-core Freivalds kernels (`FreivaldsKernel::TensorCore`), in a fresh context: bit-for-bit checks
