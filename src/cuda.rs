@@ -153,8 +153,6 @@ pub enum FreivaldsSchedule {
     OneStream,
     /// C·r issued first, on the second stream; the chain on the main stream; joined by an event.
     Overlap,
-    /// As `Overlap`, with the chain issued before C·r.
-    OverlapChainFirst,
     /// As `Overlap`, with the chain on a stream of the greatest priority (the default).
     OverlapPrioritized,
 }
@@ -1181,41 +1179,34 @@ impl CudaExec {
             rec.launch("freivalds", entry, cfg.grid, cfg.block, cfg.shared, &args)?;
             planned.push((entry, cfg, args));
         }
-        let (chain, cr) = planned.split_at(3);
-        let issue_chain_on = |stream: &Stream| -> Result<(), RuntimeError> {
-            for (entry, cfg, args) in chain {
-                self.issue(stream, "freivalds", entry, *cfg, args)?;
-            }
-            Ok(())
+        // the chain's stream, and C·r's
+        let (chain_stream, cr_stream) = match launch.schedule {
+            FreivaldsSchedule::OneStream => (&self.stream, &self.stream),
+            FreivaldsSchedule::Overlap => (&self.stream, &self.aux),
+            FreivaldsSchedule::OverlapPrioritized => (&self.hi, &self.aux),
         };
-        let issue_chain = || issue_chain_on(&self.stream);
-        let (entry, cfg, args) = &cr[0];
-        match launch.schedule {
-            FreivaldsSchedule::OneStream => {
-                issue_chain()?;
-                self.issue(&self.stream, "freivalds", entry, *cfg, args)
-            }
-            FreivaldsSchedule::Overlap => {
-                Self::order(&self.stream, &self.aux)?;
-                self.issue(&self.aux, "freivalds", entry, *cfg, args)?;
-                issue_chain()?;
-                Self::order(&self.aux, &self.stream)
-            }
-            FreivaldsSchedule::OverlapChainFirst => {
-                Self::order(&self.stream, &self.aux)?;
-                issue_chain()?;
-                self.issue(&self.aux, "freivalds", entry, *cfg, args)?;
-                Self::order(&self.aux, &self.stream)
-            }
-            FreivaldsSchedule::OverlapPrioritized => {
-                Self::order(&self.stream, &self.aux)?;
-                Self::order(&self.stream, &self.hi)?;
-                self.issue(&self.aux, "freivalds", entry, *cfg, args)?;
-                issue_chain_on(&self.hi)?;
-                Self::order(&self.aux, &self.stream)?;
-                Self::order(&self.hi, &self.stream)
+        for forked in [cr_stream, chain_stream] {
+            if !std::ptr::eq(forked, &self.stream) {
+                Self::order(&self.stream, forked)?;
             }
         }
+        // beside the chain, C·r first (the longest pass); on one stream, in record order
+        let issue_order = if launch.schedule == FreivaldsSchedule::OneStream {
+            [0, 1, 2, 3]
+        } else {
+            [3, 0, 1, 2]
+        };
+        for i in issue_order {
+            let (entry, cfg, args) = &planned[i];
+            let stream = if i == 3 { cr_stream } else { chain_stream };
+            self.issue(stream, "freivalds", entry, *cfg, args)?;
+        }
+        for joined in [cr_stream, chain_stream] {
+            if !std::ptr::eq(joined, &self.stream) {
+                Self::order(joined, &self.stream)?;
+            }
+        }
+        Ok(())
     }
 
     /// The bilinear check (`sᵀ(A·B)r` against `sᵀC r`, docs/kernels.md §4b) on device operands: s and r are
