@@ -917,60 +917,27 @@ fn record_freivalds_launches(
     n: usize,
     k: usize,
 ) -> Result<(), RuntimeError> {
-    // The CUDA backend's launches (src/cuda.rs): same entries, order, grids (C·r uncapped: the cap is per SM) and
-    // arguments, with buffer handles for device pointers: h = [a, bt, c, r, scratch].
+    // The CUDA backend's launches (src/cuda.rs): same entries, order, grids and arguments, with buffer handles for
+    // device pointers: h = [a, bt, c, r, scratch].
     let (m32, n32, k32) = (m as u32, n as u32, k as u32);
-    let slices = freivalds::DEFAULT_SLICES;
-    for (entry, args) in [
-        (
-            freivalds::ENTRY_BR_PARTIAL,
-            vec![
-                Arg::Ptr(h[1]),
-                Arg::Ptr(h[3]),
-                Arg::U32(n32),
-                Arg::U32(k32),
-                Arg::Ptr(h[4]),
-            ],
-        ),
-        (
-            freivalds::ENTRY_SUM_SLICES,
-            vec![
-                Arg::Ptr(h[4]),
-                Arg::U32(k32),
-                Arg::U32(slices),
-                Arg::Ptr(h[4]),
-            ],
-        ),
-        (
-            freivalds::ENTRY_ROWS_I8,
-            vec![
-                Arg::Ptr(h[0]),
-                Arg::Ptr(h[4]),
-                Arg::U32(m32),
-                Arg::U32(k32),
-                Arg::Ptr(h[4]),
-            ],
-        ),
-        (
-            freivalds::ENTRY_ROWS_I32,
-            vec![
-                Arg::Ptr(h[2]),
-                Arg::Ptr(h[3]),
-                Arg::U32(m32),
-                Arg::U32(n32),
-                Arg::Ptr(h[4]),
-            ],
-        ),
-    ] {
-        let grid = freivalds::grid(entry, m32, k32, slices, 0)
-            .ok_or_else(|| RuntimeError::Shape(format!("freivalds: unknown entry {entry}")))?;
-        rec.launch("freivalds", entry, grid, [freivalds::BLOCK, 1, 1], 0, &args)?;
-    }
-    Ok(())
+    let [a, bt, c, r, sc] = [h[0], h[1], h[2], h[3], h[4]].map(Arg::Ptr);
+    let slices = Arg::U32(freivalds::DEFAULT_SLICES);
+    let (m, n, k) = (Arg::U32(m32), Arg::U32(n32), Arg::U32(k32));
+    record_freivalds_list(
+        rec,
+        m32,
+        k32,
+        [
+            (freivalds::ENTRY_BR_PARTIAL, vec![bt, r, n, k, sc]),
+            (freivalds::ENTRY_SUM_SLICES, vec![sc, k, slices, sc]),
+            (freivalds::ENTRY_ROWS_I8, vec![a, sc, m, k, sc]),
+            (freivalds::ENTRY_ROWS_I32, vec![c, r, m, n, sc]),
+        ],
+    )
 }
 
 /// The CUDA backend's six bilinear-check launches (src/cuda.rs), with buffer handles for device pointers:
-/// h = [a, bt, c, r, s, scratch]; C·r's grid uncapped (the cap is per SM).
+/// h = [a, bt, c, r, s, scratch].
 fn record_bilinear_launches(
     rec: &mut Recorder,
     h: &[u64],
@@ -979,35 +946,34 @@ fn record_bilinear_launches(
     k: usize,
 ) -> Result<(), RuntimeError> {
     let (m32, n32, k32) = (m as u32, n as u32, k as u32);
-    let slices = freivalds::DEFAULT_SLICES;
     let [a, bt, c, r, s, sc] = [h[0], h[1], h[2], h[3], h[4], h[5]].map(Arg::Ptr);
-    for (entry, args) in [
-        (
-            freivalds::ENTRY_BR_PARTIAL,
-            vec![bt, r, Arg::U32(n32), Arg::U32(k32), sc],
-        ),
-        (
-            freivalds::ENTRY_BR_PARTIAL,
-            vec![a, s, Arg::U32(m32), Arg::U32(k32), sc],
-        ),
-        (
-            freivalds::ENTRY_SUM_SLICES,
-            vec![sc, Arg::U32(k32), Arg::U32(slices), sc],
-        ),
-        (
-            freivalds::ENTRY_SUM_SLICES,
-            vec![sc, Arg::U32(k32), Arg::U32(slices), sc],
-        ),
-        (
-            freivalds::ENTRY_ROWS_I32,
-            vec![c, r, Arg::U32(m32), Arg::U32(n32), sc],
-        ),
-        (
-            freivalds::ENTRY_DOT2,
-            vec![sc, sc, Arg::U32(k32), s, sc, Arg::U32(m32), sc],
-        ),
-    ] {
-        let grid = freivalds::grid(entry, m32, k32, slices, 0)
+    let slices = Arg::U32(freivalds::DEFAULT_SLICES);
+    let (m, n, k) = (Arg::U32(m32), Arg::U32(n32), Arg::U32(k32));
+    record_freivalds_list(
+        rec,
+        m32,
+        k32,
+        [
+            (freivalds::ENTRY_BR_PARTIAL, vec![bt, r, n, k, sc]),
+            (freivalds::ENTRY_BR_PARTIAL, vec![a, s, m, k, sc]),
+            (freivalds::ENTRY_SUM_SLICES, vec![sc, k, slices, sc]),
+            (freivalds::ENTRY_SUM_SLICES, vec![sc, k, slices, sc]),
+            (freivalds::ENTRY_ROWS_I32, vec![c, r, m, n, sc]),
+            (freivalds::ENTRY_DOT2, vec![sc, sc, k, s, sc, m, sc]),
+        ],
+    )
+}
+
+/// Records Freivalds launches with the CUDA backend's grids and blocks (`kernels::freivalds::grid`; C·r's grid
+/// uncapped: the cap is per SM, which the CPU backend does not have).
+fn record_freivalds_list<const N: usize>(
+    rec: &mut Recorder,
+    m: u32,
+    k: u32,
+    launches: [(&str, Vec<Arg>); N],
+) -> Result<(), RuntimeError> {
+    for (entry, args) in launches {
+        let grid = freivalds::grid(entry, m, k, freivalds::DEFAULT_SLICES, 0)
             .ok_or_else(|| RuntimeError::Shape(format!("freivalds: unknown entry {entry}")))?;
         let block = if entry == freivalds::ENTRY_DOT2 {
             freivalds::DOT_BLOCK

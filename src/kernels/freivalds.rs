@@ -127,6 +127,21 @@ pub fn check(
     Ok(())
 }
 
+/// `Σ_j x_j · M[j][l] mod p` for each of the k columns l of a rows × k row-major int8 matrix M (B·r from Bt,
+/// sᵀA from A: the B·r kernel's sums).
+fn weighted_column_sums(mat: &[i8], rows: usize, k: usize, x: &[u64]) -> Vec<u64> {
+    use rayon::prelude::*;
+    (0..k)
+        .into_par_iter()
+        .map(|l| {
+            let acc: i128 = (0..rows)
+                .map(|j| mat[j * k + l] as i128 * x[j] as i128)
+                .sum();
+            acc.rem_euclid(P as i128) as u64
+        })
+        .collect()
+}
+
 /// CPU twin of the three kernels, with r given.
 pub fn freivalds_with_r(
     a: &[i8],
@@ -139,16 +154,7 @@ pub fn freivalds_with_r(
 ) -> FreivaldsOutcome {
     use rayon::prelude::*;
     let p = P as i128;
-    let y: Vec<u64> = (0..k)
-        .into_par_iter()
-        .map(|l| {
-            let mut acc: i128 = 0;
-            for j in 0..n {
-                acc += bt[j * k + l] as i128 * r[j] as i128;
-            }
-            acc.rem_euclid(p) as u64
-        })
-        .collect();
+    let y = weighted_column_sums(bt, n, k, r);
     let zw: Vec<(u64, u64)> = (0..m)
         .into_par_iter()
         .map(|i| {
@@ -220,18 +226,7 @@ pub fn bilinear_from(
     m: usize,
     k: usize,
 ) -> BilinearOutcome {
-    use rayon::prelude::*;
-    let p = P as i128;
-    let u: Vec<u64> = (0..k)
-        .into_par_iter()
-        .map(|l| {
-            let mut acc: i128 = 0;
-            for i in 0..m {
-                acc += a[i * k + l] as i128 * s[i] as i128;
-            }
-            acc.rem_euclid(p) as u64
-        })
-        .collect();
+    let u = weighted_column_sums(a, m, k, s);
     let lhs = dot_mod_p(&u, &base.y);
     let rhs = dot_mod_p(s, &base.w);
     BilinearOutcome {
