@@ -61,6 +61,78 @@ fn signature_database(log: &BootLog, name: &str) -> Result<Vec<SignatureEntry>, 
     }
 }
 
+/// One PCR-7 measurement judged by `boot.authorities`: event number, identity, and what it says it is (a hint).
+struct Authority {
+    number: usize,
+    identity: [u8; 32],
+    hint: String,
+}
+
+/// The PCR-7 measurements other than the Secure Boot configuration, judged by content since event types are not
+/// covered by the digests. The configuration is a bound UEFI variable `SecureBoot` with a one-byte value, or
+/// `PK`/`KEK`/`db`/`dbx` whose value parses as signature lists (an authority's value, owner and certificate,
+/// does not). Every other event but bound separators must be bound; its identity is the fingerprint of the
+/// signature data it holds (a UEFI variable whose value is an owner GUID and more bytes: the `db` entry or shim
+/// certificate that verified an image), else the event's SHA-256 digest. Err names an unbound event: its content
+/// cannot be judged.
+fn pcr7_authorities(log: &BootLog) -> Result<Vec<Authority>, String> {
+    let mut out = Vec::new();
+    for e in log.events_in(SECURE_BOOT_PCR) {
+        if e.data_is_bound() && e.separator_error() == Some(false) {
+            continue;
+        }
+        if !e.data_is_bound() {
+            return Err(format!(
+                "PCR 7 event {} ({}) is not bound to its digest: its content cannot be judged",
+                e.number,
+                e.type_name()
+            ));
+        }
+        let var = UefiVariable::parse(&e.data).ok();
+        let configuration = var.as_ref().is_some_and(|v| match v.secure_boot_name() {
+            Some("SecureBoot") => v.data.len() == 1,
+            Some(_) => parse_signature_lists(&v.data).is_ok(),
+            None => false,
+        });
+        if configuration {
+            continue;
+        }
+        let (identity, hint) = match var {
+            Some(v) if v.data.len() > 16 => {
+                let entry = SignatureEntry {
+                    signature_type: if v.data.len() == 16 + 32 {
+                        cuproof_attest::bootlog::uefi::EFI_CERT_SHA256
+                    } else {
+                        cuproof_attest::bootlog::uefi::EFI_CERT_X509
+                    },
+                    owner: v.data[..16].try_into().unwrap_or_default(),
+                    data: v.data[16..].to_vec(),
+                };
+                let what = match entry.x509_subject() {
+                    Some(s) => crate::sanitize(&s),
+                    None if v.data.len() == 48 => "image hash".into(),
+                    None => format!("{} bytes", v.data.len() - 16),
+                };
+                (
+                    entry.fingerprint(),
+                    format!("{}: {what}", crate::sanitize(&v.name)),
+                )
+            }
+            Some(v) => (
+                e.sha256(),
+                format!("{} = {}", crate::sanitize(&v.name), hex::encode(&v.data)),
+            ),
+            None => (e.sha256(), e.type_name()),
+        };
+        out.push(Authority {
+            number: e.number,
+            identity,
+            hint,
+        });
+    }
+    Ok(out)
+}
+
 /// What a signature entry is, for messages and comments: type, and an X.509 certificate's subject.
 fn entry_hint(e: &SignatureEntry) -> String {
     match e.x509_subject() {
@@ -149,6 +221,22 @@ pub fn reference_policy_of(l: &BootLog) -> String {
                 })
                 .collect();
             dbs.push_str(&format!("{key} = [\n{}\n]\n", lines.join("\n")));
+        }
+    }
+    if let Ok(list) = pcr7_authorities(l) {
+        if !list.is_empty() {
+            let lines: Vec<String> = list
+                .iter()
+                .map(|a| {
+                    format!(
+                        "  \"{}\",  # event {}: {}",
+                        hex::encode(a.identity),
+                        a.number,
+                        a.hint
+                    )
+                })
+                .collect();
+            dbs.push_str(&format!("authorities = [\n{}\n]\n", lines.join("\n")));
         }
     }
     // the keys of [boot] must come before its sub-table
@@ -399,6 +487,41 @@ pub(crate) fn check_boot(
         }
     }
 
+    match &bp.authorities {
+        None => v.skip(
+            "boot.authorities",
+            "policy does not judge the authorities measured in PCR 7",
+        ),
+        Some(allowed) => {
+            let r = pcr7_authorities(&log).and_then(|list| {
+                let unknown: Vec<String> = list
+                    .iter()
+                    .filter(|a| !in_list(&a.identity, allowed))
+                    .map(|a| format!("event {} {} ({})", a.number, short(&a.identity), a.hint))
+                    .collect();
+                if unknown.is_empty() {
+                    Ok(format!(
+                        "{} PCR-7 authorit{} allowed",
+                        list.len(),
+                        if list.len() == 1 { "y" } else { "ies" }
+                    ))
+                } else {
+                    Err(format!(
+                        "{} PCR-7 measurement(s) not allowed: {}",
+                        unknown.len(),
+                        unknown
+                            .iter()
+                            .take(4)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ))
+                }
+            });
+            v.record("boot.authorities", r);
+        }
+    }
+
     match &bp.loaded_files {
         None => v.skip(
             "boot.loaded_files",
@@ -540,6 +663,7 @@ mod tests {
             loaded_files: None,
             dbx_required: Vec::new(),
             db_allowed: None,
+            authorities: None,
         }
     }
 
@@ -947,5 +1071,74 @@ mod tests {
         let boot = t["boot"].as_table().expect("[boot]");
         assert_eq!(boot["dbx_required"].as_array().map(Vec::len), Some(3));
         assert!(boot.contains_key("variables"));
+    }
+
+    #[test]
+    fn authorities_are_judged_by_content_whatever_their_type() {
+        use cuproof_attest::bootlog::EV_EFI_VARIABLE_AUTHORITY;
+        let s = sim();
+        let q = quoted_after(&s.bytes);
+        let l = BootLog::parse(&s.bytes).expect("log");
+        let auth = l
+            .events_in(SECURE_BOOT_PCR)
+            .find(|e| e.event_type == EV_EFI_VARIABLE_AUTHORITY)
+            .expect("the simulated boot measures the db entry that verified shim");
+        let number = auth.number;
+        let list = pcr7_authorities(&l).expect("bound");
+        assert_eq!(
+            list.len(),
+            1,
+            "only the authority: the configuration is judged elsewhere"
+        );
+        // its identity is the fingerprint of the db entry it names (a policy can list the same value in both)
+        let (_, db) = databases(&s.bytes);
+        assert_eq!(list[0].identity, db[0]);
+        let with = |authorities: Vec<[u8; 32]>| BootPolicy {
+            authorities: Some(authorities),
+            ..policy(None, None)
+        };
+        let v = run(&s.bytes, &with(vec![db[0]]), &q);
+        assert!(v.valid, "{}", v.render_table());
+        assert_eq!(outcome(&v, "boot.authorities"), Outcome::Pass);
+        // an authority the policy does not know fails, naming the event; retyped (to a configuration event or to
+        // a post code) it is still judged
+        for ty in [
+            EV_EFI_VARIABLE_AUTHORITY,
+            EV_EFI_VARIABLE_DRIVER_CONFIG,
+            EV_POST_CODE,
+        ] {
+            let log = retype(&s.bytes, number, ty);
+            let v = run(&log, &with(vec![[0x11; 32]]), &q);
+            let c = v.check("boot.authorities").expect("boot.authorities");
+            assert_eq!(c.outcome, Outcome::Fail, "type {ty:#x}");
+            assert!(
+                c.reason.contains(&format!("event {number}")),
+                "{}",
+                c.reason
+            );
+            let v = run(&log, &with(vec![db[0]]), &q);
+            assert_eq!(
+                outcome(&v, "boot.authorities"),
+                Outcome::Pass,
+                "type {ty:#x}"
+            );
+        }
+        // an event whose data no longer matches its digest hides its content: refused
+        let mut altered = s.bytes.clone();
+        // the event's last data byte: just before the next event
+        altered[l.events[number].offset - 1] ^= 1;
+        let v = run(&altered, &with(vec![db[0]]), &q);
+        let c = v.check("boot.authorities").expect("boot.authorities");
+        assert!(
+            c.outcome == Outcome::Fail && c.reason.contains("not bound"),
+            "{}",
+            c.reason
+        );
+        // the reference policy lists it
+        let text = reference_policy(&s.bytes).expect("reference");
+        assert!(
+            text.contains(&format!("authorities = [\n  \"{}\"", hex::encode(db[0]))),
+            "{text}"
+        );
     }
 }

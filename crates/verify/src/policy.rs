@@ -238,6 +238,8 @@ struct RawBoot {
     #[serde(default)]
     db_allowed: Option<Vec<String>>,
     #[serde(default)]
+    authorities: Option<Vec<String>>,
+    #[serde(default)]
     kernel_cmdline_require: Vec<String>,
     #[serde(default)]
     kernel_cmdline_forbid: Vec<String>,
@@ -512,6 +514,10 @@ pub struct BootPolicy {
     /// Fingerprints allowed in the measured `db` (X.509: the certificate's SHA-256 fingerprint); every entry
     /// must be listed. `None`: not judged.
     pub db_allowed: Option<Vec<[u8; 32]>>,
+    /// Identities allowed for every other PCR-7 measurement: the authorities that verified boot images (the
+    /// certificate's fingerprint, or the image hash, of the db or shim entry) and anything else measured there
+    /// (its SHA-256 digest). `None`: not judged.
+    pub authorities: Option<Vec<[u8; 32]>>,
     /// Words the kernel command line GRUB measured (PCR 8) must contain, e.g. `ima_policy=tcb`.
     pub kernel_cmdline_require: Vec<String>,
     /// Words it must not contain; an entry ending in `=` forbids every value of that parameter.
@@ -1087,7 +1093,8 @@ fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
         return Err(invalid("boot.pcrs", "empty: the log would explain nothing"));
     }
     let cmdline = !b.kernel_cmdline_require.is_empty() || !b.kernel_cmdline_forbid.is_empty();
-    let signature_dbs = !b.dbx_required.is_empty() || b.db_allowed.is_some();
+    let signature_dbs =
+        !b.dbx_required.is_empty() || b.db_allowed.is_some() || b.authorities.is_some();
     let judges = b.secure_boot
         || b.boot_applications.is_some()
         || b.loaded_files.is_some()
@@ -1179,21 +1186,27 @@ fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
         .enumerate()
         .map(|(i, d)| hex32(&format!("boot.dbx_required[{i}]"), d))
         .collect::<Result<Vec<_>, _>>()?;
-    let db_allowed = match &b.db_allowed {
-        None => None,
-        Some(l) if l.is_empty() => {
-            return Err(invalid(
-                "boot.db_allowed",
-                "empty list: only an empty db could pass (omit the key to not judge db)",
-            ))
-        }
-        Some(l) => Some(
-            l.iter()
-                .enumerate()
-                .map(|(i, d)| hex32(&format!("boot.db_allowed[{i}]"), d))
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
+    // an optional non-empty list of fingerprints
+    let fingerprints = |key: &str, list: &Option<Vec<String>>, empty: &str| match list {
+        None => Ok(None),
+        Some(l) if l.is_empty() => Err(invalid(key, empty)),
+        Some(l) => l
+            .iter()
+            .enumerate()
+            .map(|(i, d)| hex32(&format!("{key}[{i}]"), d))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
     };
+    let db_allowed = fingerprints(
+        "boot.db_allowed",
+        &b.db_allowed,
+        "empty list: only an empty db could pass (omit the key to not judge db)",
+    )?;
+    let authorities = fingerprints(
+        "boot.authorities",
+        &b.authorities,
+        "empty list: a boot that measured any authority could not pass (omit the key to not judge them)",
+    )?;
     Ok(BootPolicy {
         require_log: b.require_log,
         pcrs,
@@ -1203,6 +1216,7 @@ fn resolve_boot(b: &RawBoot, job_pcr: u32) -> Result<BootPolicy, PolicyError> {
         variables,
         dbx_required,
         db_allowed,
+        authorities,
         kernel_cmdline_require: b.kernel_cmdline_require.clone(),
         kernel_cmdline_forbid: b.kernel_cmdline_forbid.clone(),
     })

@@ -128,10 +128,13 @@ fn production_policy_requires_a_measured_secure_boot() {
     let b = b.boot.as_ref().expect("[boot]");
     assert_eq!(b.dbx_required, vec![[0xab; 32]]);
     assert_eq!(b.db_allowed, Some(vec![[0xcd; 32]]));
+    assert_eq!(b.authorities, None);
     for (extra, key) in [
         ("dbx_required = [\"abcd\"]", "boot.dbx_required[0]"),
         ("db_allowed = []", "boot.db_allowed"),
         ("db_allowed = [\"zz\"]", "boot.db_allowed[0]"),
+        ("authorities = []", "boot.authorities"),
+        ("authorities = [\"12\"]", "boot.authorities[0]"),
     ] {
         let e = Policy::from_toml_str(&with(extra), dir()).expect_err(extra);
         assert!(e.to_string().contains(key), "{extra}: {e}");
