@@ -754,9 +754,7 @@ impl Runtime {
             }
             #[cfg(feature = "cuda")]
             Exec::Cuda(e) => {
-                let da = e.upload(&i8_bytes(a))?;
-                let db = e.upload(&i8_bytes(bt))?;
-                let dc = e.upload(&i32_bytes(c))?;
+                let [da, db, dc] = upload_operands(e, a, bt, c)?;
                 e.freivalds_device(&mut self.rec, &da, &db, &dc, &r, m, n, k)
             }
         }
@@ -785,9 +783,7 @@ impl Runtime {
             }
             #[cfg(feature = "cuda")]
             Exec::Cuda(e) => {
-                let da = e.upload(&i8_bytes(a))?;
-                let db = e.upload(&i8_bytes(bt))?;
-                let dc = e.upload(&i32_bytes(c))?;
+                let [da, db, dc] = upload_operands(e, a, bt, c)?;
                 e.freivalds_bilinear_device(&mut self.rec, &da, &db, &dc, &r, &sv, m, n, k)
             }
         }
@@ -983,4 +979,19 @@ fn record_freivalds_list<const N: usize>(
         rec.launch("freivalds", entry, grid, [block, 1, 1], 0, &args)?;
     }
     Ok(())
+}
+
+/// A, Bt and C on the device, for a check of C = A·B.
+#[cfg(feature = "cuda")]
+fn upload_operands(
+    e: &crate::cuda::CudaExec,
+    a: &[i8],
+    bt: &[i8],
+    c: &[i32],
+) -> Result<[cust::memory::DeviceBuffer<u8>; 3], RuntimeError> {
+    Ok([
+        e.upload(&i8_bytes(a))?,
+        e.upload(&i8_bytes(bt))?,
+        e.upload(&i32_bytes(c))?,
+    ])
 }

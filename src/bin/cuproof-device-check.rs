@@ -337,15 +337,7 @@ mod device {
         // Freivalds vectors, accept and reject: fast paths, generic paths (k % 4, n % 4 != 0), folded accumulators
         // (n > 2^16 columns per row)
         let mut all = true;
-        for (m, n, k) in [
-            (300usize, 200usize, 500usize),
-            (37, 45, 131),
-            (8, 70_000, 64),
-            (1, 1, 1),
-            (130, 68, 1040),
-            (17, 9000, 272),
-            (1, 4, 16),
-        ] {
+        for (m, n, k) in FV_SHAPES {
             let case = FvCase::new(&mut rng, m, n, k)?;
             let [da, db, dc, dbad] = case.upload(&exec)?;
             let FvCase {
@@ -736,6 +728,18 @@ mod device {
         Ok(ok)
     }
 
+    /// The Freivalds test shapes (m, n, k): fast paths, generic paths (k % 4, n % 4 != 0), folded accumulators
+    /// (n > 2^16 columns per row), the degenerate 1 x 1 x 1.
+    const FV_SHAPES: [(usize, usize, usize); 7] = [
+        (300, 200, 500),
+        (37, 45, 131),
+        (8, 70_000, 64),
+        (1, 1, 1),
+        (130, 68, 1040),
+        (17, 9000, 272),
+        (1, 4, 16),
+    ];
+
     /// A random Freivalds test case: operands, their product, the product with one entry off by one, r, and the
     /// twin's vectors for both.
     struct FvCase {
@@ -818,15 +822,7 @@ mod device {
         load_all(&mut rec, &mut exec)?;
         let mut rng = Rng(seed);
         let mut all = true;
-        for (m, n, k) in [
-            (300usize, 200usize, 500usize),
-            (37, 45, 131),
-            (8, 70_000, 64),
-            (1, 1, 1),
-            (130, 68, 1040),
-            (17, 9000, 272),
-            (1, 4, 16),
-        ] {
+        for (m, n, k) in FV_SHAPES {
             let case = FvCase::new(&mut rng, m, n, k)?;
             let [da, db, dc, dbad] = case.upload(&exec)?;
             let FvCase {
