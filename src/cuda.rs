@@ -8,6 +8,7 @@
 #![allow(unsafe_code)]
 
 use crate::error::RuntimeError;
+use crate::kernels::merkle::{CommitSchedule, CommitStep, Lane};
 use crate::kernels::{fill, freivalds, gemm, keccak, merkle};
 use crate::runtime::{Arg, MeasuredImage, Recorder};
 use cuproof_core::commitment::{CommitParams, Commitment};
@@ -517,12 +518,119 @@ impl CudaExec {
         params: &CommitParams,
         scratch: &CommitScratch,
     ) -> Result<Commitment, RuntimeError> {
+        self.commit_device_sched(rec, buf, len, params, scratch, CommitSchedule::default())
+    }
+
+    /// [`CudaExec::commit_device_with`] under a chosen launch schedule (every schedule computes the same
+    /// commitment; the CPU backend records [`CommitSchedule::default`]'s launches).
+    pub fn commit_device_sched(
+        &self,
+        rec: &mut Recorder,
+        buf: &DeviceBuffer<u8>,
+        len: u64,
+        params: &CommitParams,
+        scratch: &CommitScratch,
+        schedule: CommitSchedule,
+    ) -> Result<Commitment, RuntimeError> {
+        let n = Self::commit_fits(buf, len, params, scratch)?;
+        let data = buf.as_device_ptr().as_raw();
+        let plan = merkle::commit_plan(n, schedule);
+        self.commit_steps(rec, data, len, params, scratch, &plan)?;
+        let r = self.download_u64(&scratch.root)?;
+        Ok(Commitment {
+            params: *params,
+            len,
+            root: merkle::lanes_to_digest(&r),
+        })
+    }
+
+    /// The leaf count of a commitment of `buf[..len]`, or why it does not fit the buffer or the scratch.
+    fn commit_fits(
+        buf: &DeviceBuffer<u8>,
+        len: u64,
+        params: &CommitParams,
+        scratch: &CommitScratch,
+    ) -> Result<u64, RuntimeError> {
+        let n = params.leaf_count(len);
         if len > buf.len() as u64 {
             return Err(RuntimeError::Shape(format!(
                 "commit: {len} bytes requested from a {}-byte buffer",
                 buf.len()
             )));
         }
+        if n > scratch.leaves {
+            return Err(RuntimeError::Shape(format!(
+                "commit: scratch holds {} leaves, {n} needed",
+                scratch.leaves
+            )));
+        }
+        Ok(n)
+    }
+
+    fn lane(&self, lane: Lane) -> &Stream {
+        match lane {
+            Lane::Main => &self.stream,
+            Lane::Second => &self.aux,
+            Lane::High => &self.hi,
+        }
+    }
+
+    /// Records, then issues the steps of a commitment plan ([`merkle::commit_plan`]) over the data at device
+    /// address `data` (unused by plans without leaf steps) and the scratch.
+    fn commit_steps(
+        &self,
+        rec: &mut Recorder,
+        data: u64,
+        len: u64,
+        params: &CommitParams,
+        scratch: &CommitScratch,
+        steps: &[CommitStep],
+    ) -> Result<(), RuntimeError> {
+        let bufs = merkle::CommitBuffers {
+            data,
+            leaves: scratch.a.as_device_ptr().as_raw(),
+            other: scratch.b.as_device_ptr().as_raw(),
+            root: scratch.root.as_device_ptr().as_raw(),
+        };
+        for step in steps {
+            let (lane, after) = match *step {
+                CommitStep::Fork => {
+                    Self::order(&self.stream, &self.aux)?;
+                    Self::order(&self.stream, &self.hi)?;
+                    continue;
+                }
+                CommitStep::Join => {
+                    Self::order(&self.aux, &self.stream)?;
+                    Self::order(&self.hi, &self.stream)?;
+                    continue;
+                }
+                CommitStep::Leaves { lane, .. } => (lane, None),
+                CommitStep::Subtree { lane, after, .. } => (lane, after),
+                CommitStep::Root => (Lane::Main, None),
+            };
+            if let Some(a) = after.filter(|a| *a != lane) {
+                Self::order(self.lane(a), self.lane(lane))?;
+            }
+            if let Some(l) = merkle::step_launch(step, &bufs, len, params) {
+                let cfg = LaunchCfg {
+                    grid: [l.grid, 1, 1],
+                    block: [l.block, 1, 1],
+                    shared: 0,
+                };
+                rec.launch("keccak_merkle", l.entry, cfg.grid, cfg.block, 0, &l.args)?;
+                self.issue(self.lane(lane), "keccak_merkle", l.entry, cfg, &l.args)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The serial plan's steps of a commitment of `len` bytes that `keep` selects, after checking the scratch.
+    fn serial_steps(
+        len: u64,
+        params: &CommitParams,
+        scratch: &CommitScratch,
+        keep: impl Fn(&CommitStep) -> bool,
+    ) -> Result<Vec<CommitStep>, RuntimeError> {
         let n = params.leaf_count(len);
         if n > scratch.leaves {
             return Err(RuntimeError::Shape(format!(
@@ -530,14 +638,10 @@ impl CudaExec {
                 scratch.leaves
             )));
         }
-        self.merkle_leaves(rec, buf, len, params, scratch)?;
-        self.merkle_tree(rec, len, params, scratch)?;
-        let r = self.download_u64(&scratch.root)?;
-        Ok(Commitment {
-            params: *params,
-            len,
-            root: merkle::lanes_to_digest(&r),
-        })
+        Ok(merkle::commit_plan(n, CommitSchedule::Serial)
+            .into_iter()
+            .filter(keep)
+            .collect())
     }
 
     /// The tree levels and the root of a commitment of `len` bytes whose leaves [`CudaExec::merkle_leaves`] wrote
@@ -549,42 +653,10 @@ impl CudaExec {
         params: &CommitParams,
         scratch: &CommitScratch,
     ) -> Result<(), RuntimeError> {
-        let n = params.leaf_count(len);
-        if n > scratch.leaves {
-            return Err(RuntimeError::Shape(format!(
-                "commit: scratch holds {} leaves, {n} needed",
-                scratch.leaves
-            )));
-        }
-        let passes = merkle::subtree_passes(n).len();
-        for pass in 0..passes {
-            self.merkle_subtree_pass(rec, len, params, scratch, pass)?;
-        }
-        // the leaves are in `a`; the passes ping-pong a -> b -> a ..., so the tree root is in `a` after an even
-        // number of passes
-        let top = if passes.is_multiple_of(2) {
-            &scratch.a
-        } else {
-            &scratch.b
-        };
-        self.launch(
-            rec,
-            "keccak_merkle",
-            merkle::ENTRY_ROOT,
-            LaunchCfg {
-                grid: [1, 1, 1],
-                block: [1, 1, 1],
-                shared: 0,
-            },
-            &[
-                Arg::Ptr(top.as_device_ptr().as_raw()),
-                Arg::U32(params.alg.id() as u32),
-                Arg::U32(params.chunk_log2 as u32),
-                Arg::U64(len),
-                Arg::U32(merkle::pad_byte(params.alg) as u32),
-                Arg::Ptr(scratch.root.as_device_ptr().as_raw()),
-            ],
-        )
+        let steps = Self::serial_steps(len, params, scratch, |s| {
+            !matches!(s, CommitStep::Leaves { .. })
+        })?;
+        self.commit_steps(rec, 0, len, params, scratch, &steps)
     }
 
     /// Subtree pass `pass` (0-based, of [`merkle::subtree_passes`]) of the tree over `scratch` (for timing the
@@ -597,34 +669,18 @@ impl CudaExec {
         scratch: &CommitScratch,
         pass: usize,
     ) -> Result<(), RuntimeError> {
-        let passes = merkle::subtree_passes(params.leaf_count(len));
-        let Some(&(grid, cnt)) = passes.get(pass) else {
+        let steps = Self::serial_steps(
+            len,
+            params,
+            scratch,
+            |s| matches!(s, CommitStep::Subtree { pass: p, .. } if *p == pass),
+        )?;
+        if steps.is_empty() {
             return Err(RuntimeError::Shape(format!(
-                "commit: pass {pass} of {}",
-                passes.len()
+                "commit: no subtree pass {pass} for {len} bytes"
             )));
-        };
-        let (src, dst) = if pass.is_multiple_of(2) {
-            (&scratch.a, &scratch.b)
-        } else {
-            (&scratch.b, &scratch.a)
-        };
-        self.launch(
-            rec,
-            "keccak_merkle",
-            merkle::ENTRY_SUBTREE,
-            LaunchCfg {
-                grid: [grid, 1, 1],
-                block: [merkle::SUBTREE_BLOCK, 1, 1],
-                shared: 0,
-            },
-            &[
-                Arg::Ptr(src.as_device_ptr().as_raw()),
-                Arg::U64(cnt),
-                Arg::U32(merkle::pad_byte(params.alg) as u32),
-                Arg::Ptr(dst.as_device_ptr().as_raw()),
-            ],
-        )
+        }
+        self.commit_steps(rec, 0, len, params, scratch, &steps)
     }
 
     /// Seeded fill of a new device buffer of `len` bytes.
@@ -701,30 +757,12 @@ impl CudaExec {
         params: &CommitParams,
         scratch: &CommitScratch,
     ) -> Result<(), RuntimeError> {
-        let n = params.leaf_count(len);
-        if len > buf.len() as u64 || n > scratch.leaves {
-            return Err(RuntimeError::Shape(format!(
-                "merkle leaves: {len} bytes / {n} leaves do not fit the buffer or the scratch"
-            )));
-        }
-        self.launch(
-            rec,
-            "keccak_merkle",
-            merkle::ENTRY_LEAVES,
-            LaunchCfg {
-                grid: [n.div_ceil(merkle::LEAF_BLOCK as u64) as u32, 1, 1],
-                block: [merkle::LEAF_BLOCK, 1, 1],
-                shared: 0,
-            },
-            &[
-                Arg::Ptr(buf.as_device_ptr().as_raw()),
-                Arg::U64(len),
-                Arg::U32(params.chunk_log2 as u32),
-                Arg::U32(merkle::pad_byte(params.alg) as u32),
-                Arg::Ptr(scratch.a.as_device_ptr().as_raw()),
-                Arg::U64(n),
-            ],
-        )
+        Self::commit_fits(buf, len, params, scratch)?;
+        let steps = Self::serial_steps(len, params, scratch, |s| {
+            matches!(s, CommitStep::Leaves { .. })
+        })?;
+        let data = buf.as_device_ptr().as_raw();
+        self.commit_steps(rec, data, len, params, scratch, &steps)
     }
 
     /// Whether the Hopper GEMM module is loaded.

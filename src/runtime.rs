@@ -818,60 +818,34 @@ impl Runtime {
     }
 }
 
-/// Launch shapes of a commitment, recorded by the CPU backend exactly as the CUDA backend issues them.
+/// Launch shapes of a commitment, recorded by the CPU backend exactly as the CUDA backend issues them (the plan of
+/// [`merkle::CommitSchedule::default`]; pointers are the buffer handle and placeholders).
 pub(crate) fn record_commit_launches(
     rec: &mut Recorder,
     buf: u64,
     len: u64,
     params: &CommitParams,
 ) -> Result<(), RuntimeError> {
+    let bufs = merkle::CommitBuffers {
+        data: buf,
+        leaves: u64::MAX,
+        other: u64::MAX - 1,
+        root: u64::MAX - 2,
+    };
     let n = params.leaf_count(len);
-    let pad = merkle::pad_byte(params.alg) as u32;
-    rec.launch(
-        "keccak_merkle",
-        merkle::ENTRY_LEAVES,
-        [n.div_ceil(merkle::LEAF_BLOCK as u64) as u32, 1, 1],
-        [merkle::LEAF_BLOCK, 1, 1],
-        0,
-        &[
-            Arg::Ptr(buf),
-            Arg::U64(len),
-            Arg::U32(params.chunk_log2 as u32),
-            Arg::U32(pad),
-            Arg::Ptr(u64::MAX),
-            Arg::U64(n),
-        ],
-    )?;
-    for (grid, cnt) in merkle::subtree_passes(n) {
-        rec.launch(
-            "keccak_merkle",
-            merkle::ENTRY_SUBTREE,
-            [grid, 1, 1],
-            [merkle::SUBTREE_BLOCK, 1, 1],
-            0,
-            &[
-                Arg::Ptr(u64::MAX),
-                Arg::U64(cnt),
-                Arg::U32(pad),
-                Arg::Ptr(u64::MAX - 1),
-            ],
-        )?;
+    for step in merkle::commit_plan(n, merkle::CommitSchedule::default()) {
+        if let Some(l) = merkle::step_launch(&step, &bufs, len, params) {
+            rec.launch(
+                "keccak_merkle",
+                l.entry,
+                [l.grid, 1, 1],
+                [l.block, 1, 1],
+                0,
+                &l.args,
+            )?;
+        }
     }
-    rec.launch(
-        "keccak_merkle",
-        merkle::ENTRY_ROOT,
-        [1, 1, 1],
-        [1, 1, 1],
-        0,
-        &[
-            Arg::Ptr(u64::MAX),
-            Arg::U32(params.alg.id() as u32),
-            Arg::U32(params.chunk_log2 as u32),
-            Arg::U64(len),
-            Arg::U32(pad),
-            Arg::Ptr(u64::MAX - 2),
-        ],
-    )
+    Ok(())
 }
 
 fn record_fill_launch(

@@ -694,6 +694,9 @@ mod device {
             }
         }
         // the staged kernels last, each in its own context: a fault there cannot cost the figures above
+        if let Err(e) = pipelined_commitment(&base, rng.below(u64::MAX) | 1, &mut rep) {
+            rep.check("merkle commit (pipelined)", false, format!("aborted: {e}"));
+        }
         if let Err(e) = bilinear_freivalds(&base, rng.below(u64::MAX) | 1, &mut rep) {
             rep.check("freivalds (bilinear)", false, format!("aborted: {e}"));
         }
@@ -811,6 +814,97 @@ mod device {
         fv: freivalds::FreivaldsOutcome,
         /// The fastest GEMM's time at nn (ms).
         gemm_ms: f64,
+    }
+
+    /// The pipelined commitment schedule (docs/kernels.md §1, `CommitSchedule::Pipelined`), in a fresh context:
+    /// bit for bit against `cuproof_core::commitment` around the segment and group boundaries, then the 1 GiB
+    /// root of the main run at several segment counts, each timed against the serial schedule in this context.
+    fn pipelined_commitment(b: &Bases, seed: u64, rep: &mut Report) -> Result<(), RuntimeError> {
+        use cuproof::kernels::merkle::CommitSchedule;
+        let mut exec = CudaExec::new(0)?;
+        let mut rec = Recorder::new();
+        load_all(&mut rec, &mut exec)?;
+        let mut rng = Rng(seed);
+        let mut all = true;
+        let mut cases = vec![
+            (32 * 1024usize, 5u8),
+            (32 * 1025 + 1, 5),
+            (32 * (512 * 5 + 7), 5),
+            ((4 << 20) + 4095, 12),
+            (32 * (512 * 512 + 3), 5),
+        ];
+        for _ in 0..4 {
+            cases.push((rng.below(24 << 20) as usize, 5 + rng.below(8) as u8));
+        }
+        for (len, k) in &cases {
+            for alg in [HashAlg::Keccak256, HashAlg::Sha3_256] {
+                let params = CommitParams::new(alg, *k)?;
+                let data = rng.bytes(*len);
+                let want = commit(&data, &params);
+                let buf = exec.upload(&data)?;
+                let scratch = cuproof::cuda::CommitScratch::new(params.leaf_count(*len as u64))?;
+                for segments in [2, 3, 8, 64] {
+                    let sched = CommitSchedule::Pipelined { segments };
+                    let got = exec.commit_device_sched(
+                        &mut rec,
+                        &buf,
+                        *len as u64,
+                        &params,
+                        &scratch,
+                        sched,
+                    )?;
+                    if got != want {
+                        all = false;
+                        println!(
+                            "  pipelined mismatch: len {len} k {k} {alg:?} {segments} segments"
+                        );
+                    }
+                }
+            }
+        }
+        rep.check(
+            "merkle commit (pipelined)",
+            all,
+            format!(
+                "{} cases x 2 algs x 2/3/8/64 segments vs cuproof_core::commitment",
+                cases.len()
+            ),
+        );
+        let params = CommitParams::default();
+        let buf = exec.fill_device(&mut rec, &b.fseed, 0x11, b.big)?;
+        let scratch = cuproof::cuda::CommitScratch::new(params.leaf_count(b.big as u64))?;
+        let mut tr = rec_dummy(exec.gpu_info().compute_capability);
+        let time = |tr: &mut Recorder, sched| {
+            exec.time_ms(b.iters, || {
+                exec.commit_device_sched(tr, &buf, b.big as u64, &params, &scratch, sched)
+                    .map(|_| ())
+            })
+        };
+        let serial_ms = time(&mut tr, CommitSchedule::Serial)?;
+        let gbs = |ms: f64| b.big as f64 / (ms * 1e-3) / 1e9;
+        rep.row(
+            "Keccak commitment (serial, this context)",
+            format!("{:.1} GB/s", gbs(serial_ms)),
+            format!("{serial_ms:.3} ms: the baseline of the rows below"),
+        );
+        for segments in [2, 4, 8, 16, 32] {
+            let sched = CommitSchedule::Pipelined { segments };
+            let same =
+                exec.commit_device_sched(&mut rec, &buf, b.big as u64, &params, &scratch, sched)?
+                    == b.root;
+            let ms = time(&mut tr, sched)?;
+            rep.check(
+                &format!("Keccak commitment (pipelined, {segments} segments)"),
+                same,
+                format!(
+                    "{:.1} GB/s ({ms:.3} ms) = {:.3} x serial; {} MiB root == CPU",
+                    gbs(ms),
+                    ms / serial_ms,
+                    b.big >> 20
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// The bilinear check (docs/kernels.md §4b), in a fresh context: bit for bit against the twin (u, v, w, both
