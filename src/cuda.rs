@@ -544,6 +544,41 @@ impl CudaExec {
         })
     }
 
+    /// Commitment of `buf[..len]` and its leaf digests (one per chunk): the serial plan, with the leaves copied
+    /// back (32 bytes per chunk) before the tree passes reuse their buffer. The CPU backend records the same
+    /// launches ([`crate::runtime::Runtime::buf_commit_leaves`]).
+    pub fn commit_device_leaves(
+        &self,
+        rec: &mut Recorder,
+        buf: &DeviceBuffer<u8>,
+        len: u64,
+        params: &CommitParams,
+    ) -> Result<(Commitment, Vec<[u8; 32]>), RuntimeError> {
+        let scratch = CommitScratch::new(params.leaf_count(len))?;
+        let n = Self::commit_fits(buf, len, params, &scratch)?;
+        let data = buf.as_device_ptr().as_raw();
+        let plan = merkle::commit_plan(n, CommitSchedule::Serial);
+        let split = plan
+            .iter()
+            .position(|s| !matches!(s, CommitStep::Leaves { .. }))
+            .unwrap_or(plan.len());
+        self.commit_steps(rec, data, len, params, &scratch, &plan[..split])?;
+        let words = self.download_u64(&scratch.a)?;
+        let leaves = words
+            .chunks_exact(4)
+            .take(n as usize)
+            .map(merkle::lanes_to_digest)
+            .collect();
+        self.commit_steps(rec, data, len, params, &scratch, &plan[split..])?;
+        let r = self.download_u64(&scratch.root)?;
+        let c = Commitment {
+            params: *params,
+            len,
+            root: merkle::lanes_to_digest(&r),
+        };
+        Ok((c, leaves))
+    }
+
     /// The leaf count of a commitment of `buf[..len]`, or why it does not fit the buffer or the scratch.
     fn commit_fits(
         buf: &DeviceBuffer<u8>,
@@ -692,6 +727,25 @@ impl CudaExec {
         len: usize,
     ) -> Result<DeviceBuffer<u8>, RuntimeError> {
         let out = self.alloc(len)?;
+        self.fill_into(rec, &out, seed, stream, len)?;
+        Ok(out)
+    }
+
+    /// Seeded fill of the first `len` bytes of an existing device buffer.
+    pub fn fill_into(
+        &self,
+        rec: &mut Recorder,
+        out: &DeviceBuffer<u8>,
+        seed: &[u8; 32],
+        stream: u8,
+        len: usize,
+    ) -> Result<(), RuntimeError> {
+        if len > out.len() {
+            return Err(RuntimeError::Shape(format!(
+                "fill: {len} bytes into a {}-byte buffer",
+                out.len()
+            )));
+        }
         let w = fill::seed_words(seed);
         let blocks = (len as u64).div_ceil(fill::RATE as u64);
         self.launch(
@@ -712,8 +766,7 @@ impl CudaExec {
                 Arg::U64(w[3]),
                 Arg::U32(stream as u32),
             ],
-        )?;
-        Ok(out)
+        )
     }
 
     /// C = A·B on the tensor cores; returns C as a device byte buffer (m·n little-endian int32).

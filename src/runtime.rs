@@ -473,21 +473,7 @@ impl Runtime {
         let h = self.rec.buffer_handle();
         let stored = match (&mut self.exec, self.store.get(&a.0), self.store.get(&bt.0)) {
             (Exec::Cpu, Some(Stored::Host(av)), Some(Stored::Host(bv))) => {
-                self.rec.launch(
-                    "gemm_i8",
-                    gemm::ENTRY,
-                    gemm::grid(m, n),
-                    [gemm::THREADS, 1, 1],
-                    0,
-                    &[
-                        Arg::Ptr(a.0 as u64),
-                        Arg::Ptr(bt.0 as u64),
-                        Arg::Ptr(h as u64),
-                        Arg::U32(m as u32),
-                        Arg::U32(n as u32),
-                        Arg::U32(k as u32),
-                    ],
-                )?;
+                record_gemm_launch(&mut self.rec, [a.0, bt.0, h], m, n, k)?;
                 let ai: Vec<i8> = av.iter().map(|x| *x as i8).collect();
                 let bi: Vec<i8> = bv.iter().map(|x| *x as i8).collect();
                 Stored::Host(i32_bytes(&gemm::gemm_i8_cpu(&ai, &bi, m, n, k)?))
@@ -510,12 +496,140 @@ impl Runtime {
     ) -> Result<Commitment, RuntimeError> {
         match (&mut self.exec, self.store.get(&b.0)) {
             (Exec::Cpu, Some(Stored::Host(v))) => {
-                record_commit_launches(&mut self.rec, b.0 as u64, v.len() as u64, params)?;
+                record_commit_launches(
+                    &mut self.rec,
+                    b.0 as u64,
+                    v.len() as u64,
+                    params,
+                    Default::default(),
+                )?;
                 Ok(cpu_commit(&mut self.commit_progress, "", v, params))
             }
             #[cfg(feature = "cuda")]
             (Exec::Cuda(e), Some(Stored::Device(d, len))) => {
                 e.commit_device(&mut self.rec, d, *len as u64, params)
+            }
+            _ => Err(RuntimeError::UnknownBuffer(b.0)),
+        }
+    }
+
+    /// A new zeroed backend buffer of `len` bytes, e.g. the output of [`Runtime::buf_gemm_i8_into`].
+    pub fn buf_alloc(&mut self, len: usize) -> Result<BufferId, RuntimeError> {
+        let h = self.rec.buffer_handle();
+        let stored = match &mut self.exec {
+            Exec::Cpu => Stored::Host(vec![0; len]),
+            #[cfg(feature = "cuda")]
+            Exec::Cuda(e) => Stored::Device(e.alloc(len)?, len),
+        };
+        self.store.insert(h, stored);
+        Ok(BufferId(h))
+    }
+
+    /// Refills an existing backend buffer, all of it, with the seeded fill stream (in place: no allocation, so a
+    /// loop over iterations reuses one buffer).
+    pub fn buf_fill_into(
+        &mut self,
+        dst: BufferId,
+        seed: &[u8; 32],
+        stream: u8,
+    ) -> Result<(), RuntimeError> {
+        match (&mut self.exec, self.store.get_mut(&dst.0)) {
+            (Exec::Cpu, Some(Stored::Host(v))) => {
+                record_fill_launch(&mut self.rec, dst.0 as u64, v.len() as u64, seed, stream)?;
+                cuproof_core::fill::fill_range(seed, stream, 0, v);
+                Ok(())
+            }
+            #[cfg(feature = "cuda")]
+            (Exec::Cuda(e), Some(Stored::Device(d, len))) => {
+                e.fill_into(&mut self.rec, d, seed, stream, *len)
+            }
+            _ => Err(RuntimeError::UnknownBuffer(dst.0)),
+        }
+    }
+
+    /// C = A·B on backend buffers into an existing buffer `c` of at least m·n·4 bytes (distinct from A and Bt).
+    #[allow(clippy::too_many_arguments)]
+    pub fn buf_gemm_i8_into(
+        &mut self,
+        a: BufferId,
+        bt: BufferId,
+        c: BufferId,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<(), RuntimeError> {
+        gemm::check_shape(self.stored(a)?.len(), self.stored(bt)?.len(), m, n, k)?;
+        let need = m
+            .checked_mul(n)
+            .and_then(|x| x.checked_mul(4))
+            .ok_or_else(|| RuntimeError::Shape("gemm: m·n·4 overflows".into()))?;
+        if self.stored(c)?.len() < need || c == a || c == bt {
+            return Err(RuntimeError::Shape(format!(
+                "gemm: the output buffer must hold {need} bytes and differ from the operands"
+            )));
+        }
+        match &mut self.exec {
+            Exec::Cpu => {
+                let (Some(Stored::Host(av)), Some(Stored::Host(bv))) =
+                    (self.store.get(&a.0), self.store.get(&bt.0))
+                else {
+                    return Err(RuntimeError::UnknownBuffer(a.0));
+                };
+                record_gemm_launch(&mut self.rec, [a.0, bt.0, c.0], m, n, k)?;
+                let ai: Vec<i8> = av.iter().map(|x| *x as i8).collect();
+                let bi: Vec<i8> = bv.iter().map(|x| *x as i8).collect();
+                let out = i32_bytes(&gemm::gemm_i8_cpu(&ai, &bi, m, n, k)?);
+                match self.store.get_mut(&c.0) {
+                    Some(Stored::Host(cv)) => {
+                        cv[..need].copy_from_slice(&out);
+                        Ok(())
+                    }
+                    _ => Err(RuntimeError::UnknownBuffer(c.0)),
+                }
+            }
+            #[cfg(feature = "cuda")]
+            Exec::Cuda(e) => match (
+                self.store.get(&a.0),
+                self.store.get(&bt.0),
+                self.store.get(&c.0),
+            ) {
+                (
+                    Some(Stored::Device(da, _)),
+                    Some(Stored::Device(db, _)),
+                    Some(Stored::Device(dc, _)),
+                ) => e.gemm_into(&mut self.rec, da, db, dc, m, n, k),
+                _ => Err(RuntimeError::UnknownBuffer(c.0)),
+            },
+        }
+    }
+
+    /// Commitment of a backend buffer and its leaf digests (one per chunk), computed where the buffer lives: on a
+    /// GPU only the 32-byte digests come back, so a caller can build openings later
+    /// ([`cuproof_core::commitment::MerkleTree::from_leaves`]) without copying the buffer.
+    pub fn buf_commit_leaves(
+        &mut self,
+        b: BufferId,
+        params: &CommitParams,
+    ) -> Result<(Commitment, Vec<[u8; 32]>), RuntimeError> {
+        match (&mut self.exec, self.store.get(&b.0)) {
+            (Exec::Cpu, Some(Stored::Host(v))) => {
+                let len = v.len() as u64;
+                record_commit_launches(
+                    &mut self.rec,
+                    b.0 as u64,
+                    len,
+                    params,
+                    merkle::CommitSchedule::Serial,
+                )?;
+                let leaves = cuproof_core::commitment::leaves(v, params);
+                let tree = cuproof_core::commitment::MerkleTree::from_leaves(params, len, leaves)
+                    .map_err(|e| RuntimeError::Shape(format!("commit: {e}")))?;
+                let c = tree.commitment();
+                Ok((c, tree.into_leaves()))
+            }
+            #[cfg(feature = "cuda")]
+            (Exec::Cuda(e), Some(Stored::Device(d, len))) => {
+                e.commit_device_leaves(&mut self.rec, d, *len as u64, params)
             }
             _ => Err(RuntimeError::UnknownBuffer(b.0)),
         }
@@ -581,7 +695,13 @@ impl Runtime {
         let handle = self.rec.buffer_handle();
         match &mut self.exec {
             Exec::Cpu => {
-                record_commit_launches(&mut self.rec, handle as u64, data.len() as u64, params)?;
+                record_commit_launches(
+                    &mut self.rec,
+                    handle as u64,
+                    data.len() as u64,
+                    params,
+                    Default::default(),
+                )?;
                 Ok(cpu_commit(&mut self.commit_progress, what, data, params))
             }
             #[cfg(feature = "cuda")]
@@ -657,24 +777,16 @@ impl Runtime {
         );
         match &mut self.exec {
             Exec::Cpu => {
-                self.rec.launch(
-                    "gemm_i8",
-                    gemm::ENTRY,
-                    gemm::grid(m, n),
-                    [gemm::THREADS, 1, 1],
-                    0,
-                    &[
-                        Arg::Ptr(ha as u64),
-                        Arg::Ptr(hb as u64),
-                        Arg::Ptr(hc as u64),
-                        Arg::U32(m as u32),
-                        Arg::U32(n as u32),
-                        Arg::U32(k as u32),
-                    ],
-                )?;
+                record_gemm_launch(&mut self.rec, [ha, hb, hc], m, n, k)?;
                 let c = gemm::gemm_i8_cpu(a, bt, m, n, k)?;
                 let bytes = i32_bytes(&c);
-                record_commit_launches(&mut self.rec, hc as u64, bytes.len() as u64, params)?;
+                record_commit_launches(
+                    &mut self.rec,
+                    hc as u64,
+                    bytes.len() as u64,
+                    params,
+                    Default::default(),
+                )?;
                 let commitment = cpu_commit(&mut self.commit_progress, "C", &bytes, params);
                 Ok(GemmOutput { c, commitment })
             }
@@ -818,13 +930,14 @@ impl Runtime {
     }
 }
 
-/// Launch shapes of a commitment, recorded by the CPU backend exactly as the CUDA backend issues them (the plan of
-/// [`merkle::CommitSchedule::default`]; pointers are the buffer handle and placeholders).
+/// Launch shapes of a commitment under `schedule`, recorded by the CPU backend exactly as the CUDA backend issues
+/// them (pointers are the buffer handle and placeholders).
 pub(crate) fn record_commit_launches(
     rec: &mut Recorder,
     buf: u64,
     len: u64,
     params: &CommitParams,
+    schedule: merkle::CommitSchedule,
 ) -> Result<(), RuntimeError> {
     let bufs = merkle::CommitBuffers {
         data: buf,
@@ -833,7 +946,7 @@ pub(crate) fn record_commit_launches(
         root: u64::MAX - 2,
     };
     let n = params.leaf_count(len);
-    for step in merkle::commit_plan(n, merkle::CommitSchedule::default()) {
+    for step in merkle::commit_plan(n, schedule) {
         if let Some(l) = merkle::step_launch(&step, &bufs, len, params) {
             rec.launch(
                 "keccak_merkle",
@@ -846,6 +959,31 @@ pub(crate) fn record_commit_launches(
         }
     }
     Ok(())
+}
+
+/// The GEMM launch the CUDA backend makes for `C = A·B` on buffers `[a, bt, c]` (handles in place of pointers).
+fn record_gemm_launch(
+    rec: &mut Recorder,
+    [a, bt, c]: [u32; 3],
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Result<(), RuntimeError> {
+    rec.launch(
+        "gemm_i8",
+        gemm::ENTRY,
+        gemm::grid(m, n),
+        [gemm::THREADS, 1, 1],
+        0,
+        &[
+            Arg::Ptr(a as u64),
+            Arg::Ptr(bt as u64),
+            Arg::Ptr(c as u64),
+            Arg::U32(m as u32),
+            Arg::U32(n as u32),
+            Arg::U32(k as u32),
+        ],
+    )
 }
 
 fn record_fill_launch(

@@ -257,8 +257,22 @@ fn cuda_device_matches_cpu_or_reports_no_device() {
     }
 }
 
-/// The device-resident buffer API: fill, GEMM, commit and download without leaving the backend.
-fn buffer_pipeline(rt: &mut Runtime) -> (Vec<u8>, [u8; 32], [u8; 32]) {
+/// What [`buffer_pipeline`] computed.
+#[derive(Debug, PartialEq, Eq)]
+struct Pipeline {
+    c: Vec<u8>,
+    root: [u8; 32],
+    root_again: [u8; 32],
+    /// `buf_commit_leaves` of C
+    leaves_root: [u8; 32],
+    leaves: Vec<[u8; 32]>,
+    /// C of the second A seed, computed in place into a reused, oversized output buffer
+    c2: Vec<u8>,
+}
+
+/// The device-resident buffer API: fill, GEMM, commit and download without leaving the backend; then the in-place
+/// calls a loop over iterations uses (one A and one C buffer refilled and recomputed) and the leaf digests.
+fn buffer_pipeline(rt: &mut Runtime) -> Pipeline {
     let (m, n, k) = (40, 24, 96);
     let seed = [0x5Au8; 32];
     let a = rt.buf_fill(&seed, fill::STREAM_A, m * k).unwrap();
@@ -270,24 +284,66 @@ fn buffer_pipeline(rt: &mut Runtime) -> (Vec<u8>, [u8; 32], [u8; 32]) {
     let bytes = rt.buf_download(c).unwrap();
     let up = rt.buf_upload(&bytes).unwrap();
     let again = rt.buf_commit(up, &params).unwrap();
+    let (lc, leaves) = rt.buf_commit_leaves(c, &params).unwrap();
+    let a2 = rt.buf_alloc(m * k).unwrap();
+    let c2 = rt.buf_alloc(m * n * 4 + 8).unwrap();
+    for s in [[0x11u8; 32], [0x22; 32]] {
+        rt.buf_fill_into(a2, &s, fill::STREAM_A).unwrap();
+        rt.buf_gemm_i8_into(a2, bt, c2, m, n, k).unwrap();
+    }
+    let c2_bytes = rt.buf_download(c2).unwrap();
     rt.synchronize().unwrap();
-    for b in [a, bt, c, up] {
+    for b in [a, bt, c, up, a2, c2] {
         rt.buf_free(b).unwrap();
     }
-    (bytes, commitment.root, again.root)
+    Pipeline {
+        c: bytes,
+        root: commitment.root,
+        root_again: again.root,
+        leaves_root: lc.root,
+        leaves,
+        c2: c2_bytes,
+    }
 }
 
 #[test]
 fn cpu_buffer_api_matches_twins_and_rejects_unknown_handles() {
     let mut rt = Runtime::cpu();
-    let (bytes, root, again) = buffer_pipeline(&mut rt);
+    let p = buffer_pipeline(&mut rt);
     let a = fill::fill_i8_cpu(&[0x5A; 32], fill::STREAM_A, 40 * 96);
     let bt = fill::fill_i8_cpu(&[0x5A; 32], fill::STREAM_B, 24 * 96);
     let c = gemm::gemm_i8_cpu(&a, &bt, 40, 24, 96).unwrap();
-    assert_eq!(bytes, cuproof::runtime::i32_bytes(&c));
+    assert_eq!(p.c, cuproof::runtime::i32_bytes(&c));
     let params = CommitParams::new(HashAlg::Keccak256, 7).unwrap();
-    assert_eq!(root, commit(&bytes, &params).root);
-    assert_eq!(again, root);
+    assert_eq!(p.root, commit(&p.c, &params).root);
+    assert_eq!(p.root_again, p.root);
+    assert_eq!(p.leaves_root, p.root);
+    assert_eq!(p.leaves, cuproof_core::commitment::leaves(&p.c, &params));
+    // the reused buffers hold the second seed's product, and the oversized C's tail stays zero
+    let a2 = fill::fill_i8_cpu(&[0x22; 32], fill::STREAM_A, 40 * 96);
+    let mut c2 = cuproof::runtime::i32_bytes(&gemm::gemm_i8_cpu(&a2, &bt, 40, 24, 96).unwrap());
+    c2.extend_from_slice(&[0; 8]);
+    assert_eq!(p.c2, c2);
+    // buf_commit_leaves records the launches of buf_commit (the serial plan)
+    let mut r1 = Runtime::cpu();
+    let mut r2 = Runtime::cpu();
+    let b1 = r1.buf_upload(&p.c).unwrap();
+    let b2 = r2.buf_upload(&p.c).unwrap();
+    r1.buf_commit(b1, &params).unwrap();
+    r2.buf_commit_leaves(b2, &params).unwrap();
+    assert_eq!(r1.log(), r2.log());
+    // an output that is too small or is an operand is refused
+    let (a3, b3) = (
+        rt.buf_alloc(40 * 96).unwrap(),
+        rt.buf_alloc(24 * 96).unwrap(),
+    );
+    let small = rt.buf_alloc(40 * 24 * 4 - 1).unwrap();
+    for out in [small, a3, b3] {
+        assert!(matches!(
+            rt.buf_gemm_i8_into(a3, b3, out, 40, 24, 96),
+            Err(RuntimeError::Shape(_))
+        ));
+    }
     // freed and never-issued handles are refused
     let x = rt.buf_upload(&[1, 2, 3]).unwrap();
     rt.buf_free(x).unwrap();

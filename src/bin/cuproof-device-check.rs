@@ -364,7 +364,7 @@ mod device {
         rep.check(
             "Runtime (cuda) == Runtime (cpu)",
             gpu_out == cpu_out,
-            "fill, gemm_i8 + commitment of C, freivalds, gemm_i8_checked, commit, keccak batch, buffer API".into(),
+            "fill, gemm_i8 + commitment of C, freivalds, gemm_i8_checked, commit, keccak batch, buffer API (in-place fill and GEMM, commitment leaves)".into(),
         );
 
         // --- timing --------------------------------------------------------------------------------------
@@ -1343,6 +1343,7 @@ mod device {
         Vec<u64>,
         Vec<u8>,
         [u8; 32],
+        (Vec<[u8; 32]>, [u8; 32], Vec<u8>),
     );
 
     /// The same workloads through the public Runtime API (compared across backends).
@@ -1374,6 +1375,17 @@ mod device {
         let bc = rt.buf_gemm_i8(ba, bb, m, n, k)?;
         let broot = rt.buf_commit(bc, &params)?;
         let bytes = rt.buf_download(bc)?;
+        // the in-place calls of the capacity node's loop, and the leaf digests of a commitment
+        let (lc, leaves) = rt.buf_commit_leaves(bc, &params)?;
+        let a2 = rt.buf_alloc(m * k)?;
+        let c2 = rt.buf_alloc(m * n * 4 + 8)?;
+        for t in 0..2u8 {
+            let mut s2 = *seed;
+            s2[0] ^= t + 1;
+            rt.buf_fill_into(a2, &s2, fill::STREAM_A)?;
+            rt.buf_gemm_i8_into(a2, bb, c2, m, n, k)?;
+        }
+        let c2_bytes = rt.buf_download(c2)?;
         Ok((
             filled,
             g.c,
@@ -1384,6 +1396,7 @@ mod device {
             states,
             bytes,
             broot.root,
+            (leaves, lc.root, c2_bytes),
         ))
     }
 

@@ -354,7 +354,11 @@ mod tests {
             };
             match l.entry {
                 ENTRY_LEAVES => {
-                    let (dp, len, k) = (ptr(&l.args[0]) - bufs.data, int(&l.args[1]), int(&l.args[2]));
+                    let (dp, len, k) = (
+                        ptr(&l.args[0]) - bufs.data,
+                        int(&l.args[1]),
+                        int(&l.args[2]),
+                    );
                     assert_eq!(int(&l.args[3]), u64::from(pad_byte(params.alg)));
                     let (b, o) = digest_at(ptr(&l.args[4]));
                     let count = int(&l.args[5]);

@@ -6,16 +6,25 @@
 //! result and returns the commit message and the session that answers the sample request.
 //!
 //! Only the work between Q1 and Q2 is timed; building the Merkle trees for the openings happens after Q2.
+//!
+//! The work stays on the device: one buffer each for Bᵀ, `A_t` and `C_t`, refilled and recomputed in place per
+//! iteration, and only each `C_t`'s leaf digests (32 bytes per row) come back. A class workload's results do not
+//! fit in host memory (the H100 SXM class: 225 × 512 MiB = 112 GiB) and copying them would cost more PCIe time than
+//! the GEMMs take; an opened row is recomputed on the CPU from the seed after the sample request (as the verifier
+//! does) and must hash to its committed leaf before it is sent.
 
 use crate::error::CapacityError;
 use crate::wire::{Challenge, CommitMessage, OpeningsMessage, QuoteEvidence, SampleRequest};
+use crate::workload::{b_transposed, expected_row};
 use crate::workload::{
     iteration_seed, q1_qualifying_data, q2_qualifying_data, result_digest, work_seed, Workload,
 };
 use crate::Quoter;
-use cuproof::runtime::Runtime;
-use cuproof_core::commitment::{Commitment, MerkleTree};
+use cuproof::runtime::{BufferId, Runtime};
+use cuproof_core::commitment::{leaves, CommitParams, Commitment, MerkleTree};
+use cuproof_core::error::CommitError;
 use cuproof_core::fill::{STREAM_A, STREAM_B};
+use std::sync::OnceLock;
 use subtle::ConstantTimeEq;
 
 /// A challenge accepted and Q1 taken.
@@ -33,13 +42,40 @@ pub struct Started {
     pub work_seed: [u8; 32],
 }
 
-/// The result of one iteration: `C_t`'s bytes and the commitment the runtime computed where `C_t` lives.
+/// Where the bytes of an opened row of `C_t` come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RowSource {
+    /// Recomputed on the CPU from the work seed when the row is opened (what [`Node::compute`] does: it keeps no
+    /// `C_t`).
+    Recompute,
+    /// `C_t` held in host memory (`m×n` int32 little-endian): a result computed some other way, e.g. by a test's
+    /// cheating node.
+    Kept(Vec<u8>),
+}
+
+/// The result of one iteration: the commitment of `C_t` the runtime computed where `C_t` lives, its leaf digests
+/// (one per row) and where opened rows come from.
 #[derive(Clone, Debug)]
 pub struct IterationOutput {
-    /// `C_t`, `m×n` int32 little-endian.
-    pub c: Vec<u8>,
-    /// Its commitment (one chunk per row).
+    /// The commitment of `C_t` (one chunk per row).
     pub commitment: Commitment,
+    /// The leaf digests `H(0x00 ‖ row)`, as the runtime computed them.
+    pub leaves: Vec<[u8; 32]>,
+    /// Where opened rows come from.
+    pub rows: RowSource,
+}
+
+impl IterationOutput {
+    /// An iteration whose `C_t` the caller holds: leaves and commitment computed on the host.
+    pub fn kept(c: Vec<u8>, params: &CommitParams) -> Result<Self, CapacityError> {
+        let tree = MerkleTree::from_leaves(params, c.len() as u64, leaves(&c, params))
+            .map_err(|e| CapacityError::Node(format!("commitment of C: {e}")))?;
+        Ok(IterationOutput {
+            commitment: tree.commitment(),
+            leaves: tree.into_leaves(),
+            rows: RowSource::Kept(c),
+        })
+    }
 }
 
 /// Step 2a: validate the challenge, take Q1 binding it, derive the work seed. Nothing about the work can be known
@@ -80,40 +116,89 @@ impl Node {
         self.runtime
     }
 
-    /// Step 2b: fill Bᵀ once and, per iteration, `A_t` from the seed, `C_t = A_t·B` and its commitment.
+    /// Step 2b: fill Bᵀ once and, per iteration, `A_t` from the seed, `C_t = A_t·B` and its commitment, all in
+    /// three backend buffers reused across iterations; only the leaf digests come back.
     pub fn compute(&mut self, started: &Started) -> Result<Vec<IterationOutput>, CapacityError> {
         let w = started.challenge.workload;
         let params = w.commit_params()?;
-        let node = |e: cuproof::RuntimeError| CapacityError::Node(e.to_string());
         let (m, n, k) = (w.m as usize, w.n as usize, w.k as usize);
-        let bt: Vec<i8> = self
-            .runtime
-            .fill(&started.work_seed, STREAM_B, n * k)
-            .map_err(node)?
-            .into_iter()
-            .map(|b| b as i8)
-            .collect();
-        let mut out = Vec::with_capacity(w.iterations as usize);
-        for t in 0..w.iterations {
-            let a: Vec<i8> = self
-                .runtime
-                .fill(&iteration_seed(&started.work_seed, t), STREAM_A, m * k)
-                .map_err(node)?
-                .into_iter()
-                .map(|b| b as i8)
-                .collect();
-            let g = self
-                .runtime
-                .gemm_i8(&a, &bt, m, n, k, &params)
+        let mut held: Vec<BufferId> = Vec::with_capacity(3);
+        let out = self.iterations(started, &params, (m, n, k), &mut held);
+        // the buffers go back to the runtime whether or not the work succeeded
+        for b in held {
+            let _ = self.runtime.buf_free(b);
+        }
+        out
+    }
+
+    fn iterations(
+        &mut self,
+        started: &Started,
+        params: &CommitParams,
+        (m, n, k): (usize, usize, usize),
+        held: &mut Vec<BufferId>,
+    ) -> Result<Vec<IterationOutput>, CapacityError> {
+        let node = |e: cuproof::RuntimeError| CapacityError::Node(e.to_string());
+        let rt = &mut self.runtime;
+        let elems = |x: usize, y: usize, z: usize| {
+            x.checked_mul(y)
+                .and_then(|v| v.checked_mul(z))
+                .ok_or_else(|| CapacityError::Workload("buffer size overflows".into()))
+        };
+        let bt = rt
+            .buf_fill(&started.work_seed, STREAM_B, elems(n, k, 1)?)
+            .map_err(node)?;
+        held.push(bt);
+        let a = rt.buf_alloc(elems(m, k, 1)?).map_err(node)?;
+        held.push(a);
+        let c = rt.buf_alloc(elems(m, n, 4)?).map_err(node)?;
+        held.push(c);
+        let iterations = started.challenge.workload.iterations;
+        let mut out = Vec::with_capacity(iterations as usize);
+        for t in 0..iterations {
+            rt.buf_fill_into(a, &iteration_seed(&started.work_seed, t), STREAM_A)
                 .map_err(node)?;
-            let c = cuproof::runtime::i32_bytes(&g.c);
+            rt.buf_gemm_i8_into(a, bt, c, m, n, k).map_err(node)?;
+            let (commitment, leaves) = rt.buf_commit_leaves(c, params).map_err(node)?;
             out.push(IterationOutput {
-                c,
-                commitment: g.commitment,
+                commitment,
+                leaves,
+                rows: RowSource::Recompute,
             });
         }
         Ok(out)
     }
+}
+
+/// The trees of the iterations from their leaf digests, each checked against the commitment the runtime made
+/// (`committed`: the runtime's own, or those of the commit message being resumed).
+fn trees(
+    w: &Workload,
+    outputs: Vec<IterationOutput>,
+    committed: &[Commitment],
+    what: &str,
+) -> Result<Vec<IterationTree>, CapacityError> {
+    let params = w.commit_params()?;
+    if outputs.len() != committed.len() {
+        return Err(CapacityError::Node(format!(
+            "{} iteration outputs for {} commitments",
+            outputs.len(),
+            committed.len()
+        )));
+    }
+    outputs
+        .into_iter()
+        .zip(committed)
+        .enumerate()
+        .map(|(t, (o, c))| {
+            let tree = MerkleTree::from_leaves(&params, w.iteration_bytes(), o.leaves)
+                .map_err(|e| CapacityError::Node(format!("iteration {t}: {e}")))?;
+            if !tree.commitment().ct_eq(c) {
+                return Err(CapacityError::Node(format!("iteration {t}: {what}")));
+            }
+            Ok(IterationTree { tree, rows: o.rows })
+        })
+        .collect()
 }
 
 /// Step 2c: take Q2 over the result (binding the challenge, the commitments and Q1), then build the trees for the
@@ -145,20 +230,17 @@ pub fn commit(
         q2,
         commitments,
     };
-    let params = w.commit_params()?;
-    let mut iterations = Vec::with_capacity(outputs.len());
-    for (t, o) in outputs.into_iter().enumerate() {
-        let tree = MerkleTree::build(&o.c, &params);
-        if tree.commitment() != o.commitment {
-            return Err(CapacityError::Node(format!(
-                "iteration {t}: the runtime's commitment differs from the host tree"
-            )));
-        }
-        iterations.push((tree, o.c));
-    }
+    let iterations = trees(
+        &w,
+        outputs,
+        &msg.commitments,
+        "the runtime's commitment differs from the tree of its leaves",
+    )?;
     let session = NodeSession {
         workload: w,
         commit_digest: msg.digest(),
+        work_seed: started.work_seed,
+        bt: OnceLock::new(),
         iterations,
     };
     Ok((msg, session))
@@ -188,56 +270,76 @@ pub fn resume(
     };
     let outputs = node.compute(&started)?;
     let w = challenge.workload;
-    let params = w.commit_params()?;
-    if outputs.len() != commit.commitments.len() {
-        return Err(CapacityError::Node(
-            "iteration count differs from the commit message".into(),
-        ));
-    }
-    let mut iterations = Vec::with_capacity(outputs.len());
-    for (t, (o, c)) in outputs.into_iter().zip(&commit.commitments).enumerate() {
-        let tree = MerkleTree::build(&o.c, &params);
-        if tree.commitment() != *c {
-            return Err(CapacityError::Node(format!(
-                "iteration {t}: recomputed result differs from the committed one"
-            )));
-        }
-        iterations.push((tree, o.c));
-    }
+    let iterations = trees(
+        &w,
+        outputs,
+        &commit.commitments,
+        "recomputed result differs from the committed one",
+    )?;
     Ok(NodeSession {
         workload: w,
         commit_digest: commit.digest(),
+        work_seed: started.work_seed,
+        bt: OnceLock::new(),
         iterations,
     })
+}
+
+/// One iteration's tree and the source of its rows.
+struct IterationTree {
+    tree: MerkleTree,
+    rows: RowSource,
 }
 
 /// Everything a node needs to answer the sample request.
 pub struct NodeSession {
     workload: Workload,
     commit_digest: [u8; 32],
-    iterations: Vec<(MerkleTree, Vec<u8>)>,
+    work_seed: [u8; 32],
+    /// Bᵀ on the host, made at the first opened row that is recomputed.
+    bt: OnceLock<Vec<i8>>,
+    iterations: Vec<IterationTree>,
 }
 
 impl NodeSession {
-    /// Step 4: the openings of the requested rows. Refuses a request made for another commitment.
+    /// Step 4: the openings of the requested rows. Refuses a request made for another commitment. A recomputed row
+    /// must hash to its committed leaf (else the device's result was not the CPU twin's, and nothing is sent).
     pub fn open(&self, request: &SampleRequest) -> Result<OpeningsMessage, CapacityError> {
         if !bool::from(request.commit_digest.ct_eq(&self.commit_digest)) {
             return Err(CapacityError::Protocol(
                 "the sample request names another commitment".into(),
             ));
         }
-        request.check_rows(self.workload.total_rows())?;
-        let m = self.workload.m as u64;
+        let w = &self.workload;
+        request.check_rows(w.total_rows())?;
+        let m = w.m as u64;
+        let rb = w.row_bytes();
         let mut openings = Vec::with_capacity(request.rows.len());
-        for row in &request.rows {
-            let (tree, data) = self
+        for &row in &request.rows {
+            let it = self
                 .iterations
                 .get((row / m) as usize)
                 .ok_or_else(|| CapacityError::SampleRequest(format!("row {row} out of range")))?;
-            openings.push(
-                tree.open(data, row % m)
-                    .map_err(|e| CapacityError::Node(format!("opening row {row}: {e}")))?,
-            );
+            let i = row % m;
+            let chunk = match &it.rows {
+                RowSource::Kept(c) => c
+                    .get(i as usize * rb..(i as usize + 1) * rb)
+                    .ok_or_else(|| {
+                        CapacityError::Node(format!("row {row}: the kept C is too short"))
+                    })?
+                    .to_vec(),
+                RowSource::Recompute => {
+                    let bt = self.bt.get_or_init(|| b_transposed(&self.work_seed, w));
+                    expected_row(&self.work_seed, w, bt, row)?
+                }
+            };
+            openings.push(it.tree.open_chunk(i, chunk).map_err(|e| match e {
+                CommitError::Mismatch => CapacityError::Node(format!(
+                    "row {row} does not hash to its committed leaf: the committed C_{} is not A·B",
+                    row / m
+                )),
+                e => CapacityError::Node(format!("opening row {row}: {e}")),
+            })?);
         }
         Ok(OpeningsMessage {
             request_digest: request.digest(),

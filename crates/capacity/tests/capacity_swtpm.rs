@@ -7,12 +7,12 @@
 
 use cuproof::runtime::Runtime;
 use cuproof_capacity::class::{ClassSpec, CPU_WORKLOAD};
-use cuproof_capacity::node::{self, begin, commit, Node};
+use cuproof_capacity::node::{self, begin, commit, IterationOutput, Node, RowSource};
 use cuproof_capacity::tpm::TpmQuoter;
 use cuproof_capacity::verifier::{judge, judge_transcript, Policy, Verdict, Verifier};
 use cuproof_capacity::wire::{Challenge, CommitMessage, OpeningsMessage, SampleRequest};
+use cuproof_capacity::workload::{b_transposed, expected_row};
 use cuproof_capacity::Workload;
-use cuproof_core::commitment::commit as commit_bytes;
 use cuproof_tpm::swtpm::Swtpm;
 use cuproof_tpm::{Ak, AkType, EkType, Tpm};
 use rand::SeedableRng;
@@ -79,6 +79,29 @@ fn assert_only_failed(v: &Verdict, want: &[&str]) {
     let mut want = want.to_vec();
     want.sort_unstable();
     assert_eq!(failed, want, "verdict:\n{}", v.to_json());
+}
+
+/// SMALL's iterations computed on the host and kept (rows from the CPU twin `expected_row`), `edit` applied to each
+/// row (global row index, bytes) before committing.
+fn kept_outputs_with(work_seed: &[u8; 32], edit: impl Fn(u64, &mut [u8])) -> Vec<IterationOutput> {
+    let params = SMALL.commit_params().unwrap();
+    let bt = b_transposed(work_seed, &SMALL);
+    let m = SMALL.m as u64;
+    (0..SMALL.iterations as u64)
+        .map(|t| {
+            let mut c = Vec::with_capacity(SMALL.iteration_bytes() as usize);
+            for i in 0..m {
+                let mut row = expected_row(work_seed, &SMALL, &bt, t * m + i).unwrap();
+                edit(t * m + i, &mut row);
+                c.extend_from_slice(&row);
+            }
+            IterationOutput::kept(c, &params).unwrap()
+        })
+        .collect()
+}
+
+fn kept_outputs(work_seed: &[u8; 32]) -> Vec<IterationOutput> {
+    kept_outputs_with(work_seed, |_, _| {})
 }
 
 #[test]
@@ -193,22 +216,51 @@ fn node_computing_only_some_rows_is_rejected() {
 
     let mut n = Node::new(Runtime::cpu());
     let started = begin(&challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
-    let mut outputs = n.compute(&started).unwrap();
     // The cheat: only the first quarter of the rows of each iteration is real; the rest is zeros (what a node that
     // skipped 3/4 of the work would commit). The commitment is made over what it has, so openings verify.
-    let params = SMALL.commit_params().unwrap();
-    let row = SMALL.row_bytes();
-    for o in &mut outputs {
-        for b in &mut o.c[(SMALL.m as usize / 4) * row..] {
-            *b = 0;
+    let m = SMALL.m as u64;
+    let outputs = kept_outputs_with(&started.work_seed, |row, bytes| {
+        if row % m >= m / 4 {
+            bytes.fill(0);
         }
-        o.commitment = commit_bytes(&o.c, &params);
-    }
+    });
+    // an honest node's first iteration has the same first quarter of leaves
+    let honest = n.compute(&started).unwrap();
+    assert_eq!(honest[0].leaves[..16], outputs[0].leaves[..16]);
+    assert_ne!(honest[0].commitment, outputs[0].commitment);
     let (cm, ns) = commit(&started, outputs, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
     let session = session.receive(cm, &mut rng(4)).unwrap();
     let openings = ns.open(session.request()).unwrap();
     let v = session.finish(&openings);
     assert_only_failed(&v, &["rows"]);
+}
+
+#[test]
+fn node_with_a_faulty_device_refuses_to_open_rather_than_send_wrong_rows() {
+    let mut f = fixture();
+    let class = ClassSpec::custom("cpu-small", SMALL, 60_000, 16).unwrap();
+    let verifier = Verifier::new(policy(&f, vec![class]));
+    let session = verifier.challenge("cpu-small", &mut rng(20)).unwrap();
+    let challenge = session.challenge().clone();
+
+    let started = begin(&challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    // What a device that flips a bit in every row would commit: the node keeps only the leaves and recomputes the
+    // opened rows on the CPU, which then do not hash to their leaves.
+    let outputs: Vec<IterationOutput> =
+        kept_outputs_with(&started.work_seed, |_, row| row[5] ^= 0x10)
+            .into_iter()
+            .map(|mut o| {
+                o.rows = RowSource::Recompute;
+                o
+            })
+            .collect();
+    let (cm, ns) = commit(&started, outputs, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let session = session.receive(cm, &mut rng(21)).unwrap();
+    let err = ns.open(session.request()).unwrap_err().to_string();
+    assert!(
+        err.contains("does not hash to its committed leaf"),
+        "unexpected error: {err}"
+    );
 }
 
 #[test]
@@ -340,9 +392,15 @@ fn work_done_before_q1_is_useless() {
     let mut n = Node::new(Runtime::cpu());
     let early = begin(&challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
     let outputs = n.compute(&early).unwrap();
+    // the cheater keeps its early C to open rows from (an honest session recomputes rows from its own seed)
+    let kept = kept_outputs(&early.work_seed);
+    assert_eq!(
+        outputs.iter().map(|o| o.commitment).collect::<Vec<_>>(),
+        kept.iter().map(|o| o.commitment).collect::<Vec<_>>()
+    );
     let late = begin(&challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
     assert_ne!(early.work_seed, late.work_seed);
-    let (cm, ns) = commit(&late, outputs, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let (cm, ns) = commit(&late, kept, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
     let session = session.receive(cm, &mut rng(15)).unwrap();
     let openings = ns.open(session.request()).unwrap();
     let v = session.finish(&openings);

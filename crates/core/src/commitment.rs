@@ -335,6 +335,32 @@ impl MerkleTree {
         }
     }
 
+    /// The tree of a `len`-byte buffer from its leaf digests alone (e.g. downloaded from the device that hashed the
+    /// chunks), without the data: openings then take each chunk from the caller ([`MerkleTree::open_chunk`]).
+    pub fn from_leaves(
+        params: &CommitParams,
+        len: u64,
+        leaves: Vec<[u8; 32]>,
+    ) -> Result<Self, CommitError> {
+        let n = params.leaf_count(len);
+        if leaves.len() as u64 != n {
+            return Err(CommitError::Length {
+                expected: usize::try_from(n).unwrap_or(usize::MAX),
+                got: leaves.len(),
+            });
+        }
+        let mut levels = vec![leaves];
+        while levels.last().map_or(0, |l| l.len()) > 1 {
+            let next = reduce_level(params.alg, levels.last().map_or(&[][..], |l| l));
+            levels.push(next);
+        }
+        Ok(MerkleTree {
+            params: *params,
+            len,
+            levels,
+        })
+    }
+
     /// The tree root (before binding).
     pub fn tree_root(&self) -> [u8; 32] {
         self.levels
@@ -362,6 +388,53 @@ impl MerkleTree {
         let cs = self.params.chunk_size() as u64;
         let start = (index * cs) as usize;
         let end = ((index + 1) * cs).min(self.len) as usize;
+        Ok(Opening {
+            index,
+            chunk: data[start..end].to_vec(),
+            path: self.path(index),
+        })
+    }
+
+    /// Opening of chunk `index` given its bytes (for a tree built [`MerkleTree::from_leaves`]): the chunk must
+    /// have the chunk's length and hash to the tree's leaf, so that a wrong chunk is refused here rather than by
+    /// the verifier.
+    pub fn open_chunk(&self, index: u64, chunk: Vec<u8>) -> Result<Opening, CommitError> {
+        let n = self.params.leaf_count(self.len);
+        let leaf = self
+            .levels
+            .first()
+            .and_then(|l| l.get(usize::try_from(index).ok()?))
+            .filter(|_| index < n)
+            .ok_or(CommitError::IndexOutOfRange { index, leaves: n })?;
+        let cs = self.params.chunk_size() as u64;
+        let expected = if self.len == 0 {
+            0
+        } else {
+            (((index + 1) * cs).min(self.len) - index * cs) as usize
+        };
+        if chunk.len() != expected {
+            return Err(CommitError::Length {
+                expected,
+                got: chunk.len(),
+            });
+        }
+        if !bool::from(leaf_hash(self.params.alg, &chunk).ct_eq(leaf)) {
+            return Err(CommitError::Mismatch);
+        }
+        Ok(Opening {
+            index,
+            chunk,
+            path: self.path(index),
+        })
+    }
+
+    /// The leaf digests, consuming the tree.
+    pub fn into_leaves(self) -> Vec<[u8; 32]> {
+        self.levels.into_iter().next().unwrap_or_default()
+    }
+
+    /// The sibling digests of leaf `index` from the leaves upwards, promoted levels skipped.
+    fn path(&self, index: u64) -> Vec<[u8; 32]> {
         let mut path = Vec::new();
         let mut i = index as usize;
         for level in &self.levels[..self.levels.len() - 1] {
@@ -371,11 +444,7 @@ impl MerkleTree {
             }
             i >>= 1;
         }
-        Ok(Opening {
-            index,
-            chunk: data[start..end].to_vec(),
-            path,
-        })
+        path
     }
 }
 
@@ -529,6 +598,52 @@ mod tests {
                     assert_eq!(Opening::from_bytes(&o.to_bytes()).unwrap(), o);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn tree_from_leaves_opens_given_chunks() {
+        for alg in [HashAlg::Keccak256, HashAlg::Sha3_256] {
+            let p = CommitParams::new(alg, 5).unwrap();
+            for n in [0usize, 1, 31, 32, 33, 95, 97, 1000] {
+                let d = buf(n);
+                let full = MerkleTree::build(&d, &p);
+                let t = MerkleTree::from_leaves(&p, n as u64, leaves(&d, &p)).unwrap();
+                assert_eq!(t.commitment(), full.commitment());
+                let cs = p.chunk_size();
+                for i in 0..p.leaf_count(n as u64) {
+                    let lo = (i as usize * cs).min(n);
+                    let hi = ((i as usize + 1) * cs).min(n);
+                    let o = t.open_chunk(i, d[lo..hi].to_vec()).unwrap();
+                    assert_eq!(o, full.open(&d, i).unwrap());
+                    // a chunk that is not the committed one is refused by the node already
+                    if hi > lo {
+                        let mut bad = d[lo..hi].to_vec();
+                        bad[0] ^= 1;
+                        assert!(matches!(t.open_chunk(i, bad), Err(CommitError::Mismatch)));
+                        assert!(matches!(
+                            t.open_chunk(i, d[lo..hi - 1].to_vec()),
+                            Err(CommitError::Length { .. })
+                        ));
+                    }
+                }
+                let n_leaves = p.leaf_count(n as u64);
+                assert!(matches!(
+                    t.open_chunk(n_leaves, vec![]),
+                    Err(CommitError::IndexOutOfRange { .. })
+                ));
+            }
+            // the leaf count must be the buffer's
+            let d = buf(100);
+            let mut l = leaves(&d, &p);
+            l.pop();
+            assert!(matches!(
+                MerkleTree::from_leaves(&p, 100, l),
+                Err(CommitError::Length {
+                    expected: 4,
+                    got: 3
+                })
+            ));
         }
     }
 
