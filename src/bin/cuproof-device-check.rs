@@ -694,6 +694,13 @@ mod device {
             }
         }
         // the staged kernels last, each in its own context: a fault there cannot cost the figures above
+        if let Err(e) = capacity_workload(quick, rng.below(u64::MAX) | 1, &mut rep) {
+            rep.check(
+                "capacity class workload: rows",
+                false,
+                format!("aborted: {e}"),
+            );
+        }
         if let Err(e) = pipelined_commitment(&base, rng.below(u64::MAX) | 1, &mut rep) {
             rep.check("merkle commit (pipelined)", false, format!("aborted: {e}"));
         }
@@ -814,6 +821,92 @@ mod device {
         fv: freivalds::FreivaldsOutcome,
         /// The fastest GEMM's time at nn (ms).
         gemm_ms: f64,
+    }
+
+    /// The capacity challenge's class workload (docs/capacity.md, class `h100-sxm`: 16384×8192×16384 × 225), run
+    /// as `cuproof_capacity::node::Node::compute` runs it through the public Runtime API: Bᵀ filled once, then per
+    /// iteration A_t refilled in place, C_t = A_t·B into one reused buffer, C_t's commitment with its leaf digests
+    /// copied back. Two rows of two iterations are recomputed on the CPU and must hash to the downloaded leaves.
+    /// The time is the work between the two quotes (the quotes themselves excluded), i.e. what replaces the class
+    /// table's derived bound once measured with the TPM clock.
+    fn capacity_workload(quick: bool, seed: u64, rep: &mut Report) -> Result<(), RuntimeError> {
+        const M: usize = 16384;
+        const N: usize = 8192;
+        const K: usize = 16384;
+        let iterations: u32 = if quick { 8 } else { 225 };
+        let derived_bound_ms = 1101.0; // docs/capacity.md, h100-sxm and h200
+        let mut rt = cuproof::Runtime::cuda(0)?;
+        let mut rng = Rng(seed);
+        let work_seed: [u8; 32] = rng.bytes(32).try_into().unwrap_or([0; 32]);
+        let seed_t = |t: u32| {
+            let mut s = work_seed;
+            s[..4].copy_from_slice(&t.to_le_bytes());
+            s
+        };
+        let params = CommitParams::new(HashAlg::Keccak256, (4 * N).trailing_zeros() as u8)?;
+        let bt = rt.buf_fill(&work_seed, fill::STREAM_B, N * K)?;
+        let a = rt.buf_alloc(M * K)?;
+        let c = rt.buf_alloc(M * N * 4)?;
+        // (elapsed ms, the leaves of the iterations in `keep`)
+        type Timed = (f64, Vec<(u32, Vec<[u8; 32]>)>);
+        let run = |rt: &mut cuproof::Runtime, keep: &[u32]| -> Result<Timed, RuntimeError> {
+            rt.synchronize()?;
+            let t0 = Instant::now();
+            let mut kept = Vec::new();
+            for t in 0..iterations {
+                rt.buf_fill_into(a, &seed_t(t), fill::STREAM_A)?;
+                rt.buf_gemm_i8_into(a, bt, c, M, N, K)?;
+                let (_, leaves) = rt.buf_commit_leaves(c, &params)?;
+                if keep.contains(&t) {
+                    kept.push((t, leaves));
+                }
+            }
+            rt.synchronize()?;
+            Ok((t0.elapsed().as_secs_f64() * 1e3, kept))
+        };
+        let check_at = [0, iterations - 1];
+        let (_, kept) = run(&mut rt, &check_at)?; // warm-up, and the leaves to check
+        let (ms, _) = run(&mut rt, &[])?;
+        let bt_host = fill::fill_i8_cpu(&work_seed, fill::STREAM_B, N * K);
+        let mut all = true;
+        for (t, leaves) in &kept {
+            for i in [0usize, M - 1 - rng.below(M as u64 - 1) as usize] {
+                let mut row = vec![0u8; K];
+                cuproof_core::fill::fill_range(
+                    &seed_t(*t),
+                    fill::STREAM_A,
+                    (i * K) as u64,
+                    &mut row,
+                );
+                let a_row: Vec<i8> = row.iter().map(|x| *x as i8).collect();
+                let c_row = gemm::gemm_i8_cpu(&a_row, &bt_host, 1, N, K)?;
+                let leaf = cuproof_core::commitment::leaf_hash(
+                    HashAlg::Keccak256,
+                    &cuproof::runtime::i32_bytes(&c_row),
+                );
+                all &= leaves.get(i) == Some(&leaf) && leaves.len() == M;
+            }
+        }
+        rep.check(
+            "capacity class workload: rows",
+            all,
+            "2 rows of the first and last iteration, recomputed on the CPU, hash to the downloaded leaves".into(),
+        );
+        let ops = 2.0 * (M * N * K) as f64 * f64::from(iterations);
+        rep.row(
+            &format!("Capacity class workload {M}x{N}x{K} x {iterations}"),
+            format!("{ms:.1} ms"),
+            format!(
+                "{:.2} ms per iteration (fill A, GEMM, commitment of C with leaves), {:.0} effective TOPS; derived bound for h100-sxm / h200: {derived_bound_ms} ms{}",
+                ms / f64::from(iterations),
+                ops / (ms * 1e-3) / 1e12,
+                if quick { " (quick: fewer iterations)" } else { "" }
+            ),
+        );
+        for b in [a, bt, c] {
+            rt.buf_free(b)?;
+        }
+        Ok(())
     }
 
     /// The pipelined commitment schedule (docs/kernels.md §1, `CommitSchedule::Pipelined`), in a fresh context:
