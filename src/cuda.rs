@@ -248,6 +248,8 @@ pub struct CudaExec {
     hi: Stream,
     /// Tensor maps of the last Hopper GEMM and the device copy of the two maps.
     tmaps: std::cell::RefCell<Option<(TmapKey, DeviceBuffer<u8>)>>,
+    /// The scratch of the last commitment, reused by the next one that fits (no allocation per call in a loop).
+    commit_scratch: std::cell::RefCell<Option<CommitScratch>>,
     _ctx: Context,
 }
 
@@ -347,6 +349,7 @@ impl CudaExec {
             aux,
             hi,
             tmaps: std::cell::RefCell::new(None),
+            commit_scratch: std::cell::RefCell::new(None),
             _ctx: ctx,
         })
     }
@@ -505,8 +508,25 @@ impl CudaExec {
         len: u64,
         params: &CommitParams,
     ) -> Result<Commitment, RuntimeError> {
-        let scratch = CommitScratch::new(params.leaf_count(len))?;
-        self.commit_device_with(rec, buf, len, params, &scratch)
+        self.with_scratch(params.leaf_count(len), |scratch| {
+            self.commit_device_with(rec, buf, len, params, scratch)
+        })
+    }
+
+    /// Runs `f` with a commitment scratch for at least `leaves` leaves: the cached one when it is large enough.
+    fn with_scratch<R>(
+        &self,
+        leaves: u64,
+        f: impl FnOnce(&CommitScratch) -> Result<R, RuntimeError>,
+    ) -> Result<R, RuntimeError> {
+        let mut slot = self.commit_scratch.borrow_mut();
+        let scratch = match slot.take() {
+            Some(s) if s.leaves >= leaves => s,
+            _ => CommitScratch::new(leaves)?,
+        };
+        let out = f(&scratch);
+        *slot = Some(scratch);
+        out
     }
 
     /// [`CudaExec::commit_device`] with preallocated scratch (for timing loops).
@@ -554,22 +574,37 @@ impl CudaExec {
         len: u64,
         params: &CommitParams,
     ) -> Result<(Commitment, Vec<[u8; 32]>), RuntimeError> {
-        let scratch = CommitScratch::new(params.leaf_count(len))?;
-        let n = Self::commit_fits(buf, len, params, &scratch)?;
+        self.with_scratch(params.leaf_count(len), |scratch| {
+            self.commit_leaves_with(rec, buf, len, params, scratch)
+        })
+    }
+
+    fn commit_leaves_with(
+        &self,
+        rec: &mut Recorder,
+        buf: &DeviceBuffer<u8>,
+        len: u64,
+        params: &CommitParams,
+        scratch: &CommitScratch,
+    ) -> Result<(Commitment, Vec<[u8; 32]>), RuntimeError> {
+        let n = Self::commit_fits(buf, len, params, scratch)?;
         let data = buf.as_device_ptr().as_raw();
         let plan = merkle::commit_plan(n, CommitSchedule::Serial);
         let split = plan
             .iter()
             .position(|s| !matches!(s, CommitStep::Leaves { .. }))
             .unwrap_or(plan.len());
-        self.commit_steps(rec, data, len, params, &scratch, &plan[..split])?;
-        let words = self.download_u64(&scratch.a)?;
-        let leaves = words
-            .chunks_exact(4)
-            .take(n as usize)
-            .map(merkle::lanes_to_digest)
-            .collect();
-        self.commit_steps(rec, data, len, params, &scratch, &plan[split..])?;
+        self.commit_steps(rec, data, len, params, scratch, &plan[..split])?;
+        // only the n leaf digests (the cached scratch may be larger)
+        self.sync()?;
+        let mut words = vec![0u64; 4 * n as usize];
+        scratch
+            .a
+            .index(..words.len())
+            .copy_to(&mut words[..])
+            .map_err(err("cuMemcpyDtoH"))?;
+        let leaves = words.chunks_exact(4).map(merkle::lanes_to_digest).collect();
+        self.commit_steps(rec, data, len, params, scratch, &plan[split..])?;
         let r = self.download_u64(&scratch.root)?;
         let c = Commitment {
             params: *params,
