@@ -8,7 +8,7 @@
 //! Only the work between Q1 and Q2 is timed; building the Merkle trees for the openings happens after Q2.
 //!
 //! The work stays on the device: one buffer each for Bᵀ, `A_t` and `C_t`, refilled and recomputed in place per
-//! iteration, and only each `C_t`'s leaf digests (32 bytes per row) come back. A class workload's results do not
+//! iteration, and only each `C_t`'s leaf digests (32 bytes per 4 KiB chunk) come back. A class workload's results do not
 //! fit in host memory (the H100 SXM class: 225 × 512 MiB = 112 GiB) and copying them would cost more PCIe time than
 //! the GEMMs take; an opened row is recomputed on the CPU from the seed after the sample request (as the verifier
 //! does) and must hash to its committed leaf before it is sent.
@@ -54,12 +54,12 @@ pub enum RowSource {
 }
 
 /// The result of one iteration: the commitment of `C_t` the runtime computed where `C_t` lives, its leaf digests
-/// (one per row) and where opened rows come from.
+/// (one per chunk: [`Workload::chunks_per_row`] per row) and where opened rows come from.
 #[derive(Clone, Debug)]
 pub struct IterationOutput {
-    /// The commitment of `C_t` (one chunk per row).
+    /// The commitment of `C_t` (4 KiB chunks, at most one row each).
     pub commitment: Commitment,
-    /// The leaf digests `H(0x00 ‖ row)`, as the runtime computed them.
+    /// The leaf digests `H(0x00 ‖ chunk)`, as the runtime computed them.
     pub leaves: Vec<[u8; 32]>,
     /// Where opened rows come from.
     pub rows: RowSource,
@@ -314,14 +314,16 @@ impl NodeSession {
         request.check_rows(w.total_rows())?;
         let m = w.m as u64;
         let rb = w.row_bytes();
-        let mut openings = Vec::with_capacity(request.rows.len());
+        let cpr = w.chunks_per_row();
+        let chunk = rb / cpr as usize;
+        let mut openings = Vec::with_capacity(request.rows.len() * cpr as usize);
         for &row in &request.rows {
             let it = self
                 .iterations
                 .get((row / m) as usize)
                 .ok_or_else(|| CapacityError::SampleRequest(format!("row {row} out of range")))?;
             let i = row % m;
-            let chunk = match &it.rows {
+            let bytes = match &it.rows {
                 RowSource::Kept(c) => c
                     .get(i as usize * rb..(i as usize + 1) * rb)
                     .ok_or_else(|| {
@@ -333,13 +335,16 @@ impl NodeSession {
                     expected_row(&self.work_seed, w, bt, row)?
                 }
             };
-            openings.push(it.tree.open_chunk(i, chunk).map_err(|e| match e {
-                CommitError::Mismatch => CapacityError::Node(format!(
-                    "row {row} does not hash to its committed leaf: the committed C_{} is not A·B",
-                    row / m
-                )),
-                e => CapacityError::Node(format!("opening row {row}: {e}")),
-            })?);
+            for (q, piece) in bytes.chunks(chunk).enumerate() {
+                let index = i * cpr + q as u64;
+                openings.push(it.tree.open_chunk(index, piece.to_vec()).map_err(|e| match e {
+                    CommitError::Mismatch => CapacityError::Node(format!(
+                        "row {row} does not hash to its committed leaves: the committed C_{} is not A·B",
+                        row / m
+                    )),
+                    e => CapacityError::Node(format!("opening row {row}, chunk {index}: {e}")),
+                })?);
+            }
         }
         Ok(OpeningsMessage {
             request_digest: request.digest(),

@@ -490,54 +490,82 @@ pub fn judge(
         "commitments",
         shape_ok,
         format!(
-            "{} commitment(s) for {} iteration(s) of {} bytes, one row per chunk",
+            "{} commitment(s) for {} iteration(s) of {} bytes, {} chunk(s) per row",
             commit.commitments.len(),
             w.iterations,
-            w.iteration_bytes()
+            w.iteration_bytes(),
+            w.chunks_per_row()
         ),
     );
 
     // The openings answer this request, which was made after this commitment.
+    let cpr = w.chunks_per_row();
     let req_ok = bool::from(request.commit_digest.ct_eq(&commit.digest()))
         && bool::from(openings.request_digest.ct_eq(&request.digest()))
         && request.rows.len() == challenge.samples as usize
         && request.check_rows(w.total_rows()).is_ok()
-        && openings.openings.len() == request.rows.len();
+        && openings.openings.len() as u64 == request.rows.len() as u64 * cpr;
     c.push(
         "sample-request",
         req_ok,
         format!(
-            "{} row(s) requested, {} opening(s)",
+            "{} row(s) requested, {} opening(s) ({cpr} per row)",
             request.rows.len(),
             openings.openings.len()
         ),
     );
 
-    // Each opening is chunk i of commitment t and verifies; each row equals the recomputation.
+    // Row i of iteration t is chunks i·cpr .. (i + 1)·cpr of commitment t: each opening is the expected chunk and
+    // verifies; the chunks of a row, in order, are the row to recompute.
     let mut open_fail = Vec::new();
-    let mut opened: Vec<(u64, &[u8])> = Vec::new();
+    let mut opened: Vec<(u64, Vec<u8>)> = Vec::new();
     if req_ok && shape_ok {
-        for (row, o) in request.rows.iter().zip(&openings.openings) {
+        for (row, os) in request
+            .rows
+            .iter()
+            .zip(openings.openings.chunks(cpr.max(1) as usize))
+        {
             let t = (row / w.m as u64) as usize;
             let i = row % w.m as u64;
-            if o.index != i {
-                open_fail.push(format!(
-                    "row {row}: opening of chunk {} instead of {i}",
-                    o.index
-                ));
-                continue;
+            let mut bytes = Vec::with_capacity(w.row_bytes());
+            let mut failed = false;
+            for (q, o) in os.iter().enumerate() {
+                let want = i * cpr + q as u64;
+                if o.index != want {
+                    open_fail.push(format!(
+                        "row {row}: opening of chunk {} instead of {want}",
+                        o.index
+                    ));
+                    failed = true;
+                    break;
+                }
+                match commit.commitments.get(t).map(|cm| o.verify(cm)) {
+                    Some(Ok(())) => bytes.extend_from_slice(&o.chunk),
+                    Some(Err(e)) => {
+                        open_fail.push(format!("row {row}, chunk {want}: {e}"));
+                        failed = true;
+                        break;
+                    }
+                    None => {
+                        open_fail.push(format!("row {row}: no commitment {t}"));
+                        failed = true;
+                        break;
+                    }
+                }
             }
-            match commit.commitments.get(t).map(|cm| o.verify(cm)) {
-                Some(Ok(())) => opened.push((*row, &o.chunk)),
-                Some(Err(e)) => open_fail.push(format!("row {row}: {e}")),
-                None => open_fail.push(format!("row {row}: no commitment {t}")),
+            if !failed {
+                opened.push((*row, bytes));
             }
         }
         c.push(
             "openings",
             open_fail.is_empty(),
             if open_fail.is_empty() {
-                format!("{} opening(s) verify", opened.len())
+                format!(
+                    "{} row(s) opened, {} chunk opening(s) verify",
+                    opened.len(),
+                    openings.openings.len()
+                )
             } else {
                 open_fail.join("; ")
             },
@@ -557,7 +585,7 @@ pub fn judge(
         for (row, chunk) in &opened {
             match expected_row(&ws, &w, &bt, *row) {
                 Ok(want) => {
-                    if !bool::from(want.as_slice().ct_eq(chunk)) {
+                    if !bool::from(want.as_slice().ct_eq(chunk.as_slice())) {
                         wrong.push(*row);
                     }
                 }

@@ -235,6 +235,72 @@ fn node_computing_only_some_rows_is_rejected() {
     assert_only_failed(&v, &["rows"]);
 }
 
+/// Rows of 8 KiB: two 4 KiB chunks each.
+const WIDE: Workload = Workload {
+    m: 16,
+    n: 2048,
+    k: 64,
+    iterations: 2,
+};
+
+#[test]
+fn rows_wider_than_a_chunk_are_opened_chunk_by_chunk() {
+    let mut f = fixture();
+    assert_eq!(WIDE.chunks_per_row(), 2);
+    let class = ClassSpec::custom("cpu-wide", WIDE, 60_000, 8).unwrap();
+    let verifier = Verifier::new(policy(&f, vec![class]));
+
+    // honest: 8 rows, 16 chunk openings, accepted
+    let session = verifier.challenge("cpu-wide", &mut rng(30)).unwrap();
+    let challenge = session.challenge().clone();
+    let mut n = Node::new(Runtime::cpu());
+    let (cm, ns) =
+        node::respond(&mut n, &challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let session = session.receive(cm.clone(), &mut rng(31)).unwrap();
+    let request = session.request().clone();
+    let openings: OpeningsMessage = wire(
+        ns.open(&request).unwrap().to_bytes(),
+        OpeningsMessage::from_bytes,
+    );
+    assert_eq!(openings.openings.len(), 16);
+    let v = session.finish(&openings);
+    assert!(v.accepted, "honest wide node rejected:\n{}", v.to_json());
+
+    // the same openings with a row's two chunks swapped, or with a chunk missing, are refused
+    let class = cuproof_capacity::class::find(&verifier.policy().classes, "cpu-wide").unwrap();
+    let mut swapped = openings.clone();
+    swapped.openings.swap(0, 1);
+    let v = judge(
+        verifier.policy(),
+        class,
+        &challenge,
+        &cm,
+        &request,
+        &swapped,
+        None,
+    );
+    assert!(!v.accepted);
+    let detail = &v.check("openings").unwrap().detail;
+    assert!(detail.contains("instead of"), "{}", v.to_json());
+    let mut short = openings;
+    short.openings.pop();
+    let v = judge(
+        verifier.policy(),
+        class,
+        &challenge,
+        &cm,
+        &request,
+        &short,
+        None,
+    );
+    assert!(!v.accepted);
+    assert!(
+        !v.check("sample-request").unwrap().passed,
+        "{}",
+        v.to_json()
+    );
+}
+
 #[test]
 fn node_with_a_faulty_device_refuses_to_open_rather_than_send_wrong_rows() {
     let mut f = fixture();
@@ -258,7 +324,7 @@ fn node_with_a_faulty_device_refuses_to_open_rather_than_send_wrong_rows() {
     let session = session.receive(cm, &mut rng(21)).unwrap();
     let err = ns.open(session.request()).unwrap_err().to_string();
     assert!(
-        err.contains("does not hash to its committed leaf"),
+        err.contains("does not hash to its committed leaves"),
         "unexpected error: {err}"
     );
 }
