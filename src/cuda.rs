@@ -564,8 +564,8 @@ impl CudaExec {
         })
     }
 
-    /// Commitment of `buf[..len]` and its leaf digests (one per chunk): the serial plan, with the leaves copied
-    /// back (32 bytes per chunk) before the tree passes reuse their buffer. The CPU backend records the same
+    /// Commitment of `buf[..len]` and its leaf digests (one per chunk): the default plan, with the leaves copied
+    /// back (32 bytes per chunk) before a tree pass reuses their buffer. The CPU backend records the same
     /// launches ([`crate::runtime::Runtime::buf_commit_leaves`]).
     pub fn commit_device_leaves(
         &self,
@@ -589,10 +589,16 @@ impl CudaExec {
     ) -> Result<(Commitment, Vec<[u8; 32]>), RuntimeError> {
         let n = Self::commit_fits(buf, len, params, scratch)?;
         let data = buf.as_device_ptr().as_raw();
-        let plan = merkle::commit_plan(n, CommitSchedule::Serial);
+        // the default plan, cut before the first step that overwrites the leaf buffer (an odd pass) or reads the
+        // tree root: everything before it has written the leaves and leaves them intact
+        let plan = merkle::commit_plan(n, CommitSchedule::default());
         let split = plan
             .iter()
-            .position(|s| !matches!(s, CommitStep::Leaves { .. }))
+            .position(|s| match s {
+                CommitStep::Subtree { pass, .. } => !pass.is_multiple_of(2),
+                CommitStep::Root => true,
+                _ => false,
+            })
             .unwrap_or(plan.len());
         self.commit_steps(rec, data, len, params, scratch, &plan[..split])?;
         // only the n leaf digests (the cached scratch may be larger)

@@ -614,13 +614,7 @@ impl Runtime {
         match (&mut self.exec, self.store.get(&b.0)) {
             (Exec::Cpu, Some(Stored::Host(v))) => {
                 let len = v.len() as u64;
-                record_commit_launches(
-                    &mut self.rec,
-                    b.0 as u64,
-                    len,
-                    params,
-                    merkle::CommitSchedule::Serial,
-                )?;
+                record_commit_launches(&mut self.rec, b.0 as u64, len, params, Default::default())?;
                 let leaves = cuproof_core::commitment::leaves(v, params);
                 let tree = cuproof_core::commitment::MerkleTree::from_leaves(params, len, leaves)
                     .map_err(|e| RuntimeError::Shape(format!("commit: {e}")))?;
