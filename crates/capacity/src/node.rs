@@ -15,7 +15,7 @@
 
 use crate::error::CapacityError;
 use crate::wire::{Challenge, CommitMessage, OpeningsMessage, QuoteEvidence, SampleRequest};
-use crate::workload::{b_transposed, expected_row};
+use crate::workload::{b_transposed, expected_rows};
 use crate::workload::{
     iteration_seed, q1_qualifying_data, q2_qualifying_data, result_digest, work_seed, Workload,
 };
@@ -316,12 +316,28 @@ impl NodeSession {
         let rb = w.row_bytes();
         let cpr = w.chunks_per_row();
         let chunk = rb / cpr as usize;
+        let iteration = |row: u64| {
+            self.iterations
+                .get((row / m) as usize)
+                .ok_or_else(|| CapacityError::SampleRequest(format!("row {row} out of range")))
+        };
+        // the rows to recompute, all in one pass over Bᵀ
+        let mut recompute = Vec::new();
+        for &row in &request.rows {
+            if iteration(row)?.rows == RowSource::Recompute {
+                recompute.push(row);
+            }
+        }
+        let mut recomputed = if recompute.is_empty() {
+            Vec::new()
+        } else {
+            let bt = self.bt.get_or_init(|| b_transposed(&self.work_seed, w));
+            expected_rows(&self.work_seed, w, bt, &recompute)?
+        }
+        .into_iter();
         let mut openings = Vec::with_capacity(request.rows.len() * cpr as usize);
         for &row in &request.rows {
-            let it = self
-                .iterations
-                .get((row / m) as usize)
-                .ok_or_else(|| CapacityError::SampleRequest(format!("row {row} out of range")))?;
+            let it = iteration(row)?;
             let i = row % m;
             let bytes = match &it.rows {
                 RowSource::Kept(c) => c
@@ -330,10 +346,9 @@ impl NodeSession {
                         CapacityError::Node(format!("row {row}: the kept C is too short"))
                     })?
                     .to_vec(),
-                RowSource::Recompute => {
-                    let bt = self.bt.get_or_init(|| b_transposed(&self.work_seed, w));
-                    expected_row(&self.work_seed, w, bt, row)?
-                }
+                RowSource::Recompute => recomputed
+                    .next()
+                    .ok_or_else(|| CapacityError::Node(format!("row {row} was not recomputed")))?,
             };
             for (q, piece) in bytes.chunks(chunk).enumerate() {
                 let index = i * cpr + q as u64;

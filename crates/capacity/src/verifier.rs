@@ -11,7 +11,7 @@ use crate::class::{find, ClassSpec};
 use crate::error::CapacityError;
 use crate::wire::{Challenge, CommitMessage, OpeningsMessage, QuoteEvidence, SampleRequest};
 use crate::workload::{
-    b_transposed, expected_row, q1_qualifying_data, q2_qualifying_data, result_digest, work_seed,
+    b_transposed, expected_rows, q1_qualifying_data, q2_qualifying_data, result_digest, work_seed,
 };
 use cuproof_attest::alg::HashAlg as TpmHash;
 use cuproof_attest::public::PublicArea;
@@ -581,25 +581,25 @@ pub fn judge(
     if req_ok && shape_ok && open_fail.is_empty() {
         let ws = work_seed(&cd, &commit.q1.attest, &commit.q1.signature);
         let bt = b_transposed(&ws, &w);
-        let mut wrong = Vec::new();
-        for (row, chunk) in &opened {
-            match expected_row(&ws, &w, &bt, *row) {
-                Ok(want) => {
-                    if !bool::from(want.as_slice().ct_eq(chunk.as_slice())) {
-                        wrong.push(*row);
-                    }
-                }
-                Err(e) => {
-                    return finish(
-                        c,
-                        class,
-                        tpm_elapsed,
-                        observed_ms,
-                        Some(("rows", false, e.to_string())),
-                    );
-                }
+        let rows: Vec<u64> = opened.iter().map(|(row, _)| *row).collect();
+        let wants = match expected_rows(&ws, &w, &bt, &rows) {
+            Ok(v) => v,
+            Err(e) => {
+                return finish(
+                    c,
+                    class,
+                    tpm_elapsed,
+                    observed_ms,
+                    Some(("rows", false, e.to_string())),
+                );
             }
-        }
+        };
+        let wrong: Vec<u64> = opened
+            .iter()
+            .zip(&wants)
+            .filter(|((_, chunk), want)| !bool::from(want.as_slice().ct_eq(chunk.as_slice())))
+            .map(|((row, _), _)| *row)
+            .collect();
         let detail = if wrong.is_empty() {
             format!("{} row(s) recomputed from the seed and equal", opened.len())
         } else {

@@ -205,13 +205,24 @@ pub fn expected_row(
     bt: &[i8],
     row: u64,
 ) -> Result<Vec<u8>, CapacityError> {
+    let mut v = expected_rows(work_seed, w, bt, &[row])?;
+    v.pop()
+        .ok_or_else(|| CapacityError::Workload("no row computed".into()))
+}
+
+/// Bᵀ rows per block of [`expected_rows`]: 16 rows of `k ≤ 2^20` bytes; at the classes' `k = 16384` a block is
+/// 256 KiB, which stays in a core's L2 while every requested row of A passes over it.
+const BT_BLOCK_ROWS: usize = 16;
+
+/// [`expected_row`] of several rows at once, in the given order. Bᵀ (128 MiB at class sizes) is read from memory
+/// once for all of them instead of once per row (each cached block of Bᵀ meets every requested row of A).
+pub fn expected_rows(
+    work_seed: &[u8; 32],
+    w: &Workload,
+    bt: &[i8],
+    rows: &[u64],
+) -> Result<Vec<Vec<u8>>, CapacityError> {
     w.validate()?;
-    if row >= w.total_rows() {
-        return Err(CapacityError::SampleRequest(format!(
-            "row {row} out of range ({} rows)",
-            w.total_rows()
-        )));
-    }
     let (n, k) = (w.n as usize, w.k as usize);
     if bt.len() != n * k {
         return Err(CapacityError::Workload(format!(
@@ -220,18 +231,47 @@ pub fn expected_row(
             n * k
         )));
     }
-    let t = (row / w.m as u64) as u32;
-    let i = (row % w.m as u64) as u32;
-    let a = a_row(work_seed, w, t, i);
-    let vals: Vec<i32> = bt
-        .par_chunks(k)
-        .map(|b| {
-            a.iter()
-                .zip(b)
-                .fold(0i32, |acc, (x, y)| acc.wrapping_add(*x as i32 * *y as i32))
+    if let Some(row) = rows.iter().find(|r| **r >= w.total_rows()) {
+        return Err(CapacityError::SampleRequest(format!(
+            "row {row} out of range ({} rows)",
+            w.total_rows()
+        )));
+    }
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let m = w.m as u64;
+    let a: Vec<Vec<i8>> = rows
+        .par_iter()
+        .map(|row| a_row(work_seed, w, (row / m) as u32, (row % m) as u32))
+        .collect();
+    // block b of Bᵀ -> its dot products, row-major: [requested row][Bᵀ row of the block]
+    let blocks: Vec<Vec<i32>> = bt
+        .par_chunks(BT_BLOCK_ROWS * k)
+        .map(|blk| {
+            let nb = blk.len() / k;
+            let mut out = vec![0i32; a.len() * nb];
+            for (o, ar) in out.chunks_mut(nb).zip(&a) {
+                for (x, br) in o.iter_mut().zip(blk.chunks_exact(k)) {
+                    *x = ar
+                        .iter()
+                        .zip(br)
+                        .fold(0i32, |acc, (p, q)| acc.wrapping_add(*p as i32 * *q as i32));
+                }
+            }
+            out
         })
         .collect();
-    Ok(vals.iter().flat_map(|v| v.to_le_bytes()).collect())
+    let mut res: Vec<Vec<u8>> = (0..rows.len()).map(|_| Vec::with_capacity(4 * n)).collect();
+    for blk in &blocks {
+        let nb = blk.len() / rows.len();
+        for (r, vals) in res.iter_mut().zip(blk.chunks_exact(nb)) {
+            for v in vals {
+                r.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+    }
+    Ok(res)
 }
 
 #[cfg(test)]
@@ -321,6 +361,39 @@ mod tests {
         }
         assert!(expected_row(&seed, &w, &bt, w.total_rows()).is_err());
         assert!(expected_row(&seed, &w, &bt[1..], 0).is_err());
+        // all rows at once, in any order and with repeats, are the same rows
+        let rows: Vec<u64> = vec![5, 0, w.total_rows() - 1, 5, 7];
+        let batch = expected_rows(&seed, &w, &bt, &rows).unwrap();
+        for (r, got) in rows.iter().zip(&batch) {
+            assert_eq!(*got, expected_row(&seed, &w, &bt, *r).unwrap());
+        }
+        assert!(expected_rows(&seed, &w, &bt, &[]).unwrap().is_empty());
+        assert!(expected_rows(&seed, &w, &bt, &[0, w.total_rows()]).is_err());
+        // several blocks of Bᵀ (n = 64: four blocks of 16 rows)
+        let w2 = Workload {
+            m: 3,
+            n: 64,
+            k: 19,
+            iterations: 2,
+        };
+        let bt2 = b_transposed(&seed, &w2);
+        let all: Vec<u64> = (0..w2.total_rows()).rev().collect();
+        for (r, got) in all
+            .iter()
+            .zip(expected_rows(&seed, &w2, &bt2, &all).unwrap())
+        {
+            let a = a_row(&seed, &w2, (r / 3) as u32, (r % 3) as u32);
+            let want: Vec<u8> = bt2
+                .chunks(19)
+                .flat_map(|b| {
+                    a.iter()
+                        .zip(b)
+                        .fold(0i32, |acc, (x, y)| acc.wrapping_add(*x as i32 * *y as i32))
+                        .to_le_bytes()
+                })
+                .collect();
+            assert_eq!(got, want, "row {r}");
+        }
     }
 
     #[test]
