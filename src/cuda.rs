@@ -564,30 +564,39 @@ impl CudaExec {
         })
     }
 
-    /// Commitment of `buf[..len]` and its leaf digests (one per chunk): the default plan, with the leaves copied
-    /// back (32 bytes per chunk) before a tree pass reuses their buffer. The CPU backend records the same
-    /// launches ([`crate::runtime::Runtime::buf_commit_leaves`]).
-    pub fn commit_device_leaves(
+    /// Commitment of `buf[..len]` with its leaf digests kept on the device: a new buffer of 32 bytes per chunk
+    /// (the digests' bytes in order), copied device to device before a tree pass reuses the leaf buffer. Nothing
+    /// but the 32-byte root crosses PCIe. The default plan; the CPU backend records the same launches
+    /// ([`crate::runtime::Runtime::buf_commit_keep_leaves`]).
+    pub fn commit_device_keep_leaves(
         &self,
         rec: &mut Recorder,
         buf: &DeviceBuffer<u8>,
         len: u64,
         params: &CommitParams,
-    ) -> Result<(Commitment, Vec<[u8; 32]>), RuntimeError> {
+    ) -> Result<(Commitment, DeviceBuffer<u8>), RuntimeError> {
         self.with_scratch(params.leaf_count(len), |scratch| {
-            self.commit_leaves_with(rec, buf, len, params, scratch)
+            self.commit_keep_leaves_with(rec, buf, len, params, scratch)
         })
     }
 
-    fn commit_leaves_with(
+    fn commit_keep_leaves_with(
         &self,
         rec: &mut Recorder,
         buf: &DeviceBuffer<u8>,
         len: u64,
         params: &CommitParams,
         scratch: &CommitScratch,
-    ) -> Result<(Commitment, Vec<[u8; 32]>), RuntimeError> {
+    ) -> Result<(Commitment, DeviceBuffer<u8>), RuntimeError> {
         let n = Self::commit_fits(buf, len, params, scratch)?;
+        let bytes = usize::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_mul(32))
+            .ok_or_else(|| RuntimeError::Shape("commit: too many leaves".into()))?;
+        // SAFETY: cuMemAlloc only (no memset, which would wait for the work queued before this call); every byte is
+        // written by the device copy below, on our stream, before anything can read the buffer.
+        let leaves = unsafe { DeviceBuffer::<u8>::uninitialized(bytes.max(1)) }
+            .map_err(err("cuMemAlloc"))?;
         let data = buf.as_device_ptr().as_raw();
         // the default plan, cut before the first step that overwrites the leaf buffer (an odd pass) or reads the
         // tree root: everything before it has written the leaves and leaves them intact
@@ -601,15 +610,11 @@ impl CudaExec {
             })
             .unwrap_or(plan.len());
         self.commit_steps(rec, data, len, params, scratch, &plan[..split])?;
-        // only the n leaf digests (the cached scratch may be larger)
-        self.sync()?;
-        let mut words = vec![0u64; 4 * n as usize];
-        scratch
-            .a
-            .index(..words.len())
-            .copy_to(&mut words[..])
-            .map_err(err("cuMemcpyDtoH"))?;
-        let leaves = words.chunks_exact(4).map(merkle::lanes_to_digest).collect();
+        self.copy_raw_d2d(
+            leaves.as_device_ptr().as_raw(),
+            scratch.a.as_device_ptr().as_raw(),
+            bytes,
+        )?;
         self.commit_steps(rec, data, len, params, scratch, &plan[split..])?;
         let r = self.download_u64(&scratch.root)?;
         let c = Commitment {
@@ -1560,15 +1565,22 @@ impl CudaExec {
         if src.len() != dst.len() {
             return Err(RuntimeError::Shape("copy: lengths differ".into()));
         }
-        // SAFETY: both buffers are live device allocations of src.len() bytes; the copy is ordered on our stream.
-        let r = unsafe {
-            cust::sys::cuMemcpyDtoDAsync_v2(
-                dst.as_device_ptr().as_raw(),
-                src.as_device_ptr().as_raw(),
-                src.len(),
-                self.stream.as_inner(),
-            )
-        };
+        self.copy_raw_d2d(
+            dst.as_device_ptr().as_raw(),
+            src.as_device_ptr().as_raw(),
+            src.len(),
+        )
+    }
+
+    /// `bytes` bytes from device address `src` to `dst`, ordered on our stream; the callers pass addresses of live
+    /// buffers that hold at least `bytes` bytes.
+    fn copy_raw_d2d(&self, dst: u64, src: u64, bytes: usize) -> Result<(), RuntimeError> {
+        if bytes == 0 {
+            return Ok(());
+        }
+        // SAFETY: the callers pass live device allocations of at least `bytes` bytes each; the copy is ordered on
+        // our stream, before any later work that reads `dst`.
+        let r = unsafe { cust::sys::cuMemcpyDtoDAsync_v2(dst, src, bytes, self.stream.as_inner()) };
         if r != cust::sys::cudaError_enum::CUDA_SUCCESS {
             return Err(RuntimeError::Cuda {
                 op: "cuMemcpyDtoDAsync",

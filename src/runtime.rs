@@ -603,15 +603,16 @@ impl Runtime {
         }
     }
 
-    /// Commitment of a backend buffer and its leaf digests (one per chunk), computed where the buffer lives: on a
-    /// GPU only the 32-byte digests come back, so a caller can build openings later
+    /// Commitment of a backend buffer with its leaf digests kept in a new backend buffer (32 bytes per chunk, the
+    /// digests' bytes in order), computed where the buffer lives: on a GPU nothing but the commitment crosses PCIe,
+    /// and the digests can be fetched later ([`Runtime::buf_download`]) to build openings
     /// ([`cuproof_core::commitment::MerkleTree::from_leaves`]) without copying the buffer.
-    pub fn buf_commit_leaves(
+    pub fn buf_commit_keep_leaves(
         &mut self,
         b: BufferId,
         params: &CommitParams,
-    ) -> Result<(Commitment, Vec<[u8; 32]>), RuntimeError> {
-        match (&mut self.exec, self.store.get(&b.0)) {
+    ) -> Result<(Commitment, BufferId), RuntimeError> {
+        let (c, stored) = match (&mut self.exec, self.store.get(&b.0)) {
             (Exec::Cpu, Some(Stored::Host(v))) => {
                 let len = v.len() as u64;
                 record_commit_launches(&mut self.rec, b.0 as u64, len, params, Default::default())?;
@@ -619,14 +620,32 @@ impl Runtime {
                 let tree = cuproof_core::commitment::MerkleTree::from_leaves(params, len, leaves)
                     .map_err(|e| RuntimeError::Shape(format!("commit: {e}")))?;
                 let c = tree.commitment();
-                Ok((c, tree.into_leaves()))
+                (c, Stored::Host(tree.into_leaves().concat()))
             }
             #[cfg(feature = "cuda")]
             (Exec::Cuda(e), Some(Stored::Device(d, len))) => {
-                e.commit_device_leaves(&mut self.rec, d, *len as u64, params)
+                let (c, leaves) =
+                    e.commit_device_keep_leaves(&mut self.rec, d, *len as u64, params)?;
+                let bytes = leaves.len();
+                (c, Stored::Device(leaves, bytes))
             }
-            _ => Err(RuntimeError::UnknownBuffer(b.0)),
-        }
+            _ => return Err(RuntimeError::UnknownBuffer(b.0)),
+        };
+        let h = self.rec.buffer_handle();
+        self.store.insert(h, stored);
+        Ok((c, BufferId(h)))
+    }
+
+    /// [`Runtime::buf_commit_keep_leaves`] with the digests brought to the host at once.
+    pub fn buf_commit_leaves(
+        &mut self,
+        b: BufferId,
+        params: &CommitParams,
+    ) -> Result<(Commitment, Vec<[u8; 32]>), RuntimeError> {
+        let (c, kept) = self.buf_commit_keep_leaves(b, params)?;
+        let bytes = self.buf_download(kept);
+        self.buf_free(kept)?;
+        Ok((c, digests(&bytes?)?))
     }
 
     /// Copies a backend buffer to host memory.
@@ -953,6 +972,24 @@ pub(crate) fn record_commit_launches(
         }
     }
     Ok(())
+}
+
+/// Concatenated 32-byte digests (as [`Runtime::buf_commit_keep_leaves`] keeps them) split into digests.
+pub fn digests(bytes: &[u8]) -> Result<Vec<[u8; 32]>, RuntimeError> {
+    if !bytes.len().is_multiple_of(32) {
+        return Err(RuntimeError::Shape(format!(
+            "{} bytes are not whole 32-byte digests",
+            bytes.len()
+        )));
+    }
+    Ok(bytes
+        .chunks_exact(32)
+        .map(|d| {
+            let mut out = [0u8; 32];
+            out.copy_from_slice(d);
+            out
+        })
+        .collect())
 }
 
 /// The GEMM launch the CUDA backend makes for `C = A·B` on buffers `[a, bt, c]` (handles in place of pointers).

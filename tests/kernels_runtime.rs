@@ -285,6 +285,13 @@ fn buffer_pipeline(rt: &mut Runtime) -> Pipeline {
     let up = rt.buf_upload(&bytes).unwrap();
     let again = rt.buf_commit(up, &params).unwrap();
     let (lc, leaves) = rt.buf_commit_leaves(c, &params).unwrap();
+    // the same digests kept in a backend buffer and fetched later
+    let (kc, kept) = rt.buf_commit_keep_leaves(c, &params).unwrap();
+    assert_eq!(kc, lc);
+    assert_eq!(rt.buf_len(kept).unwrap(), 32 * leaves.len());
+    let kept_bytes = rt.buf_download(kept).unwrap();
+    assert_eq!(cuproof::runtime::digests(&kept_bytes).unwrap(), leaves);
+    rt.buf_free(kept).unwrap();
     let a2 = rt.buf_alloc(m * k).unwrap();
     let c2 = rt.buf_alloc(m * n * 4 + 8).unwrap();
     for s in [[0x11u8; 32], [0x22; 32]] {

@@ -46,8 +46,9 @@ pub fn commit(challenge: &Path, ak: Option<&Path>, out: &Path) -> CliResult<i32>
     let outputs = worker
         .compute(&started)
         .map_err(|e| CliError::env(e.to_string()))?;
-    let (msg, _) =
-        node::commit(&started, outputs, &mut quoter).map_err(|e| CliError::env(e.to_string()))?;
+    let (msg, _) = worker
+        .commit(&started, outputs, &mut quoter)
+        .map_err(|e| CliError::env(e.to_string()))?;
     write_file(out, &msg.to_bytes(), "commit message")?;
     println!(
         "wrote {} ({} iteration commitments, Q1 and Q2)",

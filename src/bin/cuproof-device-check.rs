@@ -826,9 +826,9 @@ mod device {
     /// The capacity challenge's class workload (docs/capacity.md, class `h100-sxm`: 16384×8192×16384 × 225), run
     /// as `cuproof_capacity::node::Node::compute` runs it through the public Runtime API: Bᵀ filled once, then per
     /// iteration A_t refilled in place, C_t = A_t·B into one reused buffer, C_t's commitment with its leaf digests
-    /// copied back. Two rows of two iterations are recomputed on the CPU and must hash to the downloaded leaves.
-    /// The time is the work between the two quotes (the quotes themselves excluded), i.e. what replaces the class
-    /// table's derived bound once measured with the TPM clock.
+    /// kept on the device (fetched after the timed loop). Two rows of two iterations are recomputed on the CPU and
+    /// must hash to the downloaded leaves. The time is the work between the two quotes (the quotes themselves
+    /// excluded), i.e. what replaces the class table's derived bound once measured with the TPM clock.
     fn capacity_workload(quick: bool, seed: u64, rep: &mut Report) -> Result<(), RuntimeError> {
         const M: usize = 16384;
         const N: usize = 8192;
@@ -853,17 +853,23 @@ mod device {
         let run = |rt: &mut cuproof::Runtime, keep: &[u32]| -> Result<Timed, RuntimeError> {
             rt.synchronize()?;
             let t0 = Instant::now();
-            let mut kept = Vec::new();
+            // as the node: the digests stay on the device until after the timed window
+            let mut on_device = Vec::with_capacity(iterations as usize);
             for t in 0..iterations {
                 rt.buf_fill_into(a, &seed_t(t), fill::STREAM_A)?;
                 rt.buf_gemm_i8_into(a, bt, c, M, N, K)?;
-                let (_, leaves) = rt.buf_commit_leaves(c, &params)?;
-                if keep.contains(&t) {
-                    kept.push((t, leaves));
-                }
+                on_device.push(rt.buf_commit_keep_leaves(c, &params)?.1);
             }
             rt.synchronize()?;
-            Ok((t0.elapsed().as_secs_f64() * 1e3, kept))
+            let ms = t0.elapsed().as_secs_f64() * 1e3;
+            let mut kept = Vec::new();
+            for (t, b) in (0..iterations).zip(on_device) {
+                if keep.contains(&t) {
+                    kept.push((t, cuproof::runtime::digests(&rt.buf_download(b)?)?));
+                }
+                rt.buf_free(b)?;
+            }
+            Ok((ms, kept))
         };
         let check_at = [0, iterations - 1];
         let (_, kept) = run(&mut rt, &check_at)?; // warm-up, and the leaves to check
@@ -885,7 +891,8 @@ mod device {
         let fill_ms = phase(&mut rt, &mut |rt| rt.buf_fill_into(a, &s0, fill::STREAM_A))?;
         let gemm_ms = phase(&mut rt, &mut |rt| rt.buf_gemm_i8_into(a, bt, c, M, N, K))?;
         let leaves_ms = phase(&mut rt, &mut |rt| {
-            rt.buf_commit_leaves(c, &params).map(|_| ())
+            let (_, kept) = rt.buf_commit_keep_leaves(c, &params)?;
+            rt.buf_free(kept)
         })?;
         let p_row = CommitParams::new(HashAlg::Keccak256, (4 * N).trailing_zeros() as u8)?;
         let row_ms = phase(&mut rt, &mut |rt| rt.buf_commit(c, &p_row).map(|_| ()))?;
@@ -1503,6 +1510,14 @@ mod device {
         let bytes = rt.buf_download(bc)?;
         // the in-place calls of the capacity node's loop, and the leaf digests of a commitment
         let (lc, leaves) = rt.buf_commit_leaves(bc, &params)?;
+        let (kc, kept) = rt.buf_commit_keep_leaves(bc, &params)?;
+        let kept_leaves = cuproof::runtime::digests(&rt.buf_download(kept)?)?;
+        rt.buf_free(kept)?;
+        if kc != lc || kept_leaves != leaves {
+            return Err(RuntimeError::Shape(
+                "buf_commit_keep_leaves differs from buf_commit_leaves".into(),
+            ));
+        }
         let a2 = rt.buf_alloc(m * k)?;
         let c2 = rt.buf_alloc(m * n * 4 + 8)?;
         for t in 0..2u8 {

@@ -53,6 +53,16 @@ pub enum RowSource {
     Kept(Vec<u8>),
 }
 
+/// Where an iteration's leaf digests are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeafDigests {
+    /// In host memory.
+    Host(Vec<[u8; 32]>),
+    /// Still in a buffer of the node's runtime (32 bytes per chunk, on the GPU for a CUDA runtime): fetched by
+    /// [`Node::commit`] after Q2, so that no copy runs in the timed window.
+    Backend(BufferId),
+}
+
 /// The result of one iteration: the commitment of `C_t` the runtime computed where `C_t` lives, its leaf digests
 /// (one per chunk: [`Workload::chunks_per_row`] per row) and where opened rows come from.
 #[derive(Clone, Debug)]
@@ -60,7 +70,7 @@ pub struct IterationOutput {
     /// The commitment of `C_t` (4 KiB chunks, at most one row each).
     pub commitment: Commitment,
     /// The leaf digests `H(0x00 ‖ chunk)`, as the runtime computed them.
-    pub leaves: Vec<[u8; 32]>,
+    pub leaves: LeafDigests,
     /// Where opened rows come from.
     pub rows: RowSource,
 }
@@ -72,7 +82,7 @@ impl IterationOutput {
             .map_err(|e| CapacityError::Node(format!("commitment of C: {e}")))?;
         Ok(IterationOutput {
             commitment: tree.commitment(),
-            leaves: tree.into_leaves(),
+            leaves: LeafDigests::Host(tree.into_leaves()),
             rows: RowSource::Kept(c),
         })
     }
@@ -117,18 +127,77 @@ impl Node {
     }
 
     /// Step 2b: fill Bᵀ once and, per iteration, `A_t` from the seed, `C_t = A_t·B` and its commitment, all in
-    /// three backend buffers reused across iterations; only the leaf digests come back.
+    /// three backend buffers reused across iterations. Each commitment's leaf digests stay in a backend buffer
+    /// ([`LeafDigests::Backend`]) until [`Node::commit`] fetches them after Q2: nothing but the 32-byte roots
+    /// crosses PCIe in the timed window.
     pub fn compute(&mut self, started: &Started) -> Result<Vec<IterationOutput>, CapacityError> {
         let w = started.challenge.workload;
         let params = w.commit_params()?;
         let (m, n, k) = (w.m as usize, w.n as usize, w.k as usize);
         let mut held: Vec<BufferId> = Vec::with_capacity(3);
         let out = self.iterations(started, &params, (m, n, k), &mut held);
-        // the buffers go back to the runtime whether or not the work succeeded
+        // the work buffers go back to the runtime whether or not the work succeeded
         for b in held {
             let _ = self.runtime.buf_free(b);
         }
         out
+    }
+
+    /// Step 2c for the outputs of [`Node::compute`]: takes Q2 (as [`commit`]), then fetches the leaf digests from
+    /// the runtime and builds the trees for the openings. `quoter` must be the one that took Q1.
+    pub fn commit(
+        &mut self,
+        started: &Started,
+        outputs: Vec<IterationOutput>,
+        quoter: &mut dyn Quoter,
+    ) -> Result<(CommitMessage, NodeSession), CapacityError> {
+        let msg = match quote_result(started, &outputs, quoter) {
+            Ok(msg) => msg,
+            Err(e) => {
+                self.release(&outputs);
+                return Err(e);
+            }
+        };
+        let outputs = self.fetch_leaves(outputs)?;
+        let session = session(started, &msg, outputs)?;
+        Ok((msg, session))
+    }
+
+    /// The outputs with every [`LeafDigests::Backend`] brought to the host (its buffer freed).
+    fn fetch_leaves(
+        &mut self,
+        outputs: Vec<IterationOutput>,
+    ) -> Result<Vec<IterationOutput>, CapacityError> {
+        let mut out = Vec::with_capacity(outputs.len());
+        let mut rest = outputs.into_iter();
+        for o in rest.by_ref() {
+            let leaves = match o.leaves {
+                LeafDigests::Backend(b) => {
+                    let bytes = self.runtime.buf_download(b);
+                    let _ = self.runtime.buf_free(b);
+                    match bytes.and_then(|v| cuproof::runtime::digests(&v)) {
+                        Ok(d) => LeafDigests::Host(d),
+                        Err(e) => {
+                            let left: Vec<IterationOutput> = rest.collect();
+                            self.release(&left);
+                            return Err(CapacityError::Node(format!("leaf digests: {e}")));
+                        }
+                    }
+                }
+                host => host,
+            };
+            out.push(IterationOutput { leaves, ..o });
+        }
+        Ok(out)
+    }
+
+    /// Frees the runtime buffers that outputs still hold.
+    fn release(&mut self, outputs: &[IterationOutput]) {
+        for o in outputs {
+            if let LeafDigests::Backend(b) = o.leaves {
+                let _ = self.runtime.buf_free(b);
+            }
+        }
     }
 
     fn iterations(
@@ -156,15 +225,26 @@ impl Node {
         let iterations = started.challenge.workload.iterations;
         let mut out = Vec::with_capacity(iterations as usize);
         for t in 0..iterations {
-            rt.buf_fill_into(a, &iteration_seed(&started.work_seed, t), STREAM_A)
-                .map_err(node)?;
-            rt.buf_gemm_i8_into(a, bt, c, m, n, k).map_err(node)?;
-            let (commitment, leaves) = rt.buf_commit_leaves(c, params).map_err(node)?;
-            out.push(IterationOutput {
-                commitment,
-                leaves,
-                rows: RowSource::Recompute,
-            });
+            let step = (|| {
+                rt.buf_fill_into(a, &iteration_seed(&started.work_seed, t), STREAM_A)?;
+                rt.buf_gemm_i8_into(a, bt, c, m, n, k)?;
+                rt.buf_commit_keep_leaves(c, params)
+            })();
+            match step {
+                Ok((commitment, kept)) => out.push(IterationOutput {
+                    commitment,
+                    leaves: LeafDigests::Backend(kept),
+                    rows: RowSource::Recompute,
+                }),
+                Err(e) => {
+                    // the digests kept so far are of no use now
+                    held.extend(out.iter().filter_map(|o| match o.leaves {
+                        LeafDigests::Backend(b) => Some(b),
+                        LeafDigests::Host(_) => None,
+                    }));
+                    return Err(node(e));
+                }
+            }
         }
         Ok(out)
     }
@@ -191,7 +271,12 @@ fn trees(
         .zip(committed)
         .enumerate()
         .map(|(t, (o, c))| {
-            let tree = MerkleTree::from_leaves(&params, w.iteration_bytes(), o.leaves)
+            let LeafDigests::Host(leaves) = o.leaves else {
+                return Err(CapacityError::Node(format!(
+                    "iteration {t}: the leaf digests are still on the runtime (Node::commit fetches them)"
+                )));
+            };
+            let tree = MerkleTree::from_leaves(&params, w.iteration_bytes(), leaves)
                 .map_err(|e| CapacityError::Node(format!("iteration {t}: {e}")))?;
             if !tree.commitment().ct_eq(c) {
                 return Err(CapacityError::Node(format!("iteration {t}: {what}")));
@@ -202,12 +287,33 @@ fn trees(
 }
 
 /// Step 2c: take Q2 over the result (binding the challenge, the commitments and Q1), then build the trees for the
-/// openings. `quoter` must be the one that took Q1 (a different AK is rejected by the verifier).
+/// openings. `quoter` must be the one that took Q1 (a different AK is rejected by the verifier). For outputs whose
+/// leaf digests are on the host (e.g. [`IterationOutput::kept`]); those of [`Node::compute`] go through
+/// [`Node::commit`].
 pub fn commit(
     started: &Started,
     outputs: Vec<IterationOutput>,
     quoter: &mut dyn Quoter,
 ) -> Result<(CommitMessage, NodeSession), CapacityError> {
+    if outputs
+        .iter()
+        .any(|o| matches!(o.leaves, LeafDigests::Backend(_)))
+    {
+        return Err(CapacityError::Node(
+            "the leaf digests are still on the node's runtime: take Q2 with Node::commit".into(),
+        ));
+    }
+    let msg = quote_result(started, &outputs, quoter)?;
+    let session = session(started, &msg, outputs)?;
+    Ok((msg, session))
+}
+
+/// Q2 over the outputs' commitments, and the commit message.
+fn quote_result(
+    started: &Started,
+    outputs: &[IterationOutput],
+    quoter: &mut dyn Quoter,
+) -> Result<CommitMessage, CapacityError> {
     let w = started.challenge.workload;
     if outputs.len() != w.iterations as usize {
         return Err(CapacityError::Node(format!(
@@ -223,27 +329,35 @@ pub fn commit(
         &rd,
         &started.q1.digest(),
     ))?;
-    let msg = CommitMessage {
+    Ok(CommitMessage {
         challenge_digest: started.challenge_digest,
         ak_public: started.ak_public.clone(),
         q1: started.q1.clone(),
         q2,
         commitments,
-    };
+    })
+}
+
+/// The session answering the sample request for `msg`, from outputs with their leaf digests on the host.
+fn session(
+    started: &Started,
+    msg: &CommitMessage,
+    outputs: Vec<IterationOutput>,
+) -> Result<NodeSession, CapacityError> {
+    let w = started.challenge.workload;
     let iterations = trees(
         &w,
         outputs,
         &msg.commitments,
         "the runtime's commitment differs from the tree of its leaves",
     )?;
-    let session = NodeSession {
+    Ok(NodeSession {
         workload: w,
         commit_digest: msg.digest(),
         work_seed: started.work_seed,
         bt: OnceLock::new(),
         iterations,
-    };
-    Ok((msg, session))
+    })
 }
 
 /// Rebuild the node's session for answering a sample request from the challenge and the node's own commit message
@@ -269,6 +383,7 @@ pub fn resume(
         work_seed: work_seed(&cd, &commit.q1.attest, &commit.q1.signature),
     };
     let outputs = node.compute(&started)?;
+    let outputs = node.fetch_leaves(outputs)?;
     let w = challenge.workload;
     let iterations = trees(
         &w,
@@ -376,5 +491,5 @@ pub fn respond(
 ) -> Result<(CommitMessage, NodeSession), CapacityError> {
     let started = begin(challenge, quoter)?;
     let outputs = node.compute(&started)?;
-    commit(&started, outputs, quoter)
+    node.commit(&started, outputs, quoter)
 }

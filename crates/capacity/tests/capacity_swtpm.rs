@@ -7,7 +7,7 @@
 
 use cuproof::runtime::Runtime;
 use cuproof_capacity::class::{ClassSpec, CPU_WORKLOAD};
-use cuproof_capacity::node::{self, begin, commit, IterationOutput, Node, RowSource};
+use cuproof_capacity::node::{self, begin, commit, IterationOutput, LeafDigests, Node, RowSource};
 use cuproof_capacity::tpm::TpmQuoter;
 use cuproof_capacity::verifier::{judge, judge_transcript, Policy, Verdict, Verifier};
 use cuproof_capacity::wire::{Challenge, CommitMessage, OpeningsMessage, SampleRequest};
@@ -226,8 +226,24 @@ fn node_computing_only_some_rows_is_rejected() {
     });
     // an honest node's first iteration has the same first quarter of leaves
     let honest = n.compute(&started).unwrap();
-    assert_eq!(honest[0].leaves[..16], outputs[0].leaves[..16]);
+    let (_, honest_session) = n
+        .commit(
+            &started,
+            honest.clone(),
+            &mut TpmQuoter::new(&mut f.tpm, &f.ak),
+        )
+        .unwrap();
+    drop(honest_session);
+    let host = |o: &IterationOutput| match &o.leaves {
+        LeafDigests::Host(l) => l.clone(),
+        LeafDigests::Backend(_) => panic!("kept outputs have host leaves"),
+    };
+    assert!(matches!(honest[0].leaves, LeafDigests::Backend(_)));
     assert_ne!(honest[0].commitment, outputs[0].commitment);
+    // the kept C's first quarter of leaves is the honest one's (rows are 256 bytes: one chunk each)
+    let honest_leaves = kept_outputs(&started.work_seed);
+    assert_eq!(host(&honest_leaves[0])[..16], host(&outputs[0])[..16]);
+    assert_eq!(honest_leaves[0].commitment, honest[0].commitment);
     let (cm, ns) = commit(&started, outputs, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
     let session = session.receive(cm, &mut rng(4)).unwrap();
     let openings = ns.open(session.request()).unwrap();
@@ -344,7 +360,9 @@ fn node_slower_than_its_class_is_rejected_by_the_tpm_clock() {
     let started = begin(&challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
     let outputs = n.compute(&started).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1_600)); // a slow device
-    let (cm, ns) = commit(&started, outputs, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let (cm, ns) = n
+        .commit(&started, outputs, &mut TpmQuoter::new(&mut f.tpm, &f.ak))
+        .unwrap();
     let session = session.receive(cm, &mut rng(6)).unwrap();
     let openings = ns.open(session.request()).unwrap();
     let v = session.finish(&openings);
@@ -398,7 +416,9 @@ fn swapping_the_ak_between_quotes_is_rejected() {
     let started = begin(&challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
     let outputs = n.compute(&started).unwrap();
     // Q2 from another AK (e.g. another machine's TPM that did not see Q1).
-    let (cm, ns) = commit(&started, outputs, &mut TpmQuoter::new(&mut f.tpm, &f.ak2)).unwrap();
+    let (cm, ns) = n
+        .commit(&started, outputs, &mut TpmQuoter::new(&mut f.tpm, &f.ak2))
+        .unwrap();
     let session = session.receive(cm.clone(), &mut rng(12)).unwrap();
     let openings = ns.open(session.request()).unwrap();
     let v = session.finish(&openings);
@@ -458,7 +478,15 @@ fn work_done_before_q1_is_useless() {
     let mut n = Node::new(Runtime::cpu());
     let early = begin(&challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
     let outputs = n.compute(&early).unwrap();
-    // the cheater keeps its early C to open rows from (an honest session recomputes rows from its own seed)
+    // the cheater keeps its early C to open rows from (an honest session recomputes rows from its own seed); the
+    // free `commit` refuses outputs whose digests are still on the runtime
+    assert!(commit(
+        &early,
+        outputs.clone(),
+        &mut TpmQuoter::new(&mut f.tpm, &f.ak)
+    )
+    .err()
+    .is_some_and(|e| e.to_string().contains("Node::commit")));
     let kept = kept_outputs(&early.work_seed);
     assert_eq!(
         outputs.iter().map(|o| o.commitment).collect::<Vec<_>>(),
