@@ -45,6 +45,8 @@ pub enum BoundBasis {
     Measured {
         /// Measured duration of the workload (ms, TPM clock).
         measured_ms: u64,
+        /// The part of it spent in the GEMMs (ms), the only part scaled by the tensor peaks for the class below.
+        tensor_ms: u64,
         /// The card and setup it was measured on.
         on: String,
     },
@@ -135,12 +137,17 @@ impl ClassSpec {
 
     /// This class with its bound replaced by a measurement on a card of the class: `measured_ms` is the TPM-clock
     /// `t2 − t1` of an honest run of this class's workload on `on` (card, driver, GEMM implementation — use the
-    /// fastest one). The bound becomes `ceil(measured·(1 + MARGIN))`; the class below's time is estimated as
-    /// `measured · P_X / P_Y` (same efficiency), and the sample count is recomputed. Fails when the class has no
-    /// published peak or when the estimated class-below time does not exceed the new bound.
+    /// fastest one), and `tensor_ms ≤ measured_ms` the part of it spent in the GEMMs (the device check's phase
+    /// breakdown). The bound becomes `ceil(measured·(1 + MARGIN))`. The class below's time is estimated as
+    /// `tensor · P_X / P_Y + (measured − tensor)`: the GEMMs scale with the tensor peaks (same efficiency), and the
+    /// rest of the work — the seeded fill and the commitments, which run on the integer ALUs — is assumed to be no
+    /// slower on the class below (the assumption that favours a cheating card). The sample count is recomputed.
+    /// Fails when the class has no published peak, when `tensor_ms` is zero or exceeds `measured_ms`, or when the
+    /// estimated class-below time does not exceed the new bound.
     pub fn with_measurement(
         mut self,
         measured_ms: u64,
+        tensor_ms: u64,
         on: &str,
         table: &[ClassSpec],
     ) -> Result<Self, CapacityError> {
@@ -151,8 +158,11 @@ impl ClassSpec {
         let peak = self
             .peak_tops
             .ok_or_else(|| err("no published peak to scale from".into()))?;
-        if measured_ms == 0 {
-            return Err(err("measured time must be positive".into()));
+        if measured_ms == 0 || tensor_ms == 0 || tensor_ms > measured_ms {
+            return Err(err(format!(
+                "measured {measured_ms} ms with {tensor_ms} ms of GEMM: both must be positive, the GEMM part at most \
+                 the whole"
+            )));
         }
         let bound_ms = measured_ms
             .checked_mul(100 + MARGIN_PERCENT)
@@ -162,7 +172,7 @@ impl ClassSpec {
             let pb = find(table, b)?
                 .peak_tops
                 .ok_or_else(|| err(format!("class below {b} has no peak")))?;
-            let t_below = measured_ms as f64 * peak / pb;
+            let t_below = tensor_ms as f64 * peak / pb + (measured_ms - tensor_ms) as f64;
             if t_below <= bound_ms as f64 {
                 return Err(err(format!(
                     "measured {measured_ms} ms: class below {b} would need {t_below:.0} ms, within the bound {bound_ms} ms"
@@ -175,6 +185,7 @@ impl ClassSpec {
         self.bound_ms = bound_ms;
         self.basis = BoundBasis::Measured {
             measured_ms,
+            tensor_ms,
             on: on.to_string(),
         };
         self.note = format!("measured on {on}");
@@ -337,8 +348,12 @@ pub fn class_table_markdown(table: &[ClassSpec]) -> String {
         let w = &c.workload;
         let basis = match &c.basis {
             BoundBasis::DerivedFromPeak => c.note.clone(),
-            BoundBasis::Measured { measured_ms, on } => {
-                format!("measured {measured_ms} ms on {on}")
+            BoundBasis::Measured {
+                measured_ms,
+                tensor_ms,
+                on,
+            } => {
+                format!("measured {measured_ms} ms ({tensor_ms} ms GEMM) on {on}")
             }
             BoundBasis::Cpu => c.note.clone(),
             BoundBasis::Custom => "custom".to_string(),
@@ -469,28 +484,43 @@ mod tests {
         let h = find(&t, "h100-sxm").unwrap().clone();
         let m = h
             .clone()
-            .with_measurement(800, "H100 SXM5, driver 580, cuBLASLt", &t)
+            .with_measurement(800, 800, "H100 SXM5, driver 580, cuBLASLt", &t)
             .unwrap();
         assert_eq!(m.bound_ms, 880);
         assert!(matches!(
             m.basis,
             BoundBasis::Measured {
                 measured_ms: 800,
+                tensor_ms: 800,
                 ..
             }
         ));
         assert!(m.soundness_bits.unwrap() >= 10.0);
+        // Work off the tensor cores is not scaled for the class below: with 40 % of it, the class below
+        // (h100-nvl, peak 1671 against 1979) needs 480·1.184 + 320 = 888.5 ms, barely past the 880 ms bound: each
+        // sample catches it with probability 1 − 880/888.5, so even the most samples a class may ask (128) give
+        // under 2 bits, where all-GEMM work gives at least 10.
+        assert_eq!(h.class_below.as_deref(), Some("h100-nvl"));
+        let p = h.clone().with_measurement(800, 480, "x", &t).unwrap();
+        assert_eq!(p.samples, MAX_CLASS_SAMPLES);
+        let bits = p.soundness_bits.unwrap();
+        assert!((1.7..1.9).contains(&bits), "{bits}");
+        // with 70 % off the tensor cores the class below is within the bound: refused
+        let e = h.clone().with_measurement(800, 240, "x", &t).unwrap_err();
+        assert!(e.to_string().contains("within the bound"), "{e}");
+        assert!(h.clone().with_measurement(800, 801, "x", &t).is_err());
+        assert!(h.clone().with_measurement(800, 0, "x", &t).is_err());
         // The class below must be in the table the measurement is scaled against.
         assert!(find(&t, "h200")
             .unwrap()
             .clone()
-            .with_measurement(800, "x", &[])
+            .with_measurement(800, 800, "x", &[])
             .is_err());
-        assert!(h.clone().with_measurement(0, "x", &t).is_err());
+        assert!(h.clone().with_measurement(0, 0, "x", &t).is_err());
         assert!(find(&t, "cpu")
             .unwrap()
             .clone()
-            .with_measurement(100, "x", &t)
+            .with_measurement(100, 100, "x", &t)
             .is_err());
     }
 
