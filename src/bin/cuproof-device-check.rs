@@ -441,28 +441,8 @@ mod device {
 
         // seeded fill into a preallocated buffer (the capacity challenge's generator)
         let fill_dst = exec.alloc(big)?;
-        let w = fill::seed_words(&fseed);
-        let blocks = (big as u64).div_ceil(fill::RATE as u64);
         let fill_ms = exec.time_ms(iters, || {
-            exec.launch(
-                &mut tr,
-                "keccak_merkle",
-                fill::ENTRY,
-                cuproof::cuda::LaunchCfg {
-                    grid: [blocks.div_ceil(fill::BLOCK as u64) as u32, 1, 1],
-                    block: [fill::BLOCK, 1, 1],
-                    shared: 0,
-                },
-                &[
-                    cuproof::runtime::Arg::Ptr(fill_dst.as_device_ptr().as_raw()),
-                    cuproof::runtime::Arg::U64(big as u64),
-                    cuproof::runtime::Arg::U64(w[0]),
-                    cuproof::runtime::Arg::U64(w[1]),
-                    cuproof::runtime::Arg::U64(w[2]),
-                    cuproof::runtime::Arg::U64(w[3]),
-                    cuproof::runtime::Arg::U32(0x11),
-                ],
-            )
+            exec.fill_into(&mut tr, &fill_dst, &fseed, 0x11, big)
         })?;
         rep.check(
             "fill (timed buffer)",
