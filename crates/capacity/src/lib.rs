@@ -3,7 +3,7 @@
 //! A TPM-clocked capacity challenge (`docs/capacity.md`): the verifier sends a fresh seed and nonce; the node
 //! takes a quote Q1 binding them (TPM clock `t1`), generates A and Bᵀ from a seed that depends on Q1's signature,
 //! runs an int8 GEMM workload sized for about a second on the claimed class, commits each result matrix (Merkle,
-//! 4 KiB chunks, a row one chunk or an aligned run of them) and takes a quote Q2 binding the commitments and Q1 (`t2`). The verifier then picks rows the
+//! one chunk per row) and takes a quote Q2 binding the commitments and Q1 (`t2`). The verifier then picks rows the
 //! node could not predict, the node opens them, and the verifier recomputes them on the CPU from the seed. It
 //! accepts only if both quotes verify under the same AK in the same clock epoch, `t2 − t1` is within the class's
 //! bound, and every opened row is right.

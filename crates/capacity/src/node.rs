@@ -8,7 +8,7 @@
 //! Only the work between Q1 and Q2 is timed; building the Merkle trees for the openings happens after Q2.
 //!
 //! The work stays on the device: one buffer each for Bᵀ, `A_t` and `C_t`, refilled and recomputed in place per
-//! iteration, and only each `C_t`'s leaf digests (32 bytes per 4 KiB chunk) come back. A class workload's results do not
+//! iteration; each `C_t`'s leaf digests (32 bytes per row) stay on the device until after Q2. A class workload's results do not
 //! fit in host memory (the H100 SXM class: 225 × 512 MiB = 112 GiB) and copying them would cost more PCIe time than
 //! the GEMMs take; an opened row is recomputed on the CPU from the seed after the sample request (as the verifier
 //! does) and must hash to its committed leaf before it is sent.
@@ -64,12 +64,12 @@ pub enum LeafDigests {
 }
 
 /// The result of one iteration: the commitment of `C_t` the runtime computed where `C_t` lives, its leaf digests
-/// (one per chunk: [`Workload::chunks_per_row`] per row) and where opened rows come from.
+/// (one per row) and where opened rows come from.
 #[derive(Clone, Debug)]
 pub struct IterationOutput {
-    /// The commitment of `C_t` (4 KiB chunks, at most one row each).
+    /// The commitment of `C_t` (one chunk per row).
     pub commitment: Commitment,
-    /// The leaf digests `H(0x00 ‖ chunk)`, as the runtime computed them.
+    /// The leaf digests `H(0x00 ‖ row)`, as the runtime computed them.
     pub leaves: LeafDigests,
     /// Where opened rows come from.
     pub rows: RowSource,
@@ -429,8 +429,6 @@ impl NodeSession {
         request.check_rows(w.total_rows())?;
         let m = w.m as u64;
         let rb = w.row_bytes();
-        let cpr = w.chunks_per_row();
-        let chunk = rb / cpr as usize;
         let iteration = |row: u64| {
             self.iterations
                 .get((row / m) as usize)
@@ -450,7 +448,7 @@ impl NodeSession {
             expected_rows(&self.work_seed, w, bt, &recompute)?
         }
         .into_iter();
-        let mut openings = Vec::with_capacity(request.rows.len() * cpr as usize);
+        let mut openings = Vec::with_capacity(request.rows.len());
         for &row in &request.rows {
             let it = iteration(row)?;
             let i = row % m;
@@ -465,16 +463,13 @@ impl NodeSession {
                     .next()
                     .ok_or_else(|| CapacityError::Node(format!("row {row} was not recomputed")))?,
             };
-            for (q, piece) in bytes.chunks(chunk).enumerate() {
-                let index = i * cpr + q as u64;
-                openings.push(it.tree.open_chunk(index, piece.to_vec()).map_err(|e| match e {
-                    CommitError::Mismatch => CapacityError::Node(format!(
-                        "row {row} does not hash to its committed leaves: the committed C_{} is not A·B",
-                        row / m
-                    )),
-                    e => CapacityError::Node(format!("opening row {row}, chunk {index}: {e}")),
-                })?);
-            }
+            openings.push(it.tree.open_chunk(i, bytes).map_err(|e| match e {
+                CommitError::Mismatch => CapacityError::Node(format!(
+                    "row {row} does not hash to its committed leaf: the committed C_{} is not A·B",
+                    row / m
+                )),
+                e => CapacityError::Node(format!("opening row {row}: {e}")),
+            })?);
         }
         Ok(OpeningsMessage {
             request_digest: request.digest(),

@@ -6,7 +6,7 @@
 
 use crate::class::valid_class_name;
 use crate::error::CapacityError;
-use crate::workload::{Workload, MAX_CHUNK_LOG2, MAX_ITERATIONS, MAX_N, MAX_SAMPLES};
+use crate::workload::{Workload, MAX_ITERATIONS, MAX_SAMPLES};
 use cuproof_attest::pcr::PcrValue;
 use cuproof_core::commitment::{Commitment, Opening, COMMITMENT_LEN};
 use cuproof_core::encoding::{Reader, Writer};
@@ -31,10 +31,8 @@ pub const MAX_SIGNATURE: usize = 1024;
 pub const MAX_PUBLIC: usize = 1024;
 /// Most PCR values with one quote.
 pub const MAX_PCRS: usize = 64;
-/// Largest encoded opening (a 4 KiB chunk plus a path of 64 digests).
-pub const MAX_OPENING: usize = (1 << MAX_CHUNK_LOG2) + 13 + 64 * 32;
-/// Most openings in one message: every sampled row in its largest number of chunks.
-pub const MAX_OPENINGS: usize = MAX_SAMPLES as usize * ((4 * MAX_N as usize) >> MAX_CHUNK_LOG2);
+/// Largest encoded opening (a 16 MiB row plus a path of 64 digests).
+pub const MAX_OPENING: usize = (1 << 24) + 13 + 64 * 32;
 
 fn header(w: &mut Writer, magic: &[u8; 4]) {
     w.raw(magic).u16(VERSION);
@@ -191,7 +189,7 @@ pub struct CommitMessage {
     pub q1: QuoteEvidence,
     /// Q2, taken after the result was committed.
     pub q2: QuoteEvidence,
-    /// One commitment per iteration: `C_t` in chunks of `min(4n, 4 KiB)` bytes.
+    /// One commitment per iteration: `C_t`, one chunk per row.
     pub commitments: Vec<Commitment>,
 }
 
@@ -317,9 +315,8 @@ impl SampleRequest {
     }
 }
 
-/// Step 4, node → verifier: the Merkle openings of the requested rows, in request order, each row as its
-/// `cpr = Workload::chunks_per_row` chunks in order: global row `t·m + i` is chunks `i·cpr .. (i + 1)·cpr` of
-/// commitment `t` (one chunk per row when `4n ≤ 4 KiB`).
+/// Step 4, node → verifier: one Merkle opening per requested row, in request order. The opening of global row
+/// `t·m + i` is the opening of chunk `i` of commitment `t`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpeningsMessage {
     /// Digest of the sample request answered.
@@ -347,7 +344,7 @@ impl OpeningsMessage {
         let f = |r: &mut Reader<'_>| -> Result<OpeningsMessage, DecodeError> {
             check_header(r, MAGIC_OPENINGS)?;
             let request_digest = r.array32()?;
-            let n = r.count("openings", MAX_OPENINGS, 4 + 13)?;
+            let n = r.count("openings", MAX_SAMPLES as usize, 4 + 13)?;
             let mut openings = Vec::with_capacity(n);
             for _ in 0..n {
                 let b = r.bytes("opening", MAX_OPENING)?;

@@ -5,9 +5,7 @@
 //! ([`cuproof_core::fill`]) with seed `seed_t = H("cuproof.capacity.iter-seed.v1", work_seed ‖ t:u32le)` and stream
 //! [`STREAM_A`], and `Bᵀ` is `n×k` int8 from stream [`STREAM_B`] under `work_seed` (shared by all iterations).
 //! `C_t` is `m×n` int32, row-major, little-endian, wrapping accumulation (the kernel's and the twin's arithmetic).
-//! Row `r` of the whole result is row `r mod m` of iteration `r / m`. `C_t` is committed in chunks of
-//! `min(4n, 4 KiB)` bytes: a row is one chunk, or an aligned run of [`Workload::chunks_per_row`] chunks (a subtree
-//! of the commitment's tree) when it is wider than 4 KiB.
+//! Row `r` of the whole result is row `r mod m` of iteration `r / m`. `C_t` is committed with one chunk per row.
 
 use crate::error::CapacityError;
 use cuproof_core::commitment::CommitParams;
@@ -18,12 +16,8 @@ use rayon::prelude::*;
 
 /// Largest number of iterations a workload may have.
 pub const MAX_ITERATIONS: u32 = 1 << 16;
-/// Largest `n` (a row of C is `4n` bytes: at most 4,096 chunks of [`MAX_CHUNK_LOG2`]).
+/// Largest `n` (a row of C is `4n` bytes and must fit the largest commitment chunk, 16 MiB).
 pub const MAX_N: u32 = 1 << 22;
-/// `log2` of the largest commitment chunk of C (4 KiB). A leaf is a sequential sponge, so a commitment has as many
-/// parallel hashes as chunks: one chunk per 32 KiB row would leave the class workloads' commitments 16,384
-/// threads for a whole GPU (docs/kernels.md §8), where 4 KiB chunks give 131,072.
-pub const MAX_CHUNK_LOG2: u8 = 12;
 /// Smallest `n` (a row of C must fill the smallest commitment chunk, 32 bytes).
 pub const MIN_N: u32 = 8;
 /// Largest `k`.
@@ -36,8 +30,7 @@ pub const MAX_SAMPLES: u32 = 4096;
 pub struct Workload {
     /// Rows of A (and of C) per iteration.
     pub m: u32,
-    /// Columns of C (rows of Bᵀ); a power of two so that a row of C is one commitment chunk or an aligned run of
-    /// them.
+    /// Columns of C (rows of Bᵀ); a power of two so that one row of C is one commitment chunk.
     pub n: u32,
     /// Inner dimension.
     pub k: u32,
@@ -90,20 +83,14 @@ impl Workload {
         2.0 * self.m as f64 * self.n as f64 * self.k as f64 * self.iterations as f64
     }
 
-    /// The commitment parameters of every `C_t`: Keccak-256, chunks of `min(4n, 4 KiB)` bytes
-    /// (`chunk_log2 = min(log2(4n), 12)`).
+    /// The commitment parameters of every `C_t`: Keccak-256, one chunk per row (`2^chunk_log2 = 4n`). (4 KiB
+    /// chunks, eight per row at the GPU classes' `n`, were tried and measured 4 % slower on an H100:
+    /// docs/perf.md §7.)
     pub fn commit_params(&self) -> Result<CommitParams, CapacityError> {
         self.validate()?;
-        let chunk_log2 = (self.row_bytes().trailing_zeros() as u8).min(MAX_CHUNK_LOG2);
+        let chunk_log2 = (self.row_bytes().trailing_zeros()) as u8;
         CommitParams::new(HashAlg::Keccak256, chunk_log2)
             .map_err(|e| CapacityError::Workload(e.to_string()))
-    }
-
-    /// Commitment chunks per row of C (`4n / chunk`, a power of two): row `i` of `C_t` is chunks
-    /// `i·cpr .. (i + 1)·cpr` of its commitment.
-    pub fn chunks_per_row(&self) -> u64 {
-        let log2 = self.row_bytes().trailing_zeros();
-        1 << log2.saturating_sub(u32::from(MAX_CHUNK_LOG2))
     }
 
     /// Canonical encoding `m ‖ n ‖ k ‖ iterations` (u32 little-endian each).
@@ -277,32 +264,6 @@ pub fn expected_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rows_wider_than_4_kib_are_runs_of_4_kib_chunks() {
-        let w = |n| Workload {
-            m: 3,
-            n,
-            k: 5,
-            iterations: 2,
-        };
-        for (n, log2, cpr) in [
-            (8u32, 5u8, 1u64),
-            (64, 8, 1),
-            (1024, 12, 1),
-            (2048, 12, 2),
-            (8192, 12, 8),
-            (MAX_N, 12, 4096),
-        ] {
-            let p = w(n).commit_params().unwrap();
-            assert_eq!(
-                (p.chunk_log2, w(n).chunks_per_row()),
-                (log2, cpr),
-                "n = {n}"
-            );
-            assert_eq!(p.chunk_size() as u64 * cpr, w(n).row_bytes() as u64);
-        }
-    }
 
     #[test]
     fn validate_ranges() {
