@@ -564,7 +564,8 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_tc_cr(const 
     cp_fvtc_rows<true>((const uint8_t*)c, m, 4u * n, eplanes, estride, per, w_part);
 }
 
-// z[i] = sum of the z slices; w[i] = sum of the w slices - 2^31 sum_j r_j (all mod p).
+// z[i] = sum of the z slices; w[i] = sum of the w slices - 2^31 sum_j r_j (all mod p). With wslices = 0 only z is
+// written (the hybrid launch computes w with the integer-ALU C·r kernel, cuproof_freivalds_rows_i32).
 // grid = ceil(m / 256), block = 256.
 extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_tc_finish_zw(
     const uint64_t* __restrict__ z_part, uint32_t zslices, const uint64_t* __restrict__ w_part, uint32_t wslices,
@@ -572,11 +573,12 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_tc_finish_zw
     uint64_t* __restrict__ w) {
     const uint32_t i = blockIdx.x * 256u + threadIdx.x;
     if (i >= m) return;
-    uint64_t rs = 0;
-    for (uint32_t b = 0; b < nrsum; ++b) rs = cp_addmod61(rs, __ldg(rsum_part + b));
-    uint64_t zs = 0, ws = 0;
+    uint64_t zs = 0;
     for (uint32_t s = 0; s < zslices; ++s) zs = cp_addmod61(zs, __ldg(z_part + (size_t)s * m + i));
-    for (uint32_t s = 0; s < wslices; ++s) ws = cp_addmod61(ws, __ldg(w_part + (size_t)s * m + i));
     z[i] = zs;
+    if (wslices == 0) return;
+    uint64_t rs = 0, ws = 0;
+    for (uint32_t b = 0; b < nrsum; ++b) rs = cp_addmod61(rs, __ldg(rsum_part + b));
+    for (uint32_t s = 0; s < wslices; ++s) ws = cp_addmod61(ws, __ldg(w_part + (size_t)s * m + i));
     w[i] = cp_submod61(ws, cp_fvtc_offset(rs));
 }

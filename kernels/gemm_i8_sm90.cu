@@ -3,45 +3,7 @@
 // Compiled for compute_90a only; the runtime loads it on compute capability 9.0 and falls back to gemm_i8.cu
 // (mma.sync) elsewhere or when k % 16 != 0 (the TMA needs 16-byte row strides).
 #include "gemm_sm90.cuh"
-
-__device__ __forceinline__ uint32_t cp_smem_addr(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
-
-__device__ __forceinline__ void cp_mbar_init(uint32_t bar, uint32_t count) {
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count));
-}
-
-__device__ __forceinline__ void cp_mbar_wait(uint32_t bar, uint32_t parity) {
-    uint32_t done;
-    do {
-        asm volatile(
-            "{\n"
-            ".reg .pred p;\n"
-            "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
-            "selp.u32 %0, 1, 0, p;\n"
-            "}\n"
-            : "=r"(done)
-            : "r"(bar), "r"(parity)
-            : "memory");
-    } while (!done);
-}
-
-__device__ __forceinline__ void cp_mbar_arrive(uint32_t bar) {
-    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
-}
-
-__device__ __forceinline__ void cp_mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
-}
-
-// 2-D TMA load of box (c0 = byte column, c1 = row) of the tensor map at `tmap` (global memory) into shared memory;
-// completion is signalled to `bar` as transaction bytes. Out-of-bounds elements are written as zeros.
-__device__ __forceinline__ void cp_tma_load_2d(uint32_t dst, const void* tmap, int c0, int c1, uint32_t bar) {
-    asm volatile(
-        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(
-            dst),
-        "l"(tmap), "r"(c0), "r"(c1), "r"(bar)
-        : "memory");
-}
+#include "sm90.cuh"
 
 __device__ __forceinline__ void cp_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void cp_wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }

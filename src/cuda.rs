@@ -167,6 +167,11 @@ pub struct FreivaldsLaunch {
     pub cr_blocks_per_sm: u32,
     /// Column slices of B·r, 1..=`freivalds::SLICES` (0: `SLICES`); any count gives the same y.
     pub br_slices: u32,
+    /// C·r by the Hopper bulk-copy kernel with this shape, where it applies (the `freivalds_sm90` module loaded,
+    /// `freivalds::bulk::launch` accepts the shape); otherwise the SIMT kernel.
+    pub cr_bulk: Option<freivalds::bulk::Shape>,
+    /// A·y likewise.
+    pub ay_bulk: Option<freivalds::bulk::Shape>,
 }
 
 impl Default for FreivaldsLaunch {
@@ -177,6 +182,8 @@ impl Default for FreivaldsLaunch {
             schedule: FreivaldsSchedule::OverlapPrioritized,
             cr_blocks_per_sm: freivalds::CR_BLOCKS_PER_SM,
             br_slices: freivalds::DEFAULT_SLICES,
+            cr_bulk: None,
+            ay_bulk: None,
         }
     }
 }
@@ -362,26 +369,41 @@ impl CudaExec {
     /// Loads a measured module image (the digest was logged before this call).
     pub fn load(&mut self, token: MeasuredImage<'_>) -> Result<(), RuntimeError> {
         let module = Module::from_ptx(token.image, &[]).map_err(err("cuModuleLoadData"))?;
-        if token.name == gemm::sm90::MODULE {
-            let f = module
-                .get_function(gemm::sm90::ENTRY)
-                .map_err(err("cuModuleGetFunction"))?;
-            // SAFETY: `f` is a live function handle of the module just loaded; the attribute takes an int.
-            let r = unsafe {
-                cust::sys::cuFuncSetAttribute(
-                    f.to_raw(),
-                    cust::sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                    gemm::sm90::SMEM_BYTES as i32,
-                )
-            };
-            if r != cust::sys::cudaError_enum::CUDA_SUCCESS {
-                return Err(RuntimeError::Cuda {
-                    op: "cuFuncSetAttribute",
-                    msg: format!("{r:?}"),
-                });
-            }
+        // entries that take more than 48 KiB of dynamic shared memory opt in at load
+        let big_smem: &[(&str, u32)] = match token.name {
+            gemm::sm90::MODULE => &[(gemm::sm90::ENTRY, gemm::sm90::SMEM_BYTES)],
+            freivalds::bulk::MODULE => &[
+                (freivalds::bulk::ENTRY_CR, freivalds::bulk::MAX_SMEM),
+                (freivalds::bulk::ENTRY_AY, freivalds::bulk::MAX_SMEM),
+            ],
+            _ => &[],
+        };
+        for (entry, bytes) in big_smem {
+            Self::allow_dynamic_smem(&module, entry, *bytes)?;
         }
         self.modules.insert(token.name.to_string(), module);
+        Ok(())
+    }
+
+    /// Lets `entry` of `module` launch with up to `bytes` of dynamic shared memory.
+    fn allow_dynamic_smem(module: &Module, entry: &str, bytes: u32) -> Result<(), RuntimeError> {
+        let f = module
+            .get_function(entry)
+            .map_err(err("cuModuleGetFunction"))?;
+        // SAFETY: `f` is a live function handle of the module just loaded; the attribute takes an int.
+        let r = unsafe {
+            cust::sys::cuFuncSetAttribute(
+                f.to_raw(),
+                cust::sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                bytes as i32,
+            )
+        };
+        if r != cust::sys::cudaError_enum::CUDA_SUCCESS {
+            return Err(RuntimeError::Cuda {
+                op: "cuFuncSetAttribute",
+                msg: format!("{r:?}"),
+            });
+        }
         Ok(())
     }
 
@@ -869,6 +891,11 @@ impl CudaExec {
         self.modules.contains_key(gemm::sm90::MODULE)
     }
 
+    /// Whether the Hopper Freivalds row passes (`freivalds_sm90`) are loaded.
+    pub fn has_sm90_freivalds(&self) -> bool {
+        self.modules.contains_key(freivalds::bulk::MODULE)
+    }
+
     /// C = A·B into an existing buffer with a chosen kernel.
     #[allow(clippy::too_many_arguments)]
     pub fn gemm_into_with(
@@ -1139,6 +1166,100 @@ impl CudaExec {
         Ok(())
     }
 
+    /// The hybrid check: the B·r → y → A·y chain on the tensor cores (`freivalds_tc_*`: prep, B·r, finish y, A·y,
+    /// finish z) and C·r by the integer-ALU kernel (`cuproof_freivalds_rows_i32`, capped at
+    /// `launch.cr_blocks_per_sm` blocks per SM) beside it. The chain's multiply-adds then run on the tensor cores
+    /// while C·r's run on the integer pipes, instead of both on the integer pipes. `part` is the SIMT scratch
+    /// (k × `freivalds::SLICES`); the same y, z, w as every other launch.
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds_hybrid_launches(
+        &self,
+        rec: &mut Recorder,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &DeviceBuffer<u64>,
+        scratch: &FreivaldsTcScratch,
+        part: &DeviceBuffer<u64>,
+        y: &DeviceBuffer<u64>,
+        z: &DeviceBuffer<u64>,
+        w: &DeviceBuffer<u64>,
+        launch: FreivaldsLaunch,
+    ) -> Result<(), RuntimeError> {
+        use freivalds::tc;
+        let (m, n, k) = scratch.shape;
+        let bufs = FreivaldsBufs {
+            a,
+            bt,
+            c,
+            r,
+            part,
+            y,
+            z,
+            w,
+        };
+        let cap = launch.cr_blocks_per_sm * self.info.sm_count;
+        let (cr_cfg, cr_args) = freivalds_cfg(
+            freivalds::ENTRY_ROWS_I32,
+            &bufs,
+            m,
+            n,
+            k,
+            cap,
+            launch.slices(),
+        )?;
+        let mut chain = Vec::with_capacity(5);
+        for entry in [
+            tc::ENTRY_PREP,
+            tc::ENTRY_BR,
+            tc::ENTRY_FINISH_Y,
+            tc::ENTRY_AY,
+            tc::ENTRY_FINISH_ZW,
+        ] {
+            let (cfg, mut args) = self.freivalds_tc_cfg(entry, a, bt, c, r, scratch, y, z, w)?;
+            if entry == tc::ENTRY_FINISH_ZW {
+                // no C·r slices: finish z only
+                args[3] = Arg::U32(0);
+            }
+            rec.launch("freivalds", entry, cfg.grid, cfg.block, cfg.shared, &args)?;
+            chain.push((entry, cfg, args));
+        }
+        rec.launch(
+            "freivalds",
+            freivalds::ENTRY_ROWS_I32,
+            cr_cfg.grid,
+            cr_cfg.block,
+            cr_cfg.shared,
+            &cr_args,
+        )?;
+        let (chain_stream, cr_stream) = match launch.schedule {
+            FreivaldsSchedule::OneStream => (&self.stream, &self.stream),
+            FreivaldsSchedule::Overlap => (&self.stream, &self.aux),
+            FreivaldsSchedule::OverlapPrioritized => (&self.hi, &self.aux),
+        };
+        for forked in [cr_stream, chain_stream] {
+            if !std::ptr::eq(forked, &self.stream) {
+                Self::order(&self.stream, forked)?;
+            }
+        }
+        self.issue(
+            cr_stream,
+            "freivalds",
+            freivalds::ENTRY_ROWS_I32,
+            cr_cfg,
+            &cr_args,
+        )?;
+        for (entry, cfg, args) in &chain {
+            self.issue(chain_stream, "freivalds", entry, *cfg, args)?;
+        }
+        for joined in [cr_stream, chain_stream] {
+            if !std::ptr::eq(joined, &self.stream) {
+                Self::order(joined, &self.stream)?;
+            }
+        }
+        Ok(())
+    }
+
     /// One of the six tensor-core Freivalds launches (`entry` is one of `freivalds::tc::ENTRY_*`).
     #[allow(clippy::too_many_arguments)]
     pub fn freivalds_tc_phase(
@@ -1312,9 +1433,16 @@ impl CudaExec {
             freivalds::ENTRY_ROWS_I8,
             freivalds::ENTRY_ROWS_I32,
         ] {
+            // the SIMT configuration checks every buffer against the shape, also for a bulk launch
             let (cfg, args) = freivalds_cfg(entry, &bufs, m, n, k, cap, slices)?;
-            rec.launch("freivalds", entry, cfg.grid, cfg.block, cfg.shared, &args)?;
-            planned.push((entry, cfg, args));
+            let (module, entry, cfg, args) = match self
+                .freivalds_bulk_cfg(entry, &bufs, m, n, k, &launch)
+            {
+                Some((bulk_entry, cfg, args)) => (freivalds::bulk::MODULE, bulk_entry, cfg, args),
+                None => ("freivalds", entry, cfg, args),
+            };
+            rec.launch(module, entry, cfg.grid, cfg.block, cfg.shared, &args)?;
+            planned.push((module, entry, cfg, args));
         }
         // the chain's stream, and C·r's
         let (chain_stream, cr_stream) = match launch.schedule {
@@ -1334,9 +1462,9 @@ impl CudaExec {
             [3, 0, 1, 2]
         };
         for i in issue_order {
-            let (entry, cfg, args) = &planned[i];
+            let (module, entry, cfg, args) = &planned[i];
             let stream = if i == 3 { cr_stream } else { chain_stream };
-            self.issue(stream, "freivalds", entry, *cfg, args)?;
+            self.issue(stream, module, entry, *cfg, args)?;
         }
         for joined in [cr_stream, chain_stream] {
             if !std::ptr::eq(joined, &self.stream) {
@@ -1344,6 +1472,50 @@ impl CudaExec {
             }
         }
         Ok(())
+    }
+
+    /// The Hopper bulk-copy launch replacing the SIMT `entry` (A·y or C·r) under `launch`, when it applies: the
+    /// shape is set, the `freivalds_sm90` module is loaded, the operands are 16-byte aligned and
+    /// `freivalds::bulk::launch` accepts the shape. `None`: use the SIMT kernel.
+    fn freivalds_bulk_cfg(
+        &self,
+        entry: &str,
+        b: &FreivaldsBufs<'_>,
+        m: usize,
+        n: usize,
+        k: usize,
+        launch: &FreivaldsLaunch,
+    ) -> Option<(&'static str, LaunchCfg, Vec<Arg>)> {
+        use freivalds::bulk::{self, Pass};
+        let (pass, shape, mat, vec, ncols, out) = match entry {
+            freivalds::ENTRY_ROWS_I8 => (Pass::Ay, launch.ay_bulk?, b.a, b.y, k, b.z),
+            freivalds::ENTRY_ROWS_I32 => (Pass::Cr, launch.cr_bulk?, b.c, b.r, n, b.w),
+            _ => return None,
+        };
+        if !self.has_sm90_freivalds() {
+            return None;
+        }
+        let l = bulk::launch(pass, shape, m, ncols, self.info.sm_count).ok()?;
+        let (pm, pv) = (mat.as_device_ptr().as_raw(), vec.as_device_ptr().as_raw());
+        if pm % 16 != 0 || pv % 16 != 0 {
+            return None;
+        }
+        let args = vec![
+            Arg::Ptr(pm),
+            Arg::Ptr(pv),
+            Arg::U32(m as u32),
+            Arg::U32(ncols as u32),
+            Arg::U32(shape.seg),
+            Arg::U32(shape.stages),
+            Arg::U32(shape.vec_in_smem as u32),
+            Arg::Ptr(out.as_device_ptr().as_raw()),
+        ];
+        let cfg = LaunchCfg {
+            grid: [l.grid, 1, 1],
+            block: [l.block, 1, 1],
+            shared: l.smem,
+        };
+        Some((pass.entry(), cfg, args))
     }
 
     /// The bilinear check (`sᵀ(A·B)r` against `sᵀC r`, docs/kernels.md §4b) on device operands: s and r are
@@ -1499,7 +1671,7 @@ impl CudaExec {
         self.issue(&self.stream, "freivalds", entry, *cfg, args)
     }
 
-    /// One of the four Freivalds launches (`entry` is one of the `freivalds::ENTRY_*`).
+    /// One of the four Freivalds launches (`entry` is one of the `freivalds::ENTRY_*`), default launch.
     #[allow(clippy::too_many_arguments)]
     pub fn freivalds_phase(
         &self,
@@ -1527,10 +1699,62 @@ impl CudaExec {
             z,
             w,
         };
-        let d = FreivaldsLaunch::default();
-        let cap = d.cr_blocks_per_sm * self.info.sm_count;
-        let (cfg, args) = freivalds_cfg(entry, &bufs, m, n, k, cap, d.slices())?;
-        self.launch(rec, "freivalds", entry, cfg, &args)
+        self.freivalds_phase_with(rec, entry, &bufs, m, n, k, FreivaldsLaunch::default())
+    }
+
+    /// One Freivalds launch under `launch` (A·y and C·r by the bulk-copy kernels where `launch` asks for them and
+    /// they apply), on the main stream.
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds_phase_launch(
+        &self,
+        rec: &mut Recorder,
+        entry: &str,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &DeviceBuffer<u64>,
+        part: &DeviceBuffer<u64>,
+        y: &DeviceBuffer<u64>,
+        z: &DeviceBuffer<u64>,
+        w: &DeviceBuffer<u64>,
+        m: usize,
+        n: usize,
+        k: usize,
+        launch: FreivaldsLaunch,
+    ) -> Result<(), RuntimeError> {
+        let bufs = FreivaldsBufs {
+            a,
+            bt,
+            c,
+            r,
+            part,
+            y,
+            z,
+            w,
+        };
+        self.freivalds_phase_with(rec, entry, &bufs, m, n, k, launch)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn freivalds_phase_with(
+        &self,
+        rec: &mut Recorder,
+        entry: &str,
+        bufs: &FreivaldsBufs<'_>,
+        m: usize,
+        n: usize,
+        k: usize,
+        launch: FreivaldsLaunch,
+    ) -> Result<(), RuntimeError> {
+        let cap = launch.cr_blocks_per_sm * self.info.sm_count;
+        // the SIMT configuration checks every buffer against the shape, also for a bulk launch
+        let (cfg, args) = freivalds_cfg(entry, bufs, m, n, k, cap, launch.slices())?;
+        match self.freivalds_bulk_cfg(entry, bufs, m, n, k, &launch) {
+            Some((bulk_entry, cfg, args)) => {
+                self.launch(rec, freivalds::bulk::MODULE, bulk_entry, cfg, &args)
+            }
+            None => self.launch(rec, "freivalds", entry, cfg, &args),
+        }
     }
 
     /// The hand-written PTX permutation on a batch of states, in place.

@@ -16,9 +16,13 @@ pub fn modules() -> [(&'static str, &'static str); 4] {
     ]
 }
 
-/// Modules for compute capability 9.0 only (`compute_90a` PTX: wgmma, setmaxnreg): (module name, PTX text).
-pub fn sm90_modules() -> [(&'static str, &'static str); 1] {
-    [("gemm_i8_sm90", GEMM_I8_SM90)]
+/// Modules for compute capability 9.0 only (`compute_90a` PTX: wgmma, setmaxnreg, bulk copies): (module name, PTX
+/// text).
+pub fn sm90_modules() -> [(&'static str, &'static str); 2] {
+    [
+        ("gemm_i8_sm90", GEMM_I8_SM90),
+        ("freivalds_sm90", FREIVALDS_SM90),
+    ]
 }
 
 /// The modules a device of compute capability `cc` loads: [`modules`], plus [`sm90_modules`] on 9.0.

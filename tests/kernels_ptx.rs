@@ -87,6 +87,32 @@ fn hopper_gemm_module_targets_sm90a_with_wgmma_and_tma() {
 }
 
 #[test]
+fn hopper_freivalds_module_streams_rows_by_bulk_copies() {
+    use cuproof::kernels::freivalds::bulk;
+    let text = ptx::FREIVALDS_SM90;
+    let v = version_of(text);
+    assert!(v <= (9, 0), "freivalds_sm90: PTX ISA {v:?} > 9.0");
+    assert!(text.contains(".target sm_90a"));
+    for e in [bulk::ENTRY_CR, bulk::ENTRY_AY] {
+        assert!(text.contains(&format!(".entry {e}(")), "missing entry {e}");
+    }
+    for instr in [
+        "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes",
+        "mbarrier.arrive.expect_tx.shared::cta.b64",
+        "mbarrier.try_wait.parity",
+        "fence.mbarrier_init.release.cluster",
+    ] {
+        assert!(text.contains(instr), "freivalds_sm90 lacks {instr}");
+    }
+    for cc in [(8, 0), (8, 9), (10, 0)] {
+        assert!(ptx::modules_for(cc).iter().all(|(n, _)| *n != bulk::MODULE));
+    }
+    assert!(ptx::modules_for((9, 0))
+        .iter()
+        .any(|(n, _)| *n == bulk::MODULE));
+}
+
+#[test]
 fn kernels_use_the_required_instructions() {
     assert!(ptx::GEMM_I8.contains("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32"));
     for text in [ptx::KECCAK_F1600, ptx::KECCAK_MERKLE] {
@@ -113,6 +139,11 @@ fn committed_ptx_is_fresh_when_nvcc_is_present() {
             "gemm_i8_sm90",
             ptx::GEMM_I8_SM90,
             ptx::GEMM_I8_SM90_COMMITTED,
+        ),
+        (
+            "freivalds_sm90",
+            ptx::FREIVALDS_SM90,
+            ptx::FREIVALDS_SM90_COMMITTED,
         ),
     ] {
         assert!(

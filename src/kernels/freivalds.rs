@@ -435,6 +435,287 @@ pub mod tc {
     }
 }
 
+/// The Hopper row passes (`kernels/freivalds_sm90.cu`): C·r and A·y with the matrix streamed into shared memory by
+/// 1-D bulk copies (one producer thread per block keeps `stages` tiles in flight), so the bytes in flight no longer
+/// occupy the consumer warps' registers. The same w and z as the SIMT kernels, bit for bit.
+pub mod bulk {
+    /// Module name (compute_90a PTX, loaded on compute capability 9.0 only).
+    pub const MODULE: &str = "freivalds_sm90";
+    /// Entry: w = C·r.
+    pub const ENTRY_CR: &str = "cuproof_freivalds_cr_bulk";
+    /// Entry: z = A·y.
+    pub const ENTRY_AY: &str = "cuproof_freivalds_ay_bulk";
+    /// Rows per consumer warp of C·r (`CP_FVB_RPW_I32`).
+    pub const RPW_I32: u32 = 2;
+    /// Rows per consumer warp of A·y (`CP_FVB_RPW_I8`).
+    pub const RPW_I8: u32 = 4;
+    /// Consumer warps per block at most (`CP_FVB_MAX_THREADS` = 32 × (8 + 1)).
+    pub const MAX_CONSUMER_WARPS: u32 = 8;
+    /// Dynamic shared memory a block may opt into on compute capability 9.0 (227 KiB).
+    pub const MAX_SMEM: u32 = 232_448;
+    /// int32 lane terms between folds (`CP_ACC32_TERMS`).
+    const FOLD_I32: u32 = 1 << 11;
+    /// int8 lane terms between folds (`CP_ACC8_FOLD`).
+    const FOLD_I8: u32 = 256;
+
+    /// Which pass.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Pass {
+        /// w = C·r over int32 rows.
+        Cr,
+        /// z = A·y over int8 rows.
+        Ay,
+    }
+
+    impl Pass {
+        /// Bytes per matrix element.
+        pub fn elem(self) -> u32 {
+            match self {
+                Pass::Cr => 4,
+                Pass::Ay => 1,
+            }
+        }
+        /// Rows per consumer warp.
+        pub fn rows_per_warp(self) -> u32 {
+            match self {
+                Pass::Cr => RPW_I32,
+                Pass::Ay => RPW_I8,
+            }
+        }
+        /// Bytes of a row one lane reads per step (one int4 of C, one word of A).
+        pub fn lane_bytes(self) -> u32 {
+            match self {
+                Pass::Cr => 16,
+                Pass::Ay => 4,
+            }
+        }
+        /// The kernel's entry.
+        pub fn entry(self) -> &'static str {
+            match self {
+                Pass::Cr => ENTRY_CR,
+                Pass::Ay => ENTRY_AY,
+            }
+        }
+        fn fold_terms(self) -> u32 {
+            match self {
+                Pass::Cr => FOLD_I32,
+                Pass::Ay => FOLD_I8,
+            }
+        }
+        /// Lane terms of one full segment of `seg` bytes (each lane step covers `lane_bytes / elem` terms).
+        pub fn segment_terms(self, seg: u32) -> u32 {
+            seg / (32 * self.lane_bytes()) * (self.lane_bytes() / self.elem())
+        }
+    }
+
+    /// Launch shape of one bulk pass (tuning; any valid shape gives the same vector).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Shape {
+        /// Consumer warps per block (1..=[`MAX_CONSUMER_WARPS`]); the block has one more, the producer.
+        pub consumer_warps: u32,
+        /// Bytes of each row per tile (one bulk copy per row): a multiple of 32 lanes × the lane bytes.
+        pub seg: u32,
+        /// Tiles in flight per block.
+        pub stages: u32,
+        /// Persistent blocks per SM (they stride over the row groups).
+        pub blocks_per_sm: u32,
+        /// The vector (r or y) is copied into shared memory at block start rather than read through L1.
+        pub vec_in_smem: bool,
+    }
+
+    /// A launch: grid and block sizes, dynamic shared memory bytes.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Launch {
+        /// Blocks.
+        pub grid: u32,
+        /// Threads per block.
+        pub block: u32,
+        /// Dynamic shared memory bytes.
+        pub smem: u32,
+    }
+
+    /// Offset of the vector in shared memory, after the 2 × `stages` mbarriers (`cp_fvb_vec_offset`).
+    pub fn vec_offset(stages: u32) -> u32 {
+        (16 * stages + 127) & !127
+    }
+
+    /// Offset of the stage buffers (`cp_fvb_data_offset`).
+    pub fn data_offset(stages: u32, vec_bytes: u32) -> u32 {
+        (vec_offset(stages) + vec_bytes + 127) & !127
+    }
+
+    /// The launch of `pass` over `m` rows of `ncols` elements on a GPU with `sm_count` SMs, or why the shape does
+    /// not apply (the caller then uses the SIMT kernel). Operand base addresses must be 16-byte aligned.
+    pub fn launch(
+        pass: Pass,
+        shape: Shape,
+        m: usize,
+        ncols: usize,
+        sm_count: u32,
+    ) -> Result<Launch, String> {
+        let Shape {
+            consumer_warps: cw,
+            seg,
+            stages,
+            blocks_per_sm,
+            vec_in_smem,
+        } = shape;
+        if !(1..=MAX_CONSUMER_WARPS).contains(&cw)
+            || !(1..=16).contains(&stages)
+            || blocks_per_sm == 0
+        {
+            return Err(format!("bulk {pass:?}: shape {shape:?} out of range"));
+        }
+        let step = 32 * pass.lane_bytes();
+        if seg == 0 || !seg.is_multiple_of(step) || pass.segment_terms(seg) > pass.fold_terms() {
+            return Err(format!(
+                "bulk {pass:?}: segment of {seg} bytes is not a multiple of {step} or exceeds one fold"
+            ));
+        }
+        let row_bytes = (ncols as u64) * pass.elem() as u64;
+        if m == 0 || ncols == 0 || !row_bytes.is_multiple_of(16) || row_bytes > u32::MAX as u64 / 2
+        {
+            return Err(format!(
+                "bulk {pass:?}: rows of {row_bytes} bytes are not whole 16-byte units"
+            ));
+        }
+        if m > u32::MAX as usize / 2 {
+            return Err(format!("bulk {pass:?}: {m} rows"));
+        }
+        let vec_bytes = if vec_in_smem { ncols as u64 * 8 } else { 0 };
+        let rows_per_tile = cw * pass.rows_per_warp();
+        let smem = data_offset(stages, 0) as u64
+            + vec_bytes.div_ceil(128) * 128
+            + stages as u64 * rows_per_tile as u64 * seg as u64;
+        if smem > MAX_SMEM as u64 {
+            return Err(format!(
+                "bulk {pass:?}: {smem} bytes of shared memory exceed {MAX_SMEM}"
+            ));
+        }
+        let groups = (m as u64).div_ceil(rows_per_tile as u64);
+        let grid = groups.min(blocks_per_sm as u64 * sm_count.max(1) as u64) as u32;
+        Ok(Launch {
+            grid,
+            block: 32 * (cw + 1),
+            smem: smem as u32,
+        })
+    }
+
+    /// A model of the kernel's schedule on the host: the producer's copies into stage buffers and every consumer
+    /// lane's reads and folds, block by block, with the limb accumulators checked for overflow. Returns the
+    /// vector the kernel computes (`mat` as m rows of `ncols` elements, little-endian). Tests run it against the
+    /// CPU twin to check the tiling before a device does.
+    pub fn model(
+        pass: Pass,
+        shape: Shape,
+        mat: &[u8],
+        vec: &[u64],
+        m: usize,
+        ncols: usize,
+        sm_count: u32,
+    ) -> Result<Vec<u64>, String> {
+        use super::P;
+        let l = launch(pass, shape, m, ncols, sm_count)?;
+        let (elem, rpw, lane_bytes) = (pass.elem(), pass.rows_per_warp(), pass.lane_bytes());
+        let cw = shape.consumer_warps;
+        let rows_per_tile = (cw * rpw) as usize;
+        let (seg, row_bytes) = (shape.seg as usize, ncols * elem as usize);
+        let groups = m.div_ceil(rows_per_tile);
+        let seg_terms = pass.segment_terms(shape.seg);
+        let mut out = vec![u64::MAX; m];
+        let mut tile = vec![0u8; rows_per_tile * seg];
+        for block in 0..l.grid as usize {
+            for g in (block..groups).step_by(l.grid as usize) {
+                let row0 = g * rows_per_tile;
+                let rows = rows_per_tile.min(m - row0);
+                // per warp, lane, row: limb partials (i128 to detect what the device's int32 / int64 would lose)
+                let limbs = if pass == Pass::Cr { 3 } else { 4 };
+                let mut acc = vec![0i128; cw as usize * 32 * rpw as usize * limbs];
+                let mut sums = vec![0u64; cw as usize * 32 * rpw as usize];
+                let mut terms = 0u32;
+                let fold = |acc: &mut [i128], sums: &mut [u64]| -> Result<(), String> {
+                    let (bits, lo, hi) = if pass == Pass::Cr {
+                        (21u32, i64::MIN as i128, i64::MAX as i128)
+                    } else {
+                        (16u32, i32::MIN as i128, i32::MAX as i128)
+                    };
+                    for (i, s) in sums.iter_mut().enumerate() {
+                        let mut v = *s as i128;
+                        for (j, a) in acc[i * limbs..(i + 1) * limbs].iter_mut().enumerate() {
+                            if *a < lo || *a > hi {
+                                return Err(format!("limb accumulator overflow: {a}"));
+                            }
+                            v += *a << (bits * j as u32);
+                            *a = 0;
+                        }
+                        *s = v.rem_euclid(P as i128) as u64;
+                    }
+                    Ok(())
+                };
+                let mut off = 0;
+                while off < row_bytes {
+                    let bytes = seg.min(row_bytes - off);
+                    if terms + seg_terms > pass.fold_terms() {
+                        fold(&mut acc, &mut sums)?;
+                        terms = 0;
+                    }
+                    // producer: rows 0..rows of the group, bytes off..off + bytes; the rest of the tile is stale
+                    for q in 0..rows {
+                        let src = (row0 + q) * row_bytes + off;
+                        tile[q * seg..q * seg + bytes].copy_from_slice(&mat[src..src + bytes]);
+                    }
+                    for w in 0..cw as usize {
+                        for lane in 0..32usize {
+                            let mut x = lane_bytes as usize * lane;
+                            while x < bytes {
+                                let col = (off + x) / elem as usize;
+                                for q in 0..rpw as usize {
+                                    let at = (w * rpw as usize + q) * seg + x;
+                                    let cell = ((w * 32 + lane) * rpw as usize + q) * limbs;
+                                    for t in 0..(lane_bytes / elem) as usize {
+                                        let e: i128 = if pass == Pass::Cr {
+                                            let b = &tile[at + 4 * t..at + 4 * t + 4];
+                                            i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i128
+                                        } else {
+                                            tile[at + t] as i8 as i128
+                                        };
+                                        let x_ = vec[col + t];
+                                        for j in 0..limbs {
+                                            let limb = if pass == Pass::Cr {
+                                                (x_ >> (21 * j)) & 0x1F_FFFF
+                                            } else {
+                                                (x_ >> (16 * j)) & 0xFFFF
+                                            };
+                                            acc[cell + j] += e * limb as i128;
+                                        }
+                                    }
+                                }
+                                x += 32 * lane_bytes as usize;
+                            }
+                        }
+                    }
+                    terms += seg_terms;
+                    off += seg;
+                }
+                fold(&mut acc, &mut sums)?;
+                for w in 0..cw as usize {
+                    for q in 0..rpw as usize {
+                        let row = row0 + w * rpw as usize + q;
+                        if row < m {
+                            let mut t = 0u64;
+                            for lane in 0..32 {
+                                t = (t + sums[(w * 32 + lane) * rpw as usize + q]) % P;
+                            }
+                            out[row] = t;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,5 +750,170 @@ mod tests {
         assert_eq!(grid(ENTRY_BR_PARTIAL, 1, 1, 0, 0), Some([1, 1, 1]));
         assert_eq!(grid(ENTRY_BR_PARTIAL, 1, 1, 1000, 0), Some([1, SLICES, 1]));
         assert_eq!(grid("cuproof_nope", m, k, 32, 0), None);
+    }
+
+    /// Row-major matrix bytes and the exact row products `mat · vec mod p` (the CPU twin's arithmetic).
+    fn bulk_case(
+        pass: bulk::Pass,
+        m: usize,
+        ncols: usize,
+        seed: u64,
+        extreme: bool,
+    ) -> (Vec<u8>, Vec<u64>, Vec<u64>) {
+        let mut s = seed;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            s >> 11
+        };
+        let vec: Vec<u64> = (0..ncols)
+            .map(|_| if extreme { P - 1 } else { next() % P })
+            .collect();
+        let mut mat = Vec::new();
+        let mut want = Vec::new();
+        for _ in 0..m {
+            let mut acc: i128 = 0;
+            for &v in &vec {
+                let e: i128 = match pass {
+                    bulk::Pass::Cr => {
+                        let e = if extreme { i32::MIN } else { next() as i32 };
+                        mat.extend_from_slice(&e.to_le_bytes());
+                        e as i128
+                    }
+                    bulk::Pass::Ay => {
+                        let e = if extreme { -128i8 } else { next() as i8 };
+                        mat.push(e as u8);
+                        e as i128
+                    }
+                };
+                acc += e * v as i128;
+            }
+            want.push(acc.rem_euclid(P as i128) as u64);
+        }
+        (mat, vec, want)
+    }
+
+    #[test]
+    fn bulk_schedule_model_computes_the_twin_vectors() {
+        use bulk::{Pass, Shape};
+        let shape = |consumer_warps, seg, stages, blocks_per_sm, vec_in_smem| Shape {
+            consumer_warps,
+            seg,
+            stages,
+            blocks_per_sm,
+            vec_in_smem,
+        };
+        // (pass, shape, m, ncols, SMs, extreme values): partial row groups, partial last segments, grids smaller
+        // than the row groups, folds inside a row (int8 at 8 KiB segments; int32 after four 64 KiB segments)
+        let cases = [
+            (
+                Pass::Cr,
+                shape(4, 4096, 4, 1, true),
+                8192 / 64,
+                1024,
+                2,
+                false,
+            ),
+            (Pass::Cr, shape(3, 512, 2, 1, false), 13, 132, 1, false),
+            (Pass::Cr, shape(1, 1024, 3, 2, false), 5, 700, 1, true),
+            (Pass::Cr, shape(1, 65_536, 1, 1, false), 3, 70_000, 1, true),
+            (Pass::Ay, shape(8, 1024, 4, 1, true), 70, 3008, 1, false),
+            (Pass::Ay, shape(2, 128, 5, 3, false), 9, 400, 1, true),
+            (Pass::Ay, shape(1, 8192, 2, 1, false), 2, 40_000, 1, true),
+        ];
+        for (i, (pass, sh, m, ncols, sms, extreme)) in cases.into_iter().enumerate() {
+            let (mat, vec, want) = bulk_case(pass, m, ncols, 77 + i as u64, extreme);
+            let got = bulk::model(pass, sh, &mat, &vec, m, ncols, sms)
+                .unwrap_or_else(|e| panic!("case {i}: {e}"));
+            assert_eq!(got, want, "case {i}: {pass:?} {sh:?} m={m} ncols={ncols}");
+        }
+    }
+
+    #[test]
+    fn bulk_launch_refuses_shapes_the_kernel_cannot_run() {
+        use bulk::{launch, Pass, Shape, MAX_SMEM};
+        let ok = Shape {
+            consumer_warps: 4,
+            seg: 4096,
+            stages: 4,
+            blocks_per_sm: 1,
+            vec_in_smem: true,
+        };
+        // C·r at n = 8192 on 132 SMs: 8 rows per tile, 1,024 groups, 132 persistent blocks, 64 KiB of r + 128 KiB
+        let l = launch(Pass::Cr, ok, 8192, 8192, 132).unwrap();
+        assert_eq!((l.grid, l.block), (132, 160));
+        assert_eq!(l.smem, 128 + 65_536 + 4 * 8 * 4096);
+        assert!(l.smem <= MAX_SMEM);
+        // too much shared memory: r staged plus 8 stages
+        assert!(launch(Pass::Cr, Shape { stages: 8, ..ok }, 8192, 8192, 132).is_err());
+        assert!(launch(
+            Pass::Cr,
+            Shape {
+                stages: 8,
+                vec_in_smem: false,
+                ..ok
+            },
+            8192,
+            8192,
+            132
+        )
+        .is_err());
+        assert!(launch(
+            Pass::Cr,
+            Shape {
+                stages: 6,
+                vec_in_smem: false,
+                ..ok
+            },
+            8192,
+            8192,
+            132
+        )
+        .is_ok());
+        // segments: a multiple of 512 bytes (C·r) / 128 bytes (A·y); A·y at most one fold (8 KiB)
+        assert!(launch(Pass::Cr, Shape { seg: 256, ..ok }, 64, 64, 1).is_err());
+        assert!(launch(Pass::Ay, Shape { seg: 128, ..ok }, 64, 64, 1).is_ok());
+        assert!(launch(
+            Pass::Ay,
+            Shape {
+                seg: 16_384,
+                stages: 1,
+                consumer_warps: 1,
+                ..ok
+            },
+            64,
+            64,
+            1
+        )
+        .is_err());
+        // rows must be whole 16-byte units; empty shapes and zero counts are refused
+        assert!(launch(Pass::Cr, ok, 4, 6, 1).is_err());
+        assert!(launch(Pass::Ay, ok, 4, 40, 1).is_err());
+        assert!(launch(Pass::Ay, ok, 0, 64, 1).is_err());
+        assert!(launch(
+            Pass::Cr,
+            Shape {
+                consumer_warps: 9,
+                ..ok
+            },
+            8,
+            8,
+            1
+        )
+        .is_err());
+        assert!(launch(
+            Pass::Cr,
+            Shape {
+                blocks_per_sm: 0,
+                ..ok
+            },
+            8,
+            8,
+            1
+        )
+        .is_err());
+        // a tiny shape launches one block
+        assert_eq!(launch(Pass::Cr, ok, 1, 4, 132).unwrap().grid, 1);
     }
 }
