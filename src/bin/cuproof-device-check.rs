@@ -571,6 +571,7 @@ mod device {
             schedule,
             cr_blocks_per_sm,
             br_slices,
+            ..FreivaldsLaunch::default()
         };
         use FreivaldsSchedule::{OneStream, Overlap};
         // the production launch, then the two it improves on (docs/perf.md §4): C r uncapped beside the chain,
@@ -674,7 +675,10 @@ mod device {
             }
         }
         // the staged work last, each in its own context: a fault there cannot cost the figures above; in the order
-        // of what it decides (the bilinear check is issue 3's open target)
+        // of what it decides (the bulk-copy row passes are issue 3's open target)
+        if let Err(e) = bulk_freivalds(&base, rng.below(u64::MAX) | 1, &mut rep) {
+            rep.check("freivalds (bulk copies)", false, format!("aborted: {e}"));
+        }
         if let Err(e) = bilinear_freivalds(&base, rng.below(u64::MAX) | 1, &mut rep) {
             rep.check("freivalds (bilinear)", false, format!("aborted: {e}"));
         }
@@ -1025,6 +1029,298 @@ mod device {
     /// The bilinear check (docs/kernels.md §4b), in a fresh context: bit for bit against the twin (u, v, w, both
     /// sides) on the 7 shapes of the chain check, accept and reject; the public Runtime API against the CPU
     /// backend; then at nn on the main run's operands, timed on three streams (C r capped and uncapped) and on one.
+    /// The Hopper bulk-copy row passes (`freivalds_sm90`: C·r and A·y fed by 1-D bulk copies into shared memory),
+    /// in a fresh context: y, z, w bit for bit against the twin on every test shape under three tile shapes
+    /// (accept and reject; shapes the kernels do not take fall back to SIMT and are counted), then at nn on the
+    /// main run's operands: each launch timed twice, beside the production launch in the same context, and the
+    /// bulk passes alone.
+    fn bulk_freivalds(b: &Bases, seed: u64, rep: &mut Report) -> Result<(), RuntimeError> {
+        use freivalds::bulk::{self, Pass, Shape};
+        let mut exec = CudaExec::new(0)?;
+        let mut rec = Recorder::new();
+        load_all(&mut rec, &mut exec)?;
+        if !exec.has_sm90_freivalds() {
+            rep.row(
+                "Freivalds (bulk copies)",
+                "n/a".into(),
+                "freivalds_sm90 is loaded on compute capability 9.0 only".into(),
+            );
+            return Ok(());
+        }
+        let sms = exec.gpu_info().sm_count;
+        let sh = |consumer_warps, seg, stages, blocks_per_sm, vec_in_smem| Shape {
+            consumer_warps,
+            seg,
+            stages,
+            blocks_per_sm,
+            vec_in_smem,
+        };
+        let with = |cr_bulk, ay_bulk| FreivaldsLaunch {
+            cr_bulk,
+            ay_bulk,
+            ..FreivaldsLaunch::default()
+        };
+        let zeros = |len: usize| {
+            cust::memory::DeviceBuffer::<u64>::zeroed(len.max(1)).map_err(|e| RuntimeError::Cuda {
+                op: "cuMemAlloc",
+                msg: e.to_string(),
+            })
+        };
+        let mut rng = Rng(seed);
+        let mut all = true;
+        let mut bulk_runs = 0;
+        let (mut hybrid_runs, mut hybrid_ok) = (0, true);
+        let shapes = [
+            sh(4, 4096, 4, 1, true),
+            sh(1, 512, 2, 3, false),
+            sh(8, 1024, 3, 1, true),
+        ];
+        for (m, n, k) in FV_SHAPES {
+            let case = FvCase::new(&mut rng, m, n, k)?;
+            let [da, db, dc, dbad] = case.upload(&exec)?;
+            let dr = exec.upload_u64(&case.r)?;
+            let (part, y, z, w) = (
+                zeros(k * freivalds::SLICES as usize)?,
+                zeros(k)?,
+                zeros(m)?,
+                zeros(m)?,
+            );
+            // the hybrid launch where the tensor-core chain applies (k % 16 == 0, n % 4 == 0)
+            if let Ok(tcs) = exec.freivalds_tc_scratch(m, n, k) {
+                hybrid_runs += 1;
+                for (dcx, twin) in [(&dc, &case.twin), (&dbad, &case.twin_rej)] {
+                    exec.freivalds_hybrid_launches(
+                        &mut rec,
+                        &da,
+                        &db,
+                        dcx,
+                        &dr,
+                        &tcs,
+                        &part,
+                        &y,
+                        &z,
+                        &w,
+                        FreivaldsLaunch::default(),
+                    )?;
+                    let got = (
+                        exec.download_u64(&y)?,
+                        exec.download_u64(&z)?,
+                        exec.download_u64(&w)?,
+                    );
+                    if got.0 != twin.y || got.1 != twin.z || got.2 != twin.w {
+                        hybrid_ok = false;
+                        println!(
+                            "  hybrid freivalds mismatch at {m}x{n}x{k}: y {} z {} w {}",
+                            got.0 == twin.y,
+                            got.1 == twin.z,
+                            got.2 == twin.w
+                        );
+                    }
+                }
+            }
+            for shape in shapes {
+                for pass in [Pass::Cr, Pass::Ay] {
+                    let ncols = if pass == Pass::Cr { n } else { k };
+                    bulk_runs += bulk::launch(pass, shape, m, ncols, sms).is_ok() as u32;
+                }
+                let launch = with(Some(shape), Some(shape));
+                for (dcx, twin) in [(&dc, &case.twin), (&dbad, &case.twin_rej)] {
+                    exec.freivalds_launches(
+                        &mut rec, &da, &db, dcx, &dr, &part, &y, &z, &w, m, n, k, launch,
+                    )?;
+                    let got = (
+                        exec.download_u64(&y)?,
+                        exec.download_u64(&z)?,
+                        exec.download_u64(&w)?,
+                    );
+                    if got.0 != twin.y
+                        || got.1 != twin.z
+                        || got.2 != twin.w
+                        || (got.1 == got.2) != twin.accept
+                    {
+                        all = false;
+                        println!(
+                            "  bulk freivalds mismatch at {m}x{n}x{k} {shape:?}: y {} z {} w {}",
+                            got.0 == twin.y,
+                            got.1 == twin.z,
+                            got.2 == twin.w
+                        );
+                    }
+                }
+            }
+        }
+        rep.check(
+            "freivalds (bulk copies)",
+            all,
+            format!(
+                "7 shapes x 3 tile shapes: y, z, w bit-identical to twin; accepts C, rejects C with one entry off \
+                 by one ({bulk_runs} of 42 passes on the bulk kernels, the rest SIMT)"
+            ),
+        );
+        rep.check(
+            "freivalds (hybrid: TC chain, SIMT C r)",
+            hybrid_ok,
+            format!(
+                "{hybrid_runs} of 7 shapes (the rest have k % 16 or n % 4 != 0): y, z, w bit-identical to twin, \
+                 accept and reject"
+            ),
+        );
+        // nn on the main run's operands
+        let nn = b.nn;
+        let da = exec.fill_device(&mut rec, &b.gseed, fill::STREAM_A, nn * nn)?;
+        let db = exec.fill_device(&mut rec, &b.gseed, fill::STREAM_B, nn * nn)?;
+        let dc = exec.upload(b.c)?;
+        let dr = exec.upload_u64(&freivalds::r_vector(&b.fv_seed, nn))?;
+        let (part, y, z, w) = (
+            zeros(nn * freivalds::SLICES as usize)?,
+            zeros(nn)?,
+            zeros(nn)?,
+            zeros(nn)?,
+        );
+        let mut tr = rec_dummy(exec.gpu_info().compute_capability);
+        let iters = b.iters.max(50);
+        let cr_shapes = [
+            ("4w/4K/4st, r smem", sh(4, 4096, 4, 1, true)),
+            ("8w/2K/4st, r smem", sh(8, 2048, 4, 1, true)),
+            ("8w/4K/2st, r smem", sh(8, 4096, 2, 1, true)),
+            ("4w/4K/6st, r L1", sh(4, 4096, 6, 1, false)),
+            ("4w/2K/4st x2/SM, r L1", sh(4, 2048, 4, 2, false)),
+            ("8w/2K/3st x2/SM, r L1", sh(8, 2048, 3, 2, false)),
+        ];
+        let ay_shapes = [
+            ("8w/1K/4st, y smem", sh(8, 1024, 4, 1, true)),
+            ("4w/1K/4st x2/SM, y L1", sh(4, 1024, 4, 2, false)),
+        ];
+        // (label, launch, hybrid: the chain on the tensor cores, C r integer-ALU)
+        let mut launches: Vec<(String, FreivaldsLaunch, bool)> = vec![(
+            "production (SIMT)".into(),
+            FreivaldsLaunch::default(),
+            false,
+        )];
+        for (label, s) in [cr_shapes[1], cr_shapes[5]] {
+            launches.push((format!("C r bulk {label}"), with(Some(s), None), false));
+        }
+        launches.push((
+            format!("A y bulk {}", ay_shapes[1].0),
+            with(None, Some(ay_shapes[1].1)),
+            false,
+        ));
+        for (label, schedule, cr_blocks_per_sm) in [
+            ("C r 2/SM", FreivaldsSchedule::OverlapPrioritized, 2),
+            ("C r 3/SM", FreivaldsSchedule::OverlapPrioritized, 3),
+            ("C r 1/SM", FreivaldsSchedule::OverlapPrioritized, 1),
+            ("C r uncapped", FreivaldsSchedule::OverlapPrioritized, 0),
+            ("C r 2/SM, Overlap", FreivaldsSchedule::Overlap, 2),
+            ("one stream", FreivaldsSchedule::OneStream, 0),
+        ] {
+            launches.push((
+                format!("hybrid (TC chain, SIMT C r) {label}"),
+                FreivaldsLaunch {
+                    schedule,
+                    cr_blocks_per_sm,
+                    ..FreivaldsLaunch::default()
+                },
+                true,
+            ));
+        }
+        let tcs = exec.freivalds_tc_scratch(nn, nn, nn)?;
+        let mut times = vec![Vec::new(); launches.len()];
+        for round in 0..2 {
+            for i in 0..launches.len() {
+                let i = if round == 0 {
+                    i
+                } else {
+                    launches.len() - 1 - i
+                };
+                let (_, launch, hybrid) = launches[i];
+                let ms = exec.time_ms(iters, || {
+                    if hybrid {
+                        exec.freivalds_hybrid_launches(
+                            &mut tr, &da, &db, &dc, &dr, &tcs, &part, &y, &z, &w, launch,
+                        )
+                    } else {
+                        exec.freivalds_launches(
+                            &mut tr, &da, &db, &dc, &dr, &part, &y, &z, &w, nn, nn, nn, launch,
+                        )
+                    }
+                })?;
+                times[i].push(ms);
+                if exec.download_u64(&z)? != b.fv.z || exec.download_u64(&w)? != b.fv.w {
+                    rep.check(
+                        &format!("freivalds {nn} bulk: {}", launches[i].0),
+                        false,
+                        "z, w left by the timed launches differ from the CPU twin".into(),
+                    );
+                }
+            }
+        }
+        for ((label, ..), t) in launches.iter().zip(&times) {
+            let best = t.iter().cloned().fold(f64::INFINITY, f64::min);
+            rep.row(
+                &format!("Freivalds n={nn} {label}"),
+                format!("{best:.4} ms"),
+                format!(
+                    "{:.3} x fastest GEMM time (target <= 0.2); runs {}",
+                    best / b.gemm_ms,
+                    t.iter()
+                        .map(|x| format!("{x:.4}"))
+                        .collect::<Vec<_>>()
+                        .join(" / ")
+                ),
+            );
+        }
+        // the passes alone (main stream), SIMT first
+        let mut alone: Vec<(String, &str, FreivaldsLaunch)> = vec![
+            (
+                "C r SIMT (2 blocks/SM)".into(),
+                freivalds::ENTRY_ROWS_I32,
+                FreivaldsLaunch::default(),
+            ),
+            (
+                "A y SIMT".into(),
+                freivalds::ENTRY_ROWS_I8,
+                FreivaldsLaunch::default(),
+            ),
+        ];
+        for (label, s) in cr_shapes {
+            alone.push((
+                format!("C r bulk {label}"),
+                freivalds::ENTRY_ROWS_I32,
+                with(Some(s), None),
+            ));
+        }
+        for (label, s) in ay_shapes {
+            alone.push((
+                format!("A y bulk {label}"),
+                freivalds::ENTRY_ROWS_I8,
+                with(None, Some(s)),
+            ));
+        }
+        for (label, entry, launch) in alone {
+            let ms = exec.time_ms(iters, || {
+                exec.freivalds_phase_launch(
+                    &mut tr, entry, &da, &db, &dc, &dr, &part, &y, &z, &w, nn, nn, nn, launch,
+                )
+            })?;
+            let bytes = if entry == freivalds::ENTRY_ROWS_I32 {
+                4 * nn * nn
+            } else {
+                nn * nn
+            };
+            rep.row(
+                &format!("  Freivalds phase alone: {label}"),
+                format!("{ms:.4} ms"),
+                format!("{:.0} GB/s of matrix", bytes as f64 / (ms * 1e-3) / 1e9),
+            );
+        }
+        rep.check(
+            &format!("freivalds {nn} bulk after timing"),
+            exec.download_u64(&z)? == b.fv.z && exec.download_u64(&w)? == b.fv.w,
+            "z, w left by the bulk passes alone == CPU twin".into(),
+        );
+        Ok(())
+    }
+
     fn bilinear_freivalds(b: &Bases, seed: u64, rep: &mut Report) -> Result<(), RuntimeError> {
         let mut exec = CudaExec::new(0)?;
         let mut rec = Recorder::new();
