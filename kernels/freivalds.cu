@@ -46,21 +46,17 @@ __device__ __forceinline__ T cp_fv_ldm(const T* p) {
     return __ldg(p);
 }
 
-// y_part[s][l] = sum over columns j in slice s of B[l][j] * r[j] (mod p), B given as Bt (n x k row-major).
-// Each thread owns CP_FV_BR_PER_THREAD = 8 consecutive l (one 8-byte load per j, 256 bytes per warp), loads
-// CP_FV_BR_BATCH rows before using them and folds its partials every CP_ACC8_FOLD rows.
-// grid = (ceil(k / (256 * 8)), slices), block = 256.
-extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial(const int8_t* __restrict__ bt,
-                                                                               const uint64_t* __restrict__ r,
-                                                                               uint32_t n, uint32_t k,
-                                                                               uint64_t* __restrict__ y_part) {
-    const uint32_t l0 = CP_FV_BR_PER_THREAD * (blockIdx.x * blockDim.x + threadIdx.x);
-    if (l0 >= k) return;
+// The partial sums of B·r over column slice blockIdx.y for this thread's CP_FV_BR_PER_THREAD = 8 consecutive l from
+// l0 (< k): v[t] = sum over the slice's j of B[l0 + t][j] * r[j] (mod p), B given as Bt (n x k row-major). One
+// 8-byte load per j (256 bytes per warp), CP_FV_BR_BATCH rows loaded before use, partials folded every
+// CP_ACC8_FOLD rows.
+__device__ __forceinline__ void cp_fv_br_slice(const int8_t* __restrict__ bt, const uint64_t* __restrict__ r,
+                                               uint32_t n, uint32_t k, uint32_t l0,
+                                               uint64_t (&v)[CP_FV_BR_PER_THREAD]) {
     const uint32_t per = (n + gridDim.y - 1) / gridDim.y;
     const uint32_t j0 = blockIdx.y * per;
     const uint32_t j1 = min(n, j0 + per);
     int32_t p[CP_FV_BR_PER_THREAD][4];
-    uint64_t v[CP_FV_BR_PER_THREAD];
 #pragma unroll
     for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t) {
         v[t] = 0;
@@ -125,9 +121,64 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial(c
 #pragma unroll
         for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t) v[t] = cp_acc8_fold(v[t], p[t]);
     }
+}
+
+// y_part[s][l] = sum over columns j in slice s of B[l][j] * r[j] (mod p) (cp_fv_br_slice).
+// grid = (ceil(k / (256 * 8)), slices), block = 256.
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial(const int8_t* __restrict__ bt,
+                                                                               const uint64_t* __restrict__ r,
+                                                                               uint32_t n, uint32_t k,
+                                                                               uint64_t* __restrict__ y_part) {
+    const uint32_t l0 = CP_FV_BR_PER_THREAD * (blockIdx.x * blockDim.x + threadIdx.x);
+    if (l0 >= k) return;
+    uint64_t v[CP_FV_BR_PER_THREAD];
+    cp_fv_br_slice(bt, r, n, k, l0, v);
 #pragma unroll
     for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
         if (l0 + t < k) y_part[(size_t)blockIdx.y * k + l0 + t] = v[t];
+}
+
+// y = B·r with the slice sum folded in (no second launch): every block adds its slice's partials into two u64
+// accumulators per l with fire-and-forget atomic adds (acc[l] += the residue's low 32 bits, acc[k + l] += its high
+// 29 bits: exact for up to 2^32 slices), then counts itself done on its column group's counter done[blockIdx.x];
+// the group's last block turns the accumulators into residues y[l] = acc[l] + 2^32 acc[k + l] (mod p) and clears
+// them and the counter, so the next launch finds them zero (the executor allocates them zeroed).
+// grid = (ceil(k / (256 * 8)), slices), block = 256; acc: 2k words, done: grid.x words.
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_fused(const int8_t* __restrict__ bt,
+                                                                             const uint64_t* __restrict__ r,
+                                                                             uint32_t n, uint32_t k,
+                                                                             unsigned long long* __restrict__ acc,
+                                                                             unsigned int* __restrict__ done,
+                                                                             uint64_t* __restrict__ y) {
+    __shared__ uint32_t last;
+    const uint32_t l0 = CP_FV_BR_PER_THREAD * (blockIdx.x * blockDim.x + threadIdx.x);
+    if (l0 < k) {
+        uint64_t v[CP_FV_BR_PER_THREAD];
+        cp_fv_br_slice(bt, r, n, k, l0, v);
+#pragma unroll
+        for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
+            if (l0 + t < k) {
+                atomicAdd(acc + l0 + t, (unsigned long long)(v[t] & 0xFFFFFFFFull));
+                atomicAdd(acc + k + l0 + t, (unsigned long long)(v[t] >> 32));
+            }
+    }
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(done + blockIdx.x, 1u) == gridDim.y - 1u;
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    if (l0 < k) {
+#pragma unroll
+        for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
+            if (l0 + t < k) {
+                const uint64_t lo = __ldcg(acc + l0 + t), hi = __ldcg(acc + k + l0 + t);
+                y[l0 + t] = cp_fv_y_from_halves(lo, hi);
+                acc[l0 + t] = 0;
+                acc[k + l0 + t] = 0;
+            }
+    }
+    if (threadIdx.x == 0) done[blockIdx.x] = 0;
 }
 
 // y[l] = sum over slices of y_part[s][l] (mod p): eight threads per l (adjacent lanes) split the slices, then
@@ -274,7 +325,8 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8(cons
 // w[i] = sum_j C[i][j] * r[j] (mod p) for int32 C: CP_FV_ROWS_I32 rows per warp; lane handles columns
 // 4 lane + 128 t (16-byte loads of C, CP_FV_I32_BATCH iterations loaded before use; 32 contiguous bytes of r per
 // lane, shared by the rows). Lane terms are folded every 2^16 columns (2^11 terms per lane, CP_ACC32_TERMS).
-// block = 256, grid <= ceil(m / (8 * CP_FV_ROWS_I32)): warps stride over the row groups.
+// block = 256 (or any multiple of 32 up to it), grid <= ceil(m / (warps per block * CP_FV_ROWS_I32)): warps stride
+// over the row groups.
 extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i32(const int32_t* __restrict__ c,
                                                                              const uint64_t* __restrict__ r,
                                                                              uint32_t m, uint32_t n,
@@ -282,7 +334,8 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i32(con
     const uint32_t lane = threadIdx.x & 31;
     // grid-stride over groups of CP_FV_ROWS_I32 rows: the launch may use fewer blocks than groups (a fixed share
     // of each SM, leaving room for the B·r -> A·y chain that runs beside it)
-    for (uint32_t grp = blockIdx.x * 8 + (threadIdx.x >> 5); (size_t)grp * CP_FV_ROWS_I32 < m; grp += gridDim.x * 8) {
+    const uint32_t wpb = blockDim.x >> 5;  // warps per block: 8 by default, fewer for a finer share of each SM
+    for (uint32_t grp = blockIdx.x * wpb + (threadIdx.x >> 5); (size_t)grp * CP_FV_ROWS_I32 < m; grp += gridDim.x * wpb) {
     const uint32_t row0 = grp * CP_FV_ROWS_I32;
     const int32_t* rows[CP_FV_ROWS_I32];
 #pragma unroll

@@ -113,5 +113,9 @@ CP_HD uint64_t cp_dot61_strided(const uint64_t* a, const uint64_t* b, uint32_t n
     return s;
 }
 
+// y = lo + 2^32 hi (mod p) from the fused B·r kernel's two accumulators (sums of the low 32 and high 29 bits of
+// residues; any u64 values are reduced correctly).
+CP_HD uint64_t cp_fv_y_from_halves(uint64_t lo, uint64_t hi) { return cp_addmod61(cp_mod61_u64(lo), cp_shl61(cp_mod61_u64(hi), 32)); }
+
 // r_j = (LE word j of the fill stream) & (2^61 - 1), reduced mod p.
 CP_HD uint64_t cp_freivalds_r_from_word(uint64_t w) { return cp_mod61_u64(w & CP_P61); }

@@ -167,6 +167,19 @@ void cuproof_host_freivalds(const int8_t* A, const int8_t* Bt, const int32_t* C,
     }
 }
 
+// y from per-slice partial residues as cuproof_freivalds_br_fused sums them: the low 32 and high 29 bits of every
+// slice's residue added into two u64 accumulators per l, then cp_fv_y_from_halves.
+void cuproof_host_y_from_slices(const uint64_t* parts, uint32_t slices, uint32_t k, uint64_t* y) {
+    for (uint32_t l = 0; l < k; ++l) {
+        uint64_t lo = 0, hi = 0;
+        for (uint32_t s = 0; s < slices; ++s) {
+            lo += parts[(size_t)s * k + l] & 0xFFFFFFFFull;
+            hi += parts[(size_t)s * k + l] >> 32;
+        }
+        y[l] = cp_fv_y_from_halves(lo, hi);
+    }
+}
+
 // A dot product mod p as cuproof_freivalds_dot2 computes it: `threads` strided partial sums, then their sum.
 uint64_t cuproof_host_dot61(const uint64_t* a, const uint64_t* b, uint32_t n, uint32_t threads) {
     uint64_t total = 0;

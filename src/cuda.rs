@@ -172,6 +172,11 @@ pub struct FreivaldsLaunch {
     pub cr_bulk: Option<freivalds::bulk::Shape>,
     /// A·y likewise.
     pub ay_bulk: Option<freivalds::bulk::Shape>,
+    /// B·r with the slice sum folded in (`cuproof_freivalds_br_fused`: one launch instead of B·r + sum).
+    pub fused_sum: bool,
+    /// Threads per C·r block (a multiple of 32 up to `freivalds::BLOCK`; 0: `BLOCK`): with `cr_blocks_per_sm`,
+    /// how many C·r warps share each SM with the chain.
+    pub cr_block: u32,
 }
 
 impl Default for FreivaldsLaunch {
@@ -184,6 +189,8 @@ impl Default for FreivaldsLaunch {
             br_slices: freivalds::DEFAULT_SLICES,
             cr_bulk: None,
             ay_bulk: None,
+            fused_sum: false,
+            cr_block: 0,
         }
     }
 }
@@ -257,6 +264,9 @@ pub struct CudaExec {
     tmaps: std::cell::RefCell<Option<(TmapKey, DeviceBuffer<u8>)>>,
     /// The scratch of the last commitment, reused by the next one that fits (no allocation per call in a loop).
     commit_scratch: std::cell::RefCell<Option<CommitScratch>>,
+    /// The fused B·r kernel's accumulators and group counters for the last k (zeroed at allocation; the kernel
+    /// leaves them zero).
+    fused_scratch: std::cell::RefCell<Option<(usize, DeviceBuffer<u64>)>>,
     _ctx: Context,
 }
 
@@ -357,6 +367,7 @@ impl CudaExec {
             hi,
             tmaps: std::cell::RefCell::new(None),
             commit_scratch: std::cell::RefCell::new(None),
+            fused_scratch: std::cell::RefCell::new(None),
             _ctx: ctx,
         })
     }
@@ -1414,8 +1425,6 @@ impl CudaExec {
         k: usize,
         launch: FreivaldsLaunch,
     ) -> Result<(), RuntimeError> {
-        let cap = launch.cr_blocks_per_sm * self.info.sm_count;
-        let slices = launch.slices();
         let bufs = FreivaldsBufs {
             a,
             bt,
@@ -1426,15 +1435,111 @@ impl CudaExec {
             z,
             w,
         };
+        self.freivalds_issue(rec, &bufs, m, n, k, launch, None)
+    }
+
+    /// [`CudaExec::freivalds_launches`] with an event recorded after each launch on its stream and at the join:
+    /// milliseconds from the fork to each, in issue order (where the overlapped passes end).
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds_timeline(
+        &self,
+        rec: &mut Recorder,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &DeviceBuffer<u64>,
+        part: &DeviceBuffer<u64>,
+        y: &DeviceBuffer<u64>,
+        z: &DeviceBuffer<u64>,
+        w: &DeviceBuffer<u64>,
+        m: usize,
+        n: usize,
+        k: usize,
+        launch: FreivaldsLaunch,
+    ) -> Result<Vec<(String, f64)>, RuntimeError> {
+        let bufs = FreivaldsBufs {
+            a,
+            bt,
+            c,
+            r,
+            part,
+            y,
+            z,
+            w,
+        };
+        let start = Event::new(EventFlags::DEFAULT).map_err(err("cuEventCreate"))?;
+        start.record(&self.stream).map_err(err("cuEventRecord"))?;
+        let mut marks = Vec::new();
+        self.freivalds_issue(rec, &bufs, m, n, k, launch, Some(&mut marks))?;
+        let end = Event::new(EventFlags::DEFAULT).map_err(err("cuEventCreate"))?;
+        end.record(&self.stream).map_err(err("cuEventRecord"))?;
+        end.synchronize().map_err(err("cuEventSynchronize"))?;
+        marks.push(("join".to_string(), end));
+        marks
+            .iter()
+            .map(|(name, e)| {
+                e.elapsed_time_f32(&start)
+                    .map(|ms| (name.clone(), ms as f64))
+                    .map_err(err("cuEventElapsedTime"))
+            })
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn freivalds_issue(
+        &self,
+        rec: &mut Recorder,
+        bufs: &FreivaldsBufs<'_>,
+        m: usize,
+        n: usize,
+        k: usize,
+        launch: FreivaldsLaunch,
+        mut marks: Option<&mut Vec<(String, Event)>>,
+    ) -> Result<(), RuntimeError> {
+        let bufs = *bufs;
+        let FreivaldsBufs { bt, r, y, .. } = bufs;
+        let cap = launch.cr_blocks_per_sm * self.info.sm_count;
+        let slices = launch.slices();
         let mut planned = Vec::with_capacity(4);
-        for entry in [
-            freivalds::ENTRY_BR_PARTIAL,
-            freivalds::ENTRY_SUM_SLICES,
-            freivalds::ENTRY_ROWS_I8,
-            freivalds::ENTRY_ROWS_I32,
-        ] {
+        if launch.fused_sum {
+            // B·r with the slice sum: check the buffers as the SIMT B·r does, then swap the entry and arguments
+            let (cfg, _) = freivalds_cfg(freivalds::ENTRY_BR_PARTIAL, &bufs, m, n, k, cap, slices)?;
+            let (acc, done) = self.fused_scratch_ptrs(k)?;
+            let args = vec![
+                Arg::Ptr(bt.as_device_ptr().as_raw()),
+                Arg::Ptr(r.as_device_ptr().as_raw()),
+                Arg::U32(n as u32),
+                Arg::U32(k as u32),
+                Arg::Ptr(acc),
+                Arg::Ptr(done),
+                Arg::Ptr(y.as_device_ptr().as_raw()),
+            ];
+            rec.launch(
+                "freivalds",
+                freivalds::ENTRY_BR_FUSED,
+                cfg.grid,
+                cfg.block,
+                cfg.shared,
+                &args,
+            )?;
+            planned.push(("freivalds", freivalds::ENTRY_BR_FUSED, cfg, args));
+        }
+        let simt_entries: &[&str] = if launch.fused_sum {
+            &[freivalds::ENTRY_ROWS_I8, freivalds::ENTRY_ROWS_I32]
+        } else {
+            &[
+                freivalds::ENTRY_BR_PARTIAL,
+                freivalds::ENTRY_SUM_SLICES,
+                freivalds::ENTRY_ROWS_I8,
+                freivalds::ENTRY_ROWS_I32,
+            ]
+        };
+        for &entry in simt_entries {
             // the SIMT configuration checks every buffer against the shape, also for a bulk launch
-            let (cfg, args) = freivalds_cfg(entry, &bufs, m, n, k, cap, slices)?;
+            let (mut cfg, args) = freivalds_cfg(entry, &bufs, m, n, k, cap, slices)?;
+            if entry == freivalds::ENTRY_ROWS_I32 {
+                cfg = Self::cr_block_cfg(cfg, m, cap, launch.cr_block)?;
+            }
             let (module, entry, cfg, args) = match self
                 .freivalds_bulk_cfg(entry, &bufs, m, n, k, &launch)
             {
@@ -1455,16 +1560,22 @@ impl CudaExec {
                 Self::order(&self.stream, forked)?;
             }
         }
-        // beside the chain, C·r first (the longest pass); on one stream, in record order
-        let issue_order = if launch.schedule == FreivaldsSchedule::OneStream {
-            [0, 1, 2, 3]
+        // beside the chain, C·r (recorded last) first: the longest pass; on one stream, in record order
+        let last = planned.len() - 1;
+        let issue_order: Vec<usize> = if launch.schedule == FreivaldsSchedule::OneStream {
+            (0..=last).collect()
         } else {
-            [3, 0, 1, 2]
+            std::iter::once(last).chain(0..last).collect()
         };
         for i in issue_order {
             let (module, entry, cfg, args) = &planned[i];
-            let stream = if i == 3 { cr_stream } else { chain_stream };
+            let stream = if i == last { cr_stream } else { chain_stream };
             self.issue(stream, module, entry, *cfg, args)?;
+            if let Some(marks) = marks.as_mut() {
+                let e = Event::new(EventFlags::DEFAULT).map_err(err("cuEventCreate"))?;
+                e.record(stream).map_err(err("cuEventRecord"))?;
+                marks.push((entry.to_string(), e));
+            }
         }
         for joined in [cr_stream, chain_stream] {
             if !std::ptr::eq(joined, &self.stream) {
@@ -1472,6 +1583,49 @@ impl CudaExec {
             }
         }
         Ok(())
+    }
+
+    /// C·r's launch with `block` threads per block (0 or `freivalds::BLOCK`: `cfg` as it is): one block per
+    /// `block / 32 × ROWS_I32_PER_WARP` rows, capped at `cap` blocks (0: uncapped).
+    fn cr_block_cfg(
+        cfg: LaunchCfg,
+        m: usize,
+        cap: u32,
+        block: u32,
+    ) -> Result<LaunchCfg, RuntimeError> {
+        if block == 0 || block == freivalds::BLOCK {
+            return Ok(cfg);
+        }
+        if !block.is_multiple_of(32) || block > freivalds::BLOCK {
+            return Err(RuntimeError::Shape(format!(
+                "freivalds: C·r block of {block} threads (a multiple of 32 up to {})",
+                freivalds::BLOCK
+            )));
+        }
+        let groups = (m as u64).div_ceil(u64::from(block / 32 * freivalds::ROWS_I32_PER_WARP));
+        let grid = if cap > 0 {
+            groups.min(u64::from(cap))
+        } else {
+            groups
+        };
+        Ok(LaunchCfg {
+            grid: [grid.max(1) as u32, 1, 1],
+            block: [block, 1, 1],
+            shared: 0,
+        })
+    }
+
+    /// Device addresses of the fused B·r kernel's accumulators (2k words) and group counters for k, allocated
+    /// zeroed on first use for this k (the kernel leaves them zero after every launch).
+    fn fused_scratch_ptrs(&self, k: usize) -> Result<(u64, u64), RuntimeError> {
+        let groups = k.div_ceil((freivalds::BLOCK * freivalds::BR_PER_THREAD) as usize);
+        let words = 2 * k + groups.div_ceil(2);
+        let mut slot = self.fused_scratch.borrow_mut();
+        if slot.as_ref().is_none_or(|(kk, _)| *kk != k) {
+            *slot = Some((k, self.zeros_u64(words.max(1))?));
+        }
+        let base = slot.as_ref().map_or(0, |(_, b)| b.as_device_ptr().as_raw());
+        Ok((base, base + 16 * k as u64))
     }
 
     /// The Hopper bulk-copy launch replacing the SIMT `entry` (A·y or C·r) under `launch`, when it applies: the

@@ -65,6 +65,7 @@ mod ffi {
             w: *mut u64,
         );
         pub fn cuproof_host_dot61(a: *const u64, b: *const u64, n: u32, threads: u32) -> u64;
+        pub fn cuproof_host_y_from_slices(parts: *const u64, slices: u32, k: u32, y: *mut u64);
         pub fn cuproof_host_freivalds_tc(
             a: *const i8,
             bt: *const i8,
@@ -255,6 +256,28 @@ pub fn dot61(a: &[u64], b: &[u64], threads: u32) -> Result<u64, RuntimeError> {
     }
     // SAFETY: both slices hold a.len() elements, which fits in u32 (checked above).
     Ok(unsafe { ffi::cuproof_host_dot61(a.as_ptr(), b.as_ptr(), a.len() as u32, threads) })
+}
+
+/// y from `slices` rows of k partial residues each (`parts[s * k + l] < p`), summed as the fused B·r kernel sums
+/// them (`cuproof_freivalds_br_fused`: 32-bit halves in u64 accumulators, then `cp_fv_y_from_halves`).
+pub fn y_from_slices(parts: &[u64], slices: usize, k: usize) -> Result<Vec<u64>, RuntimeError> {
+    let p = crate::kernels::freivalds::P;
+    if slices
+        .checked_mul(k)
+        .is_none_or(|len| len != parts.len() || slices > u32::MAX as usize || k > u32::MAX as usize)
+        || parts.iter().any(|&x| x >= p)
+    {
+        return Err(RuntimeError::Shape(format!(
+            "y_from_slices: {} partials for {slices} x {k}, or a partial >= p",
+            parts.len()
+        )));
+    }
+    let mut y = vec![0u64; k];
+    // SAFETY: parts holds slices * k elements and y holds k, both counts fit in u32 (checked above).
+    unsafe {
+        ffi::cuproof_host_y_from_slices(parts.as_ptr(), slices as u32, k as u32, y.as_mut_ptr())
+    };
+    Ok(y)
 }
 
 /// Freivalds vectors `(y, z, w)` of the tensor-core kernels (`kernels/freivalds_tc.cuh`, emulated mma) for the

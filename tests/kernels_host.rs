@@ -595,3 +595,39 @@ fn freivalds_tensor_core_plan_is_sound() {
         .unwrap()
         .fits(8, 8 + 256, 32));
 }
+
+#[test]
+fn fused_slice_sum_halves_are_exact() {
+    use cuproof::kernels::freivalds::P;
+    let mut g = rng();
+    // random residues, and the extremes: every partial p - 1 over 64 slices, and 2^32 - 1 / 2^32 boundaries
+    for (slices, k, extreme) in [
+        (32usize, 257usize, false),
+        (64, 9, true),
+        (1, 5, false),
+        (3, 2, true),
+    ] {
+        let parts: Vec<u64> = (0..slices * k)
+            .map(|i| {
+                if extreme {
+                    [P - 1, (1 << 32) - 1, 1 << 32, 0][i % 4]
+                } else {
+                    g.gen_range(0..P)
+                }
+            })
+            .collect();
+        let want: Vec<u64> = (0..k)
+            .map(|l| {
+                let s: u128 = (0..slices).map(|s| parts[s * k + l] as u128).sum();
+                (s % P as u128) as u64
+            })
+            .collect();
+        assert_eq!(
+            host::y_from_slices(&parts, slices, k).unwrap(),
+            want,
+            "{slices} x {k}"
+        );
+    }
+    assert!(host::y_from_slices(&[P], 1, 1).is_err());
+    assert!(host::y_from_slices(&[1, 2, 3], 2, 2).is_err());
+}

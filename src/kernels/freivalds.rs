@@ -13,6 +13,8 @@ use crate::kernels::{fill, gemm};
 pub const P: u64 = (1 << 61) - 1;
 /// Entry: partial sums of B·r over column slices.
 pub const ENTRY_BR_PARTIAL: &str = "cuproof_freivalds_br_partial";
+/// Entry: B·r with the slice sum folded in (atomic accumulation, the last block of a column group finishes y).
+pub const ENTRY_BR_FUSED: &str = "cuproof_freivalds_br_fused";
 /// Entry: sum of the slices.
 pub const ENTRY_SUM_SLICES: &str = "cuproof_freivalds_sum_slices";
 /// Entry: A·y (int8 rows).
@@ -49,6 +51,11 @@ pub const BLOCK: u32 = 256;
 pub fn grid(entry: &str, m: u32, k: u32, slices: u32, cr_cap: u32) -> Option<[u32; 3]> {
     let g = match entry {
         ENTRY_BR_PARTIAL => [
+            k.div_ceil(BLOCK * BR_PER_THREAD),
+            slices.clamp(1, SLICES),
+            1,
+        ],
+        ENTRY_BR_FUSED => [
             k.div_ceil(BLOCK * BR_PER_THREAD),
             slices.clamp(1, SLICES),
             1,
