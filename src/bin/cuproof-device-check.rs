@@ -1070,6 +1070,7 @@ mod device {
         let mut all = true;
         let mut bulk_runs = 0;
         let (mut hybrid_runs, mut hybrid_ok) = (0, true);
+        let mut fused_ok = true;
         let shapes = [
             sh(4, 4096, 4, 1, true),
             sh(1, 512, 2, 3, false),
@@ -1085,6 +1086,34 @@ mod device {
                 zeros(m)?,
                 zeros(m)?,
             );
+            // B·r with the slice sum folded in (twice: the second launch finds the accumulators the first cleared)
+            for (dcx, twin) in [
+                (&dc, &case.twin),
+                (&dbad, &case.twin_rej),
+                (&dc, &case.twin),
+            ] {
+                let launch = FreivaldsLaunch {
+                    fused_sum: true,
+                    ..FreivaldsLaunch::default()
+                };
+                exec.freivalds_launches(
+                    &mut rec, &da, &db, dcx, &dr, &part, &y, &z, &w, m, n, k, launch,
+                )?;
+                let got = (
+                    exec.download_u64(&y)?,
+                    exec.download_u64(&z)?,
+                    exec.download_u64(&w)?,
+                );
+                if got.0 != twin.y || got.1 != twin.z || got.2 != twin.w {
+                    fused_ok = false;
+                    println!(
+                        "  fused-sum freivalds mismatch at {m}x{n}x{k}: y {} z {} w {}",
+                        got.0 == twin.y,
+                        got.1 == twin.z,
+                        got.2 == twin.w
+                    );
+                }
+            }
             // the hybrid launch where the tensor-core chain applies (k % 16 == 0, n % 4 == 0)
             if let Ok(tcs) = exec.freivalds_tc_scratch(m, n, k) {
                 hybrid_runs += 1;
@@ -1158,6 +1187,13 @@ mod device {
             ),
         );
         rep.check(
+            "freivalds (B r with the slice sum folded in)",
+            fused_ok,
+            "7 shapes, 3 launches each (accept, reject, accept again on the cleared accumulators): y, z, w \
+             bit-identical to twin"
+                .into(),
+        );
+        rep.check(
             "freivalds (hybrid: TC chain, SIMT C r)",
             hybrid_ok,
             format!(
@@ -1223,6 +1259,38 @@ mod device {
                 true,
             ));
         }
+        for (label, br_slices, cr_blocks_per_sm) in [
+            ("", freivalds::DEFAULT_SLICES, freivalds::CR_BLOCKS_PER_SM),
+            (", 64 slices", 64, freivalds::CR_BLOCKS_PER_SM),
+            (", 16 slices", 16, freivalds::CR_BLOCKS_PER_SM),
+            (", C r 3/SM", freivalds::DEFAULT_SLICES, 3),
+        ] {
+            launches.push((
+                format!("fused slice sum{label}"),
+                FreivaldsLaunch {
+                    fused_sum: true,
+                    br_slices,
+                    cr_blocks_per_sm,
+                    ..FreivaldsLaunch::default()
+                },
+                false,
+            ));
+        }
+        // C r's share of each SM in finer steps than 256-thread blocks: (threads per block, blocks per SM)
+        for (cr_block, cr_blocks_per_sm) in [(128, 3), (128, 4), (128, 5), (64, 7), (64, 9)] {
+            launches.push((
+                format!(
+                    "C r {} warps/SM ({cr_blocks_per_sm} x {cr_block} threads)",
+                    cr_block / 32 * cr_blocks_per_sm
+                ),
+                FreivaldsLaunch {
+                    cr_block,
+                    cr_blocks_per_sm,
+                    ..FreivaldsLaunch::default()
+                },
+                false,
+            ));
+        }
         let tcs = exec.freivalds_tc_scratch(nn, nn, nn)?;
         let mut times = vec![Vec::new(); launches.len()];
         for round in 0..2 {
@@ -1267,6 +1335,59 @@ mod device {
                         .collect::<Vec<_>>()
                         .join(" / ")
                 ),
+            );
+        }
+        // where the overlapped passes end (ms from the fork; median of 5), production and fused
+        for (label, launch) in [
+            ("production", FreivaldsLaunch::default()),
+            (
+                "fused slice sum",
+                FreivaldsLaunch {
+                    fused_sum: true,
+                    ..FreivaldsLaunch::default()
+                },
+            ),
+            (
+                "C r 12 warps/SM",
+                FreivaldsLaunch {
+                    cr_block: 128,
+                    cr_blocks_per_sm: 3,
+                    ..FreivaldsLaunch::default()
+                },
+            ),
+            (
+                "C r 14 warps/SM",
+                FreivaldsLaunch {
+                    cr_block: 64,
+                    cr_blocks_per_sm: 7,
+                    ..FreivaldsLaunch::default()
+                },
+            ),
+        ] {
+            let mut runs = Vec::new();
+            for _ in 0..5 {
+                runs.push(exec.freivalds_timeline(
+                    &mut tr, &da, &db, &dc, &dr, &part, &y, &z, &w, nn, nn, nn, launch,
+                )?);
+            }
+            let marks = runs[0]
+                .iter()
+                .enumerate()
+                .map(|(i, (name, _))| {
+                    let mut t: Vec<f64> = runs.iter().map(|r| r[i].1).collect();
+                    t.sort_by(f64::total_cmp);
+                    format!(
+                        "{} {:.4}",
+                        name.trim_start_matches("cuproof_freivalds_"),
+                        t[2]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            rep.row(
+                &format!("  Freivalds timeline ({label})"),
+                "ms from fork".into(),
+                marks,
             );
         }
         // the passes alone (main stream), SIMT first
