@@ -1053,21 +1053,17 @@ impl CudaExec {
             FreivaldsKernel::Auto | FreivaldsKernel::Simt => {
                 let part: DeviceBuffer<u64> = DeviceBuffer::zeroed(k * freivalds::SLICES as usize)
                     .map_err(err("cuMemAlloc"))?;
-                self.freivalds_launches(
-                    rec,
+                let bufs = FreivaldsBufs {
                     a,
                     bt,
                     c,
-                    &dr,
-                    &part,
-                    &y,
-                    &z,
-                    &w,
-                    m,
-                    n,
-                    k,
-                    FreivaldsLaunch::default(),
-                )?;
+                    r: &dr,
+                    part: &part,
+                    y: &y,
+                    z: &z,
+                    w: &w,
+                };
+                self.freivalds_launches(rec, &bufs, m, n, k, FreivaldsLaunch::default())?;
             }
             FreivaldsKernel::TensorCore => {
                 let scratch = self.freivalds_tc_scratch(m, n, k)?;
@@ -1177,42 +1173,62 @@ impl CudaExec {
         Ok(())
     }
 
+    /// The Freivalds chain's stream and C·r's under `schedule`, both ordered after the main stream's work so far.
+    fn fork_freivalds(
+        &self,
+        schedule: FreivaldsSchedule,
+    ) -> Result<(&Stream, &Stream), RuntimeError> {
+        let (chain, cr) = match schedule {
+            FreivaldsSchedule::OneStream => (&self.stream, &self.stream),
+            FreivaldsSchedule::Overlap => (&self.stream, &self.aux),
+            FreivaldsSchedule::OverlapPrioritized => (&self.hi, &self.aux),
+        };
+        for forked in [cr, chain] {
+            if !std::ptr::eq(forked, &self.stream) {
+                Self::order(&self.stream, forked)?;
+            }
+        }
+        Ok((chain, cr))
+    }
+
+    /// The main stream ordered after the work queued on `chain` and `cr` ([`CudaExec::fork_freivalds`]'s streams).
+    fn join_freivalds(&self, chain: &Stream, cr: &Stream) -> Result<(), RuntimeError> {
+        for joined in [cr, chain] {
+            if !std::ptr::eq(joined, &self.stream) {
+                Self::order(joined, &self.stream)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The hybrid check: the B·r → y → A·y chain on the tensor cores (`freivalds_tc_*`: prep, B·r, finish y, A·y,
     /// finish z) and C·r by the integer-ALU kernel (`cuproof_freivalds_rows_i32`, capped at
     /// `launch.cr_blocks_per_sm` blocks per SM) beside it. The chain's multiply-adds then run on the tensor cores
     /// while C·r's run on the integer pipes, instead of both on the integer pipes. `part` is the SIMT scratch
     /// (k × `freivalds::SLICES`); the same y, z, w as every other launch.
-    #[allow(clippy::too_many_arguments)]
     pub fn freivalds_hybrid_launches(
         &self,
         rec: &mut Recorder,
-        a: &DeviceBuffer<u8>,
-        bt: &DeviceBuffer<u8>,
-        c: &DeviceBuffer<u8>,
-        r: &DeviceBuffer<u64>,
+        bufs: &FreivaldsBufs<'_>,
         scratch: &FreivaldsTcScratch,
-        part: &DeviceBuffer<u64>,
-        y: &DeviceBuffer<u64>,
-        z: &DeviceBuffer<u64>,
-        w: &DeviceBuffer<u64>,
         launch: FreivaldsLaunch,
     ) -> Result<(), RuntimeError> {
         use freivalds::tc;
         let (m, n, k) = scratch.shape;
-        let bufs = FreivaldsBufs {
+        let FreivaldsBufs {
             a,
             bt,
             c,
             r,
-            part,
             y,
             z,
             w,
-        };
+            ..
+        } = *bufs;
         let cap = launch.cr_blocks_per_sm * self.info.sm_count;
         let (cr_cfg, cr_args) = freivalds_cfg(
             freivalds::ENTRY_ROWS_I32,
-            &bufs,
+            bufs,
             m,
             n,
             k,
@@ -1243,16 +1259,7 @@ impl CudaExec {
             cr_cfg.shared,
             &cr_args,
         )?;
-        let (chain_stream, cr_stream) = match launch.schedule {
-            FreivaldsSchedule::OneStream => (&self.stream, &self.stream),
-            FreivaldsSchedule::Overlap => (&self.stream, &self.aux),
-            FreivaldsSchedule::OverlapPrioritized => (&self.hi, &self.aux),
-        };
-        for forked in [cr_stream, chain_stream] {
-            if !std::ptr::eq(forked, &self.stream) {
-                Self::order(&self.stream, forked)?;
-            }
-        }
+        let (chain_stream, cr_stream) = self.fork_freivalds(launch.schedule)?;
         self.issue(
             cr_stream,
             "freivalds",
@@ -1263,11 +1270,7 @@ impl CudaExec {
         for (entry, cfg, args) in &chain {
             self.issue(chain_stream, "freivalds", entry, *cfg, args)?;
         }
-        for joined in [cr_stream, chain_stream] {
-            if !std::ptr::eq(joined, &self.stream) {
-                Self::order(joined, &self.stream)?;
-            }
-        }
+        self.join_freivalds(chain_stream, cr_stream)?;
         Ok(())
     }
 
@@ -1408,69 +1411,33 @@ impl CudaExec {
     /// sum, A·y, C·r. C·r does not depend on y, so (unless `launch.schedule` is `OneStream`) it runs on a second
     /// stream beside the B·r → sum → A·y chain: the chain is ALU-bound at ~1.8 TB/s, C·r is bandwidth-bound,
     /// and together they keep the memory system busier than either alone (docs/perf.md §4).
-    #[allow(clippy::too_many_arguments)]
     pub fn freivalds_launches(
         &self,
         rec: &mut Recorder,
-        a: &DeviceBuffer<u8>,
-        bt: &DeviceBuffer<u8>,
-        c: &DeviceBuffer<u8>,
-        r: &DeviceBuffer<u64>,
-        part: &DeviceBuffer<u64>,
-        y: &DeviceBuffer<u64>,
-        z: &DeviceBuffer<u64>,
-        w: &DeviceBuffer<u64>,
+        bufs: &FreivaldsBufs<'_>,
         m: usize,
         n: usize,
         k: usize,
         launch: FreivaldsLaunch,
     ) -> Result<(), RuntimeError> {
-        let bufs = FreivaldsBufs {
-            a,
-            bt,
-            c,
-            r,
-            part,
-            y,
-            z,
-            w,
-        };
-        self.freivalds_issue(rec, &bufs, m, n, k, launch, None)
+        self.freivalds_issue(rec, bufs, m, n, k, launch, None)
     }
 
     /// [`CudaExec::freivalds_launches`] with an event recorded after each launch on its stream and at the join:
     /// milliseconds from the fork to each, in issue order (where the overlapped passes end).
-    #[allow(clippy::too_many_arguments)]
     pub fn freivalds_timeline(
         &self,
         rec: &mut Recorder,
-        a: &DeviceBuffer<u8>,
-        bt: &DeviceBuffer<u8>,
-        c: &DeviceBuffer<u8>,
-        r: &DeviceBuffer<u64>,
-        part: &DeviceBuffer<u64>,
-        y: &DeviceBuffer<u64>,
-        z: &DeviceBuffer<u64>,
-        w: &DeviceBuffer<u64>,
+        bufs: &FreivaldsBufs<'_>,
         m: usize,
         n: usize,
         k: usize,
         launch: FreivaldsLaunch,
     ) -> Result<Vec<(String, f64)>, RuntimeError> {
-        let bufs = FreivaldsBufs {
-            a,
-            bt,
-            c,
-            r,
-            part,
-            y,
-            z,
-            w,
-        };
         let start = Event::new(EventFlags::DEFAULT).map_err(err("cuEventCreate"))?;
         start.record(&self.stream).map_err(err("cuEventRecord"))?;
         let mut marks = Vec::new();
-        self.freivalds_issue(rec, &bufs, m, n, k, launch, Some(&mut marks))?;
+        self.freivalds_issue(rec, bufs, m, n, k, launch, Some(&mut marks))?;
         let end = Event::new(EventFlags::DEFAULT).map_err(err("cuEventCreate"))?;
         end.record(&self.stream).map_err(err("cuEventRecord"))?;
         end.synchronize().map_err(err("cuEventSynchronize"))?;
@@ -1550,16 +1517,7 @@ impl CudaExec {
             planned.push((module, entry, cfg, args));
         }
         // the chain's stream, and C·r's
-        let (chain_stream, cr_stream) = match launch.schedule {
-            FreivaldsSchedule::OneStream => (&self.stream, &self.stream),
-            FreivaldsSchedule::Overlap => (&self.stream, &self.aux),
-            FreivaldsSchedule::OverlapPrioritized => (&self.hi, &self.aux),
-        };
-        for forked in [cr_stream, chain_stream] {
-            if !std::ptr::eq(forked, &self.stream) {
-                Self::order(&self.stream, forked)?;
-            }
-        }
+        let (chain_stream, cr_stream) = self.fork_freivalds(launch.schedule)?;
         // beside the chain, C·r (recorded last) first: the longest pass; on one stream, in record order
         let last = planned.len() - 1;
         let issue_order: Vec<usize> = if launch.schedule == FreivaldsSchedule::OneStream {
@@ -1577,11 +1535,7 @@ impl CudaExec {
                 marks.push((entry.to_string(), e));
             }
         }
-        for joined in [cr_stream, chain_stream] {
-            if !std::ptr::eq(joined, &self.stream) {
-                Self::order(joined, &self.stream)?;
-            }
-        }
+        self.join_freivalds(chain_stream, cr_stream)?;
         Ok(())
     }
 
@@ -1826,71 +1780,22 @@ impl CudaExec {
     }
 
     /// One of the four Freivalds launches (`entry` is one of the `freivalds::ENTRY_*`), default launch.
-    #[allow(clippy::too_many_arguments)]
     pub fn freivalds_phase(
         &self,
         rec: &mut Recorder,
         entry: &str,
-        a: &DeviceBuffer<u8>,
-        bt: &DeviceBuffer<u8>,
-        c: &DeviceBuffer<u8>,
-        r: &DeviceBuffer<u64>,
-        part: &DeviceBuffer<u64>,
-        y: &DeviceBuffer<u64>,
-        z: &DeviceBuffer<u64>,
-        w: &DeviceBuffer<u64>,
+        bufs: &FreivaldsBufs<'_>,
         m: usize,
         n: usize,
         k: usize,
     ) -> Result<(), RuntimeError> {
-        let bufs = FreivaldsBufs {
-            a,
-            bt,
-            c,
-            r,
-            part,
-            y,
-            z,
-            w,
-        };
-        self.freivalds_phase_with(rec, entry, &bufs, m, n, k, FreivaldsLaunch::default())
+        self.freivalds_phase_launch(rec, entry, bufs, m, n, k, FreivaldsLaunch::default())
     }
 
     /// One Freivalds launch under `launch` (A·y and C·r by the bulk-copy kernels where `launch` asks for them and
     /// they apply), on the main stream.
     #[allow(clippy::too_many_arguments)]
     pub fn freivalds_phase_launch(
-        &self,
-        rec: &mut Recorder,
-        entry: &str,
-        a: &DeviceBuffer<u8>,
-        bt: &DeviceBuffer<u8>,
-        c: &DeviceBuffer<u8>,
-        r: &DeviceBuffer<u64>,
-        part: &DeviceBuffer<u64>,
-        y: &DeviceBuffer<u64>,
-        z: &DeviceBuffer<u64>,
-        w: &DeviceBuffer<u64>,
-        m: usize,
-        n: usize,
-        k: usize,
-        launch: FreivaldsLaunch,
-    ) -> Result<(), RuntimeError> {
-        let bufs = FreivaldsBufs {
-            a,
-            bt,
-            c,
-            r,
-            part,
-            y,
-            z,
-            w,
-        };
-        self.freivalds_phase_with(rec, entry, &bufs, m, n, k, launch)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn freivalds_phase_with(
         &self,
         rec: &mut Recorder,
         entry: &str,
@@ -1991,17 +1896,25 @@ impl CudaExec {
     }
 }
 
-/// The device buffers of the integer-ALU Freivalds kernels.
+/// The device buffers of one Freivalds check: the operands, r, the scratch and the three vectors it writes.
 #[derive(Clone, Copy)]
-struct FreivaldsBufs<'a> {
-    a: &'a DeviceBuffer<u8>,
-    bt: &'a DeviceBuffer<u8>,
-    c: &'a DeviceBuffer<u8>,
-    r: &'a DeviceBuffer<u64>,
-    part: &'a DeviceBuffer<u64>,
-    y: &'a DeviceBuffer<u64>,
-    z: &'a DeviceBuffer<u64>,
-    w: &'a DeviceBuffer<u64>,
+pub struct FreivaldsBufs<'a> {
+    /// A (m × k int8).
+    pub a: &'a DeviceBuffer<u8>,
+    /// Bᵀ (n × k int8).
+    pub bt: &'a DeviceBuffer<u8>,
+    /// C (m × n int32, little-endian bytes).
+    pub c: &'a DeviceBuffer<u8>,
+    /// r (n residues).
+    pub r: &'a DeviceBuffer<u64>,
+    /// Scratch: B·r's slice partials (at least k × `freivalds::SLICES` words).
+    pub part: &'a DeviceBuffer<u64>,
+    /// y = B·r (k).
+    pub y: &'a DeviceBuffer<u64>,
+    /// z = A·y (m).
+    pub z: &'a DeviceBuffer<u64>,
+    /// w = C·r (m).
+    pub w: &'a DeviceBuffer<u64>,
 }
 
 /// Launch shape and arguments of one integer-ALU Freivalds kernel, after checking the buffers fit the shape.

@@ -24,7 +24,7 @@ fn main() {
 #[cfg(feature = "cuda")]
 mod device {
     use cuproof::cuda::{
-        CudaExec, FreivaldsKernel, FreivaldsLaunch, FreivaldsSchedule, GemmKernel,
+        CudaExec, FreivaldsBufs, FreivaldsKernel, FreivaldsLaunch, FreivaldsSchedule, GemmKernel,
     };
     use cuproof::kernels::{fill, freivalds, gemm, keccak};
     use cuproof::runtime::{i8_bytes, Recorder};
@@ -566,6 +566,16 @@ mod device {
             zeros(nn)?,
             zeros(nn)?,
         );
+        let fb = FreivaldsBufs {
+            a: &da,
+            bt: &db,
+            c: &dc,
+            r: &dr,
+            part: &part,
+            y: &y,
+            z: &z,
+            w: &w,
+        };
         // the production schedule (C r on the second stream beside the B r -> A y chain), then all on one stream
         let sched = |schedule, cr_blocks_per_sm, br_slices| FreivaldsLaunch {
             schedule,
@@ -582,9 +592,7 @@ mod device {
             (" (one stream)", sched(OneStream, 0, 0)),
         ] {
             let fv_ms = exec.time_ms(iters, || {
-                exec.freivalds_launches(
-                    &mut tr, &da, &db, &dc, &dr, &part, &y, &z, &w, nn, nn, nn, launch,
-                )
+                exec.freivalds_launches(&mut tr, &fb, nn, nn, nn, launch)
             })?;
             rep.row(
                 &format!("Freivalds n={nn}{label}"),
@@ -611,9 +619,7 @@ mod device {
             ("C r", freivalds::ENTRY_ROWS_I32),
         ] {
             let ms = exec.time_ms(iters, || {
-                exec.freivalds_phase(
-                    &mut tr, entry, &da, &db, &dc, &dr, &part, &y, &z, &w, nn, nn, nn,
-                )
+                exec.freivalds_phase(&mut tr, entry, &fb, nn, nn, nn)
             })?;
             rep.row(
                 &format!("  Freivalds phase: {label}"),
@@ -1029,6 +1035,32 @@ mod device {
     /// The bilinear check (docs/kernels.md §4b), in a fresh context: bit for bit against the twin (u, v, w, both
     /// sides) on the 7 shapes of the chain check, accept and reject; the public Runtime API against the CPU
     /// backend; then at nn on the main run's operands, timed on three streams (C r capped and uncapped) and on one.
+    /// Downloads y, z, w and compares them with `twin`; prints which differ (prefixed by `what`) when any does.
+    fn yzw_match(
+        exec: &CudaExec,
+        what: &str,
+        y: &cust::memory::DeviceBuffer<u64>,
+        z: &cust::memory::DeviceBuffer<u64>,
+        w: &cust::memory::DeviceBuffer<u64>,
+        twin: &freivalds::FreivaldsOutcome,
+    ) -> Result<bool, RuntimeError> {
+        let got = (
+            exec.download_u64(y)?,
+            exec.download_u64(z)?,
+            exec.download_u64(w)?,
+        );
+        let same = got.0 == twin.y && got.1 == twin.z && got.2 == twin.w;
+        if !same {
+            println!(
+                "  {what} mismatch: y {} z {} w {}",
+                got.0 == twin.y,
+                got.1 == twin.z,
+                got.2 == twin.w
+            );
+        }
+        Ok(same)
+    }
+
     /// The Hopper bulk-copy row passes (`freivalds_sm90`: C·r and A·y fed by 1-D bulk copies into shared memory),
     /// in a fresh context: y, z, w bit for bit against the twin on every test shape under three tile shapes
     /// (accept and reject; shapes the kernels do not take fall back to SIMT and are counted), then at nn on the
@@ -1086,6 +1118,16 @@ mod device {
                 zeros(m)?,
                 zeros(m)?,
             );
+            let fb = FreivaldsBufs {
+                a: &da,
+                bt: &db,
+                c: &dc,
+                r: &dr,
+                part: &part,
+                y: &y,
+                z: &z,
+                w: &w,
+            };
             // B·r with the slice sum folded in (twice: the second launch finds the accumulators the first cleared)
             for (dcx, twin) in [
                 (&dc, &case.twin),
@@ -1097,22 +1139,15 @@ mod device {
                     ..FreivaldsLaunch::default()
                 };
                 exec.freivalds_launches(
-                    &mut rec, &da, &db, dcx, &dr, &part, &y, &z, &w, m, n, k, launch,
+                    &mut rec,
+                    &FreivaldsBufs { c: dcx, ..fb },
+                    m,
+                    n,
+                    k,
+                    launch,
                 )?;
-                let got = (
-                    exec.download_u64(&y)?,
-                    exec.download_u64(&z)?,
-                    exec.download_u64(&w)?,
-                );
-                if got.0 != twin.y || got.1 != twin.z || got.2 != twin.w {
-                    fused_ok = false;
-                    println!(
-                        "  fused-sum freivalds mismatch at {m}x{n}x{k}: y {} z {} w {}",
-                        got.0 == twin.y,
-                        got.1 == twin.z,
-                        got.2 == twin.w
-                    );
-                }
+                let what = format!("fused-sum freivalds at {m}x{n}x{k}");
+                fused_ok &= yzw_match(&exec, &what, &y, &z, &w, twin)?;
             }
             // the hybrid launch where the tensor-core chain applies (k % 16 == 0, n % 4 == 0)
             if let Ok(tcs) = exec.freivalds_tc_scratch(m, n, k) {
@@ -1120,31 +1155,12 @@ mod device {
                 for (dcx, twin) in [(&dc, &case.twin), (&dbad, &case.twin_rej)] {
                     exec.freivalds_hybrid_launches(
                         &mut rec,
-                        &da,
-                        &db,
-                        dcx,
-                        &dr,
+                        &FreivaldsBufs { c: dcx, ..fb },
                         &tcs,
-                        &part,
-                        &y,
-                        &z,
-                        &w,
                         FreivaldsLaunch::default(),
                     )?;
-                    let got = (
-                        exec.download_u64(&y)?,
-                        exec.download_u64(&z)?,
-                        exec.download_u64(&w)?,
-                    );
-                    if got.0 != twin.y || got.1 != twin.z || got.2 != twin.w {
-                        hybrid_ok = false;
-                        println!(
-                            "  hybrid freivalds mismatch at {m}x{n}x{k}: y {} z {} w {}",
-                            got.0 == twin.y,
-                            got.1 == twin.z,
-                            got.2 == twin.w
-                        );
-                    }
+                    let what = format!("hybrid freivalds at {m}x{n}x{k}");
+                    hybrid_ok &= yzw_match(&exec, &what, &y, &z, &w, twin)?;
                 }
             }
             for shape in shapes {
@@ -1155,26 +1171,15 @@ mod device {
                 let launch = with(Some(shape), Some(shape));
                 for (dcx, twin) in [(&dc, &case.twin), (&dbad, &case.twin_rej)] {
                     exec.freivalds_launches(
-                        &mut rec, &da, &db, dcx, &dr, &part, &y, &z, &w, m, n, k, launch,
+                        &mut rec,
+                        &FreivaldsBufs { c: dcx, ..fb },
+                        m,
+                        n,
+                        k,
+                        launch,
                     )?;
-                    let got = (
-                        exec.download_u64(&y)?,
-                        exec.download_u64(&z)?,
-                        exec.download_u64(&w)?,
-                    );
-                    if got.0 != twin.y
-                        || got.1 != twin.z
-                        || got.2 != twin.w
-                        || (got.1 == got.2) != twin.accept
-                    {
-                        all = false;
-                        println!(
-                            "  bulk freivalds mismatch at {m}x{n}x{k} {shape:?}: y {} z {} w {}",
-                            got.0 == twin.y,
-                            got.1 == twin.z,
-                            got.2 == twin.w
-                        );
-                    }
+                    let what = format!("bulk freivalds at {m}x{n}x{k} {shape:?}");
+                    all &= yzw_match(&exec, &what, &y, &z, &w, twin)?;
                 }
             }
         }
@@ -1213,6 +1218,16 @@ mod device {
             zeros(nn)?,
             zeros(nn)?,
         );
+        let fb = FreivaldsBufs {
+            a: &da,
+            bt: &db,
+            c: &dc,
+            r: &dr,
+            part: &part,
+            y: &y,
+            z: &z,
+            w: &w,
+        };
         let mut tr = rec_dummy(exec.gpu_info().compute_capability);
         let iters = b.iters.max(50);
         let cr_shapes = [
@@ -1303,13 +1318,9 @@ mod device {
                 let (_, launch, hybrid) = launches[i];
                 let ms = exec.time_ms(iters, || {
                     if hybrid {
-                        exec.freivalds_hybrid_launches(
-                            &mut tr, &da, &db, &dc, &dr, &tcs, &part, &y, &z, &w, launch,
-                        )
+                        exec.freivalds_hybrid_launches(&mut tr, &fb, &tcs, launch)
                     } else {
-                        exec.freivalds_launches(
-                            &mut tr, &da, &db, &dc, &dr, &part, &y, &z, &w, nn, nn, nn, launch,
-                        )
+                        exec.freivalds_launches(&mut tr, &fb, nn, nn, nn, launch)
                     }
                 })?;
                 times[i].push(ms);
@@ -1366,9 +1377,7 @@ mod device {
         ] {
             let mut runs = Vec::new();
             for _ in 0..5 {
-                runs.push(exec.freivalds_timeline(
-                    &mut tr, &da, &db, &dc, &dr, &part, &y, &z, &w, nn, nn, nn, launch,
-                )?);
+                runs.push(exec.freivalds_timeline(&mut tr, &fb, nn, nn, nn, launch)?);
             }
             let marks = runs[0]
                 .iter()
@@ -1419,9 +1428,7 @@ mod device {
         }
         for (label, entry, launch) in alone {
             let ms = exec.time_ms(iters, || {
-                exec.freivalds_phase_launch(
-                    &mut tr, entry, &da, &db, &dc, &dr, &part, &y, &z, &w, nn, nn, nn, launch,
-                )
+                exec.freivalds_phase_launch(&mut tr, entry, &fb, nn, nn, nn, launch)
             })?;
             let bytes = if entry == freivalds::ENTRY_ROWS_I32 {
                 4 * nn * nn
@@ -1818,6 +1825,16 @@ mod device {
                     };
                     let (part, y, zz, w) =
                         (z(n * freivalds::SLICES as usize)?, z(n)?, z(n)?, z(n)?);
+                    let fb = FreivaldsBufs {
+                        a: &da,
+                        bt: &db,
+                        c: &dc,
+                        r: &dr,
+                        part: &part,
+                        y: &y,
+                        z: &zz,
+                        w: &w,
+                    };
                     let mut phases = String::new();
                     for entry in [
                         freivalds::ENTRY_BR_PARTIAL,
@@ -1825,9 +1842,7 @@ mod device {
                         freivalds::ENTRY_ROWS_I32,
                     ] {
                         let ms = exec.time_ms(b.iters, || {
-                            exec.freivalds_phase(
-                                &mut rec, entry, &da, &db, &dc, &dr, &part, &y, &zz, &w, n, n, n,
-                            )
+                            exec.freivalds_phase(&mut rec, entry, &fb, n, n, n)
                         })?;
                         phases.push_str(&format!(" {entry} {:.4} ms;", ms));
                     }
@@ -1842,9 +1857,7 @@ mod device {
                         ),
                     ] {
                         let ms = exec.time_ms(b.iters, || {
-                            exec.freivalds_launches(
-                                &mut rec, &da, &db, &dc, &dr, &part, &y, &zz, &w, n, n, n, launch,
-                            )
+                            exec.freivalds_launches(&mut rec, &fb, n, n, n, launch)
                         })?;
                         phases.push_str(&format!(" all ({label}) {ms:.4} ms;"));
                     }
