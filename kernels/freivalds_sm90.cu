@@ -5,7 +5,9 @@
 // flight per SM are tied to the registers they occupy. C·r run beside the B·r -> A·y chain then either starves the
 // chain of registers (uncapped) or the memory system of requests (capped). Here one thread per block keeps `stages`
 // tiles of the matrix in flight in shared memory whatever the consumer warps' register use, so a small persistent
-// block per SM can stream C near the copy rate and leave the SM's registers to the chain.
+// block per SM can stream C near the copy rate and leave the SM's registers to the chain. (Measured: alone as fast as
+// the SIMT kernels or 4 % faster, beside the chain slower, because the shared memory it takes is the chain's L1;
+// not the default. docs/perf.md §4, v9.)
 //
 // Same arithmetic as the SIMT kernels (freivalds.cuh limb accumulators, folded to residues mod p = 2^61 - 1), so the
 // vectors are bit-identical to theirs and to the host twin (src/kernels/freivalds.rs) whatever the launch shape.
@@ -15,7 +17,7 @@
 // w owns rows w * RPW .. + RPW of every tile, lane l reads 16 bytes (int32 C) or 4 bytes (int8 A) at 16 l (4 l) +
 // 512 i (128 i) of the segment. Blocks stride over groups of R rows (grid = a fixed number of blocks per SM).
 // Dynamic shared memory: [full[stages], empty[stages] mbarriers | vector (if staged) | stages * R * seg bytes], see
-// cp_fvb_smem_bytes. Requirements checked by the host: rows 16-byte aligned (ncols * elem % 16 == 0, base aligned),
+// cp_fvb_data_offset and freivalds::bulk::launch. Requirements checked by the host: rows 16-byte aligned (ncols * elem % 16 == 0, base aligned),
 // seg a multiple of 512 (int32) / 128 (int8), int8 seg <= 8192 (one fold per 256 lane terms).
 #include "freivalds.cuh"
 #include "sm90.cuh"
