@@ -3,7 +3,7 @@
 //! 1. Compiles the portable kernel math (`kernels/*.cuh` through `kernels/host_api.cpp`) for the host with the `cc`
 //!    crate, so that CPU tests run the very source the GPU runs.
 //! 2. PTX: when nvcc 13.0.x is found (env `NVCC`, else `nvcc` on `PATH`, else `$CUDA_PATH/bin/nvcc`, else the PyPI
-//!    install under `<workspace>/.tools/cuda-venv`; env `CUPROOF_NO_NVCC` disables the search), compiles each `kernels/*.cu` to PTX for `sm_80` (ISA 9.0; `gemm_i8_sm90.cu` and `freivalds_sm90.cu` for `compute_90a`);
+//!    install under `<workspace>/.tools/cuda-venv`; env `CUPROOF_NO_NVCC` disables the search), compiles each `kernels/*.cu` to PTX for `sm_80` (ISA 9.0; the `*_sm90.cu` modules for `compute_90a`);
 //!    otherwise uses the committed PTX under `kernels/ptx/`. Every PTX module (also the hand-written
 //!    `kernels/keccak.ptx`) is validated with `ptxas` for sm_80 and sm_90 (the sm_90a module for sm_90a) when ptxas is found. The modules are exposed
 //!    as `&'static str` constants through `$OUT_DIR/ptx.rs`.
@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// CUDA C modules compiled to PTX: (file stem, constant name, nvcc target, ptxas targets it is validated for).
-/// `gemm_i8_sm90` (wgmma, setmaxnreg) and `freivalds_sm90` (bulk copies, mbarrier transactions) use Hopper-only
-/// instructions: compute_90a, loadable on sm_90 only.
+/// `gemm_i8_sm90` (wgmma, setmaxnreg), `freivalds_sm90` (bulk copies, mbarrier transactions) and
+/// `freivalds_pdl_sm90` (freivalds.cu with griddepcontrol) use Hopper-only instructions: compute_90a, loadable on
+/// sm_90 only.
 const MODULES: &[(&str, &str, &str, &[&str])] = &[
     (
         "keccak_merkle",
@@ -36,6 +37,12 @@ const MODULES: &[(&str, &str, &str, &[&str])] = &[
     (
         "freivalds_sm90",
         "FREIVALDS_SM90",
+        "-gencode=arch=compute_90a,code=compute_90a",
+        &["sm_90a"],
+    ),
+    (
+        "freivalds_pdl_sm90",
+        "FREIVALDS_PDL_SM90",
         "-gencode=arch=compute_90a,code=compute_90a",
         &["sm_90a"],
     ),

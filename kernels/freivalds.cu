@@ -39,6 +39,18 @@
 #define CP_FV_PREFETCH_I32 0
 #endif
 
+// Programmatic dependent launch (kernels/freivalds_pdl_sm90.cu compiles this file for compute_90a with
+// CP_FV_PDL = 1): a dependent kernel of the chain (slice sum, A·y) waits for its predecessor's completion and memory
+// at its start instead of at its launch, so its launch overlaps the predecessor's tail; B·r and the sum let their
+// dependent launch once their own reads are done. In this module (sm_80) both are empty.
+#if defined(CP_FV_PDL) && CP_FV_PDL
+#define CP_FV_WAIT_PRIMARY() asm volatile("griddepcontrol.wait;\n" ::: "memory")
+#define CP_FV_LAUNCH_DEPENDENTS() asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory")
+#else
+#define CP_FV_WAIT_PRIMARY() ((void)0)
+#define CP_FV_LAUNCH_DEPENDENTS() ((void)0)
+#endif
+
 // Loads of the matrices, each byte read once. (Streaming hints, ld.global.cs or L1::no_allocate, were measured on
 // an H100 and changed nothing beyond noise: docs/perf.md §4.)
 template <typename T>
@@ -133,6 +145,7 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial(c
     if (l0 >= k) return;
     uint64_t v[CP_FV_BR_PER_THREAD];
     cp_fv_br_slice(bt, r, n, k, l0, v);
+    CP_FV_LAUNCH_DEPENDENTS();
 #pragma unroll
     for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
         if (l0 + t < k) y_part[(size_t)blockIdx.y * k + l0 + t] = v[t];
@@ -186,6 +199,8 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_fused(con
 extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_sum_slices(const uint64_t* __restrict__ y_part,
                                                                                uint32_t k, uint32_t slices,
                                                                                uint64_t* __restrict__ y) {
+    CP_FV_WAIT_PRIMARY();
+    CP_FV_LAUNCH_DEPENDENTS();
     const uint32_t l = blockIdx.x * 32u + (threadIdx.x >> 3);
     const uint32_t part = threadIdx.x & 7u;
     uint64_t s = 0;
@@ -215,6 +230,7 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8(cons
     const uint32_t row0 = (blockIdx.x * 8 + (threadIdx.x >> 5)) * CP_FV_ROWS_I8;
     const uint32_t lane = threadIdx.x & 31;
     if (row0 >= m) return;
+    CP_FV_WAIT_PRIMARY();
     const int8_t* rows[CP_FV_ROWS_I8];
 #pragma unroll
     for (int q = 0; q < CP_FV_ROWS_I8; ++q) rows[q] = a + (size_t)(row0 + q < m ? row0 + q : row0) * k;

@@ -61,6 +61,44 @@ extern "C" {
     ) -> u32;
 }
 
+/// `CUlaunchAttribute` (cuda.h: a 4-byte id, 4 bytes of padding, a 64-byte value union).
+#[repr(C, align(8))]
+struct CuLaunchAttribute {
+    id: u32,
+    pad: [u8; 4],
+    value: [u8; 64],
+}
+
+/// `CUlaunchConfig` (cuda.h).
+#[repr(C)]
+struct CuLaunchConfig {
+    grid: [u32; 3],
+    block: [u32; 3],
+    shared: u32,
+    stream: cust::sys::CUstream,
+    attrs: *mut CuLaunchAttribute,
+    num_attrs: u32,
+}
+
+// The layouts cuda.h gives these structs on 64-bit targets.
+const _: () = assert!(std::mem::size_of::<CuLaunchAttribute>() == 72);
+const _: () = assert!(std::mem::size_of::<CuLaunchConfig>() == 56);
+
+#[link(name = "cuda")]
+extern "C" {
+    // CUDA 12.0+ driver API, likewise absent from cust_raw 0.11.3 and exported by the stub.
+    fn cuLaunchKernelEx(
+        config: *const CuLaunchConfig,
+        f: cust::sys::CUfunction,
+        params: *mut *mut c_void,
+        extra: *mut *mut c_void,
+    ) -> u32;
+}
+
+/// `CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION`: the launch may begin before its stream predecessor
+/// completes; the kernel waits for it with `griddepcontrol.wait`.
+const CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION: u32 = 6;
+
 const CU_TENSOR_MAP_DATA_TYPE_UINT8: u32 = 0;
 const CU_TENSOR_MAP_INTERLEAVE_NONE: u32 = 0;
 const CU_TENSOR_MAP_SWIZZLE_128B: u32 = 3;
@@ -177,6 +215,9 @@ pub struct FreivaldsLaunch {
     /// Threads per C·r block (a multiple of 32 up to `freivalds::BLOCK`; 0: `BLOCK`): with `cr_blocks_per_sm`,
     /// how many C·r warps share each SM with the chain.
     pub cr_block: u32,
+    /// The chain from the `freivalds_pdl_sm90` module (when loaded: compute capability 9.0), its dependent
+    /// launches (slice sum, A·y) with programmatic dependent launch.
+    pub pdl: bool,
 }
 
 impl Default for FreivaldsLaunch {
@@ -191,6 +232,7 @@ impl Default for FreivaldsLaunch {
             ay_bulk: None,
             fused_sum: false,
             cr_block: 0,
+            pdl: false,
         }
     }
 }
@@ -440,6 +482,21 @@ impl CudaExec {
         cfg: LaunchCfg,
         args: &[Arg],
     ) -> Result<(), RuntimeError> {
+        self.issue_with(stream, module, entry, cfg, args, false)
+    }
+
+    /// [`CudaExec::issue`], with programmatic stream serialization when `dependent`: the kernel may launch before
+    /// its predecessor on `stream` completes and must wait for it itself (`griddepcontrol.wait`, the
+    /// `freivalds_pdl_sm90` module's dependents).
+    fn issue_with(
+        &self,
+        stream: &Stream,
+        module: &str,
+        entry: &str,
+        cfg: LaunchCfg,
+        args: &[Arg],
+        dependent: bool,
+    ) -> Result<(), RuntimeError> {
         let m = self
             .modules
             .get(module)
@@ -458,6 +515,40 @@ impl CudaExec {
             .iter_mut()
             .map(|s| s.as_mut_ptr() as *mut c_void)
             .collect();
+        if dependent {
+            let mut attr = CuLaunchAttribute {
+                id: CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION,
+                pad: [0; 4],
+                value: [0; 64],
+            };
+            // programmaticStreamSerializationAllowed: int 1
+            attr.value[..4].copy_from_slice(&1i32.to_le_bytes());
+            let config = CuLaunchConfig {
+                grid: cfg.grid,
+                block: cfg.block,
+                shared: cfg.shared,
+                stream: stream.as_inner(),
+                attrs: &mut attr,
+                num_attrs: 1,
+            };
+            let mut ptrs = ptrs;
+            // SAFETY: `config` and `attr` are live locals laid out as cuda.h's structs (sizes asserted above);
+            // `ptrs` holds one pointer per kernel parameter to live 8-byte slots, as for cuLaunchKernel below; `f`
+            // is a function of a loaded module.
+            let r = unsafe {
+                cuLaunchKernelEx(&config, f.to_raw(), ptrs.as_mut_ptr(), std::ptr::null_mut())
+            };
+            return match r {
+                0 => Ok(()),
+                100 => Err(RuntimeError::NoDevice(format!(
+                    "cuLaunchKernelEx: CUDA_ERROR_NO_DEVICE ({LIBCUDA})"
+                ))),
+                code => Err(RuntimeError::Cuda {
+                    op: "cuLaunchKernelEx",
+                    msg: format!("CUresult {code}"),
+                }),
+            };
+        }
         // SAFETY: every pointer in `ptrs` points to an 8-byte slot holding the argument in the kernel's parameter
         // type (u64 / u32, little-endian); the slots outlive the call (the driver copies them at launch). Device
         // pointers passed as arguments come from live DeviceBuffers owned by the caller until synchronisation.
@@ -1507,11 +1598,19 @@ impl CudaExec {
             if entry == freivalds::ENTRY_ROWS_I32 {
                 cfg = Self::cr_block_cfg(cfg, m, cap, launch.cr_block)?;
             }
+            let simt_module = if launch.pdl
+                && entry != freivalds::ENTRY_ROWS_I32
+                && self.modules.contains_key(freivalds::PDL_MODULE)
+            {
+                freivalds::PDL_MODULE
+            } else {
+                "freivalds"
+            };
             let (module, entry, cfg, args) = match self
                 .freivalds_bulk_cfg(entry, &bufs, m, n, k, &launch)
             {
                 Some((bulk_entry, cfg, args)) => (freivalds::bulk::MODULE, bulk_entry, cfg, args),
-                None => ("freivalds", entry, cfg, args),
+                None => (simt_module, entry, cfg, args),
             };
             rec.launch(module, entry, cfg.grid, cfg.block, cfg.shared, &args)?;
             planned.push((module, entry, cfg, args));
@@ -1528,7 +1627,15 @@ impl CudaExec {
         for i in issue_order {
             let (module, entry, cfg, args) = &planned[i];
             let stream = if i == last { cr_stream } else { chain_stream };
-            self.issue(stream, module, entry, *cfg, args)?;
+            // a dependent of the PDL module waits for its predecessor on the chain's stream itself
+            let dependent = *module == freivalds::PDL_MODULE
+                && i > 0
+                && i != last
+                && matches!(
+                    *entry,
+                    freivalds::ENTRY_SUM_SLICES | freivalds::ENTRY_ROWS_I8
+                );
+            self.issue_with(stream, module, entry, *cfg, args, dependent)?;
             if let Some(marks) = marks.as_mut() {
                 let e = Event::new(EventFlags::DEFAULT).map_err(err("cuEventCreate"))?;
                 e.record(stream).map_err(err("cuEventRecord"))?;

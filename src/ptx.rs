@@ -18,10 +18,11 @@ pub fn modules() -> [(&'static str, &'static str); 4] {
 
 /// Modules for compute capability 9.0 only (`compute_90a` PTX: wgmma, setmaxnreg, bulk copies): (module name, PTX
 /// text).
-pub fn sm90_modules() -> [(&'static str, &'static str); 2] {
+pub fn sm90_modules() -> [(&'static str, &'static str); 3] {
     [
         ("gemm_i8_sm90", GEMM_I8_SM90),
         ("freivalds_sm90", FREIVALDS_SM90),
+        ("freivalds_pdl_sm90", FREIVALDS_PDL_SM90),
     ]
 }
 

@@ -113,6 +113,32 @@ fn hopper_freivalds_module_streams_rows_by_bulk_copies() {
 }
 
 #[test]
+fn hopper_freivalds_pdl_module_waits_for_its_primary() {
+    use cuproof::kernels::freivalds;
+    let text = ptx::FREIVALDS_PDL_SM90;
+    assert!(version_of(text) <= (9, 0));
+    assert!(text.contains(".target sm_90a"));
+    for e in [
+        freivalds::ENTRY_BR_PARTIAL,
+        freivalds::ENTRY_SUM_SLICES,
+        freivalds::ENTRY_ROWS_I8,
+        freivalds::ENTRY_ROWS_I32,
+    ] {
+        assert!(text.contains(&format!(".entry {e}(")), "missing entry {e}");
+    }
+    // the dependents (sum, A·y) wait; B·r and the sum release their dependents; the sm_80 module has neither
+    assert_eq!(text.matches("griddepcontrol.wait").count(), 2);
+    assert_eq!(text.matches("griddepcontrol.launch_dependents").count(), 2);
+    assert!(!ptx::FREIVALDS.contains("griddepcontrol"));
+    assert!(ptx::modules_for((9, 0))
+        .iter()
+        .any(|(n, _)| *n == freivalds::PDL_MODULE));
+    assert!(ptx::modules_for((8, 0))
+        .iter()
+        .all(|(n, _)| *n != freivalds::PDL_MODULE));
+}
+
+#[test]
 fn kernels_use_the_required_instructions() {
     assert!(ptx::GEMM_I8.contains("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32"));
     for text in [ptx::KECCAK_F1600, ptx::KECCAK_MERKLE] {
@@ -144,6 +170,11 @@ fn committed_ptx_is_fresh_when_nvcc_is_present() {
             "freivalds_sm90",
             ptx::FREIVALDS_SM90,
             ptx::FREIVALDS_SM90_COMMITTED,
+        ),
+        (
+            "freivalds_pdl_sm90",
+            ptx::FREIVALDS_PDL_SM90,
+            ptx::FREIVALDS_PDL_SM90_COMMITTED,
         ),
     ] {
         assert!(

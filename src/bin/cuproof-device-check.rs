@@ -1103,6 +1103,7 @@ mod device {
         let mut bulk_runs = 0;
         let (mut hybrid_runs, mut hybrid_ok) = (0, true);
         let mut fused_ok = true;
+        let mut pdl_ok = true;
         let shapes = [
             sh(4, 4096, 4, 1, true),
             sh(1, 512, 2, 3, false),
@@ -1149,6 +1150,29 @@ mod device {
                 let what = format!("fused-sum freivalds at {m}x{n}x{k}");
                 fused_ok &= yzw_match(&exec, &what, &y, &z, &w, twin)?;
             }
+            // the chain with programmatic dependent launch (its dependents wait for their predecessor themselves)
+            for (dcx, twin) in [(&dc, &case.twin), (&dbad, &case.twin_rej)] {
+                for schedule in [
+                    FreivaldsSchedule::OverlapPrioritized,
+                    FreivaldsSchedule::OneStream,
+                ] {
+                    let launch = FreivaldsLaunch {
+                        pdl: true,
+                        schedule,
+                        ..FreivaldsLaunch::default()
+                    };
+                    exec.freivalds_launches(
+                        &mut rec,
+                        &FreivaldsBufs { c: dcx, ..fb },
+                        m,
+                        n,
+                        k,
+                        launch,
+                    )?;
+                    let what = format!("PDL freivalds ({schedule:?}) at {m}x{n}x{k}");
+                    pdl_ok &= yzw_match(&exec, &what, &y, &z, &w, twin)?;
+                }
+            }
             // the hybrid launch where the tensor-core chain applies (k % 16 == 0, n % 4 == 0)
             if let Ok(tcs) = exec.freivalds_tc_scratch(m, n, k) {
                 hybrid_runs += 1;
@@ -1190,6 +1214,11 @@ mod device {
                 "7 shapes x 3 tile shapes: y, z, w bit-identical to twin; accepts C, rejects C with one entry off \
                  by one ({bulk_runs} of 42 passes on the bulk kernels, the rest SIMT)"
             ),
+        );
+        rep.check(
+            "freivalds (chain with programmatic dependent launch)",
+            pdl_ok,
+            "7 shapes, accept and reject, beside C r and on one stream: y, z, w bit-identical to twin".into(),
         );
         rep.check(
             "freivalds (B r with the slice sum folded in)",
@@ -1291,6 +1320,21 @@ mod device {
                 false,
             ));
         }
+        for (label, schedule) in [
+            ("", FreivaldsSchedule::OverlapPrioritized),
+            (", Overlap", FreivaldsSchedule::Overlap),
+            (", one stream", FreivaldsSchedule::OneStream),
+        ] {
+            launches.push((
+                format!("PDL chain{label}"),
+                FreivaldsLaunch {
+                    pdl: true,
+                    schedule,
+                    ..FreivaldsLaunch::default()
+                },
+                false,
+            ));
+        }
         // C r's share of each SM in finer steps than 256-thread blocks: (threads per block, blocks per SM)
         for (cr_block, cr_blocks_per_sm) in [(128, 3), (128, 4), (128, 5), (64, 7), (64, 9)] {
             launches.push((
@@ -1355,6 +1399,13 @@ mod device {
                 "fused slice sum",
                 FreivaldsLaunch {
                     fused_sum: true,
+                    ..FreivaldsLaunch::default()
+                },
+            ),
+            (
+                "PDL chain",
+                FreivaldsLaunch {
+                    pdl: true,
                     ..FreivaldsLaunch::default()
                 },
             ),

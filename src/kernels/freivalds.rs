@@ -13,6 +13,9 @@ use crate::kernels::{fill, gemm};
 pub const P: u64 = (1 << 61) - 1;
 /// Entry: partial sums of B·r over column slices.
 pub const ENTRY_BR_PARTIAL: &str = "cuproof_freivalds_br_partial";
+/// The Hopper build of these kernels with programmatic dependent launch (`kernels/freivalds_pdl_sm90.cu`: the same
+/// entries, the dependents wait with `griddepcontrol.wait`).
+pub const PDL_MODULE: &str = "freivalds_pdl_sm90";
 /// Entry: B·r with the slice sum folded in (atomic accumulation, the last block of a column group finishes y).
 pub const ENTRY_BR_FUSED: &str = "cuproof_freivalds_br_fused";
 /// Entry: sum of the slices.
