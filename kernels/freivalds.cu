@@ -58,81 +58,103 @@ __device__ __forceinline__ T cp_fv_ldm(const T* p) {
     return __ldg(p);
 }
 
-// The partial sums of B·r over column slice blockIdx.y for this thread's CP_FV_BR_PER_THREAD = 8 consecutive l from
-// l0 (< k): v[t] = sum over the slice's j of B[l0 + t][j] * r[j] (mod p), B given as Bt (n x k row-major). One
-// 8-byte load per j (256 bytes per warp), CP_FV_BR_BATCH rows loaded before use, partials folded every
-// CP_ACC8_FOLD rows.
-__device__ __forceinline__ void cp_fv_br_slice(const int8_t* __restrict__ bt, const uint64_t* __restrict__ r,
-                                               uint32_t n, uint32_t k, uint32_t l0,
-                                               uint64_t (&v)[CP_FV_BR_PER_THREAD]) {
+// Word holding a thread's PER bytes of one Bt row.
+template <int PER>
+struct cp_fv_br_word;
+template <>
+struct cp_fv_br_word<8> {
+    typedef unsigned long long type;
+};
+template <>
+struct cp_fv_br_word<4> {
+    typedef unsigned int type;
+};
+
+// The partial sums of B·r over column slice blockIdx.y for this thread's PER consecutive l from l0 (< k):
+// v[t] = sum over the slice's j of B[l0 + t][j] * r[j] (mod p), B given as Bt (n x k row-major). One PER-byte load
+// per j (32 PER bytes per warp), CP_FV_BR_BATCH rows loaded before use (double-buffered when kPrefetch), partials
+// folded every CP_ACC8_FOLD rows.
+template <int PER, bool kPrefetch>
+__device__ __forceinline__ void cp_fv_br_slice_t(const int8_t* __restrict__ bt, const uint64_t* __restrict__ r,
+                                                 uint32_t n, uint32_t k, uint32_t l0, uint64_t (&v)[PER]) {
+    typedef typename cp_fv_br_word<PER>::type word;
     const uint32_t per = (n + gridDim.y - 1) / gridDim.y;
     const uint32_t j0 = blockIdx.y * per;
     const uint32_t j1 = min(n, j0 + per);
-    int32_t p[CP_FV_BR_PER_THREAD][4];
+    int32_t p[PER][4];
 #pragma unroll
-    for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t) {
+    for (int t = 0; t < PER; ++t) {
         v[t] = 0;
         p[t][0] = p[t][1] = p[t][2] = p[t][3] = 0;
     }
-    const bool fast = (k & 7u) == 0 && (((uintptr_t)bt) & 7u) == 0;
+    const bool fast = (k & (PER - 1u)) == 0 && (((uintptr_t)bt) & (PER - 1u)) == 0;
     for (uint32_t jb = j0; jb < j1; jb += CP_ACC8_FOLD) {
         const uint32_t je = min(j1, jb + CP_ACC8_FOLD);
         uint32_t j = jb;
         if (fast) {
-            auto load_b = [&](uint32_t at, uint64_t (&w)[CP_FV_BR_BATCH], uint64_t (&rj)[CP_FV_BR_BATCH]) {
+            auto load_b = [&](uint32_t at, word (&w)[CP_FV_BR_BATCH], uint64_t (&rj)[CP_FV_BR_BATCH]) {
 #pragma unroll
                 for (int u = 0; u < CP_FV_BR_BATCH; ++u) {
-                    w[u] = cp_fv_ldm((const unsigned long long*)(bt + (size_t)(at + u) * k + l0));
+                    w[u] = cp_fv_ldm((const word*)(bt + (size_t)(at + u) * k + l0));
                     rj[u] = __ldg(r + at + u);
                 }
             };
-            auto use_b = [&](const uint64_t (&w)[CP_FV_BR_BATCH], const uint64_t (&rj)[CP_FV_BR_BATCH]) {
+            auto use_b = [&](const word (&w)[CP_FV_BR_BATCH], const uint64_t (&rj)[CP_FV_BR_BATCH]) {
 #pragma unroll
                 for (int u = 0; u < CP_FV_BR_BATCH; ++u) {
                     uint32_t lim[4];
                     cp_limbs16(rj[u], lim);
 #pragma unroll
-                    for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
-                        cp_acc8_add(p[t], (int32_t)(int8_t)(uint8_t)(w[u] >> (8 * t)), lim);
+                    for (int t = 0; t < PER; ++t) cp_acc8_add(p[t], (int32_t)(int8_t)(uint8_t)(w[u] >> (8 * t)), lim);
                 }
             };
-#if CP_FV_PREFETCH_BR
-            if (j + CP_FV_BR_BATCH <= je) {
-                uint64_t w[CP_FV_BR_BATCH], rj[CP_FV_BR_BATCH];
-                load_b(j, w, rj);
-                for (;;) {
-                    // the last batch reloads itself (in bounds, an L1 hit) instead of branching around the load
-                    const bool more = j + 2 * CP_FV_BR_BATCH <= je;
-                    uint64_t wn[CP_FV_BR_BATCH], rn[CP_FV_BR_BATCH];
-                    load_b(more ? j + CP_FV_BR_BATCH : j, wn, rn);
-                    use_b(w, rj);
-                    j += CP_FV_BR_BATCH;
-                    if (!more) break;
+            if (kPrefetch) {
+                if (j + CP_FV_BR_BATCH <= je) {
+                    word w[CP_FV_BR_BATCH];
+                    uint64_t rj[CP_FV_BR_BATCH];
+                    load_b(j, w, rj);
+                    for (;;) {
+                        // the last batch reloads itself (in bounds, an L1 hit) instead of branching around the load
+                        const bool more = j + 2 * CP_FV_BR_BATCH <= je;
+                        word wn[CP_FV_BR_BATCH];
+                        uint64_t rn[CP_FV_BR_BATCH];
+                        load_b(more ? j + CP_FV_BR_BATCH : j, wn, rn);
+                        use_b(w, rj);
+                        j += CP_FV_BR_BATCH;
+                        if (!more) break;
 #pragma unroll
-                    for (int u = 0; u < CP_FV_BR_BATCH; ++u) {
-                        w[u] = wn[u];
-                        rj[u] = rn[u];
+                        for (int u = 0; u < CP_FV_BR_BATCH; ++u) {
+                            w[u] = wn[u];
+                            rj[u] = rn[u];
+                        }
                     }
                 }
+            } else {
+                for (; j + CP_FV_BR_BATCH <= je; j += CP_FV_BR_BATCH) {
+                    word w[CP_FV_BR_BATCH];
+                    uint64_t rj[CP_FV_BR_BATCH];
+                    load_b(j, w, rj);
+                    use_b(w, rj);
+                }
             }
-#else
-            for (; j + CP_FV_BR_BATCH <= je; j += CP_FV_BR_BATCH) {
-                uint64_t w[CP_FV_BR_BATCH], rj[CP_FV_BR_BATCH];
-                load_b(j, w, rj);
-                use_b(w, rj);
-            }
-#endif
         }
         for (; j < je; ++j) {
             uint32_t lim[4];
             cp_limbs16(r[j], lim);
 #pragma unroll
-            for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
+            for (int t = 0; t < PER; ++t)
                 if (l0 + t < k) cp_acc8_add(p[t], (int32_t)bt[(size_t)j * k + l0 + t], lim);
         }
 #pragma unroll
-        for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t) v[t] = cp_acc8_fold(v[t], p[t]);
+        for (int t = 0; t < PER; ++t) v[t] = cp_acc8_fold(v[t], p[t]);
     }
+}
+
+// The production slice: CP_FV_BR_PER_THREAD = 8 l per thread, double-buffered loads (CP_FV_PREFETCH_BR).
+__device__ __forceinline__ void cp_fv_br_slice(const int8_t* __restrict__ bt, const uint64_t* __restrict__ r,
+                                               uint32_t n, uint32_t k, uint32_t l0,
+                                               uint64_t (&v)[CP_FV_BR_PER_THREAD]) {
+    cp_fv_br_slice_t<CP_FV_BR_PER_THREAD, CP_FV_PREFETCH_BR != 0>(bt, r, n, k, l0, v);
 }
 
 // y_part[s][l] = sum over columns j in slice s of B[l][j] * r[j] (mod p) (cp_fv_br_slice).
@@ -148,6 +170,23 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial(c
     CP_FV_LAUNCH_DEPENDENTS();
 #pragma unroll
     for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
+        if (l0 + t < k) y_part[(size_t)blockIdx.y * k + l0 + t] = v[t];
+}
+
+// As cuproof_freivalds_br_partial with 4 l per thread (4-byte loads) and no double buffering: about half the
+// registers, so that two of its blocks fit on an SM beside C·r's (docs/perf.md §4). grid = (ceil(k / (256 * 4)),
+// slices), block = 256.
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial4(const int8_t* __restrict__ bt,
+                                                                                const uint64_t* __restrict__ r,
+                                                                                uint32_t n, uint32_t k,
+                                                                                uint64_t* __restrict__ y_part) {
+    const uint32_t l0 = 4u * (blockIdx.x * blockDim.x + threadIdx.x);
+    if (l0 >= k) return;
+    uint64_t v[4];
+    cp_fv_br_slice_t<4, false>(bt, r, n, k, l0, v);
+    CP_FV_LAUNCH_DEPENDENTS();
+#pragma unroll
+    for (int t = 0; t < 4; ++t)
         if (l0 + t < k) y_part[(size_t)blockIdx.y * k + l0 + t] = v[t];
 }
 

@@ -218,6 +218,8 @@ pub struct FreivaldsLaunch {
     /// The chain from the `freivalds_pdl_sm90` module (when loaded: compute capability 9.0), its dependent
     /// launches (slice sum, A·y) with programmatic dependent launch.
     pub pdl: bool,
+    /// B·r by `cuproof_freivalds_br_partial4` (4 l per thread, 48 registers: two blocks fit beside C·r's).
+    pub br_narrow: bool,
 }
 
 impl Default for FreivaldsLaunch {
@@ -233,6 +235,7 @@ impl Default for FreivaldsLaunch {
             fused_sum: false,
             cr_block: 0,
             pdl: false,
+            br_narrow: false,
         }
     }
 }
@@ -1582,11 +1585,16 @@ impl CudaExec {
             )?;
             planned.push(("freivalds", freivalds::ENTRY_BR_FUSED, cfg, args));
         }
+        let br = if launch.br_narrow {
+            freivalds::ENTRY_BR_PARTIAL4
+        } else {
+            freivalds::ENTRY_BR_PARTIAL
+        };
         let simt_entries: &[&str] = if launch.fused_sum {
             &[freivalds::ENTRY_ROWS_I8, freivalds::ENTRY_ROWS_I32]
         } else {
             &[
-                freivalds::ENTRY_BR_PARTIAL,
+                br,
                 freivalds::ENTRY_SUM_SLICES,
                 freivalds::ENTRY_ROWS_I8,
                 freivalds::ENTRY_ROWS_I32,
@@ -2064,7 +2072,9 @@ fn freivalds_cfg(
     let grid = freivalds::grid(entry, m32, k32, slices, cr_cap)
         .ok_or_else(|| RuntimeError::Shape(format!("freivalds: unknown entry {entry}")))?;
     let args = match entry {
-        freivalds::ENTRY_BR_PARTIAL => vec![p(bt), q(r), Arg::U32(n32), Arg::U32(k32), q(part)],
+        freivalds::ENTRY_BR_PARTIAL | freivalds::ENTRY_BR_PARTIAL4 => {
+            vec![p(bt), q(r), Arg::U32(n32), Arg::U32(k32), q(part)]
+        }
         // the slice count B·r ran with is its grid's y
         freivalds::ENTRY_SUM_SLICES => vec![
             q(part),

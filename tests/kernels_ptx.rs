@@ -45,6 +45,8 @@ fn modules_export_the_runtime_entries() {
             ptx::FREIVALDS,
             &[
                 freivalds::ENTRY_BR_PARTIAL,
+                freivalds::ENTRY_BR_PARTIAL4,
+                freivalds::ENTRY_BR_FUSED,
                 freivalds::ENTRY_SUM_SLICES,
                 freivalds::ENTRY_ROWS_I8,
                 freivalds::ENTRY_ROWS_I32,
@@ -120,15 +122,17 @@ fn hopper_freivalds_pdl_module_waits_for_its_primary() {
     assert!(text.contains(".target sm_90a"));
     for e in [
         freivalds::ENTRY_BR_PARTIAL,
+        freivalds::ENTRY_BR_PARTIAL4,
         freivalds::ENTRY_SUM_SLICES,
         freivalds::ENTRY_ROWS_I8,
         freivalds::ENTRY_ROWS_I32,
     ] {
         assert!(text.contains(&format!(".entry {e}(")), "missing entry {e}");
     }
-    // the dependents (sum, A·y) wait; B·r and the sum release their dependents; the sm_80 module has neither
+    // the dependents (sum, A·y) wait; both B·r kernels and the sum release their dependents; the sm_80 module has
+    // neither
     assert_eq!(text.matches("griddepcontrol.wait").count(), 2);
-    assert_eq!(text.matches("griddepcontrol.launch_dependents").count(), 2);
+    assert_eq!(text.matches("griddepcontrol.launch_dependents").count(), 3);
     assert!(!ptx::FREIVALDS.contains("griddepcontrol"));
     assert!(ptx::modules_for((9, 0))
         .iter()

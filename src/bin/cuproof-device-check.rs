@@ -1104,6 +1104,7 @@ mod device {
         let (mut hybrid_runs, mut hybrid_ok) = (0, true);
         let mut fused_ok = true;
         let mut pdl_ok = true;
+        let mut narrow_ok = true;
         let shapes = [
             sh(4, 4096, 4, 1, true),
             sh(1, 512, 2, 3, false),
@@ -1149,6 +1150,23 @@ mod device {
                 )?;
                 let what = format!("fused-sum freivalds at {m}x{n}x{k}");
                 fused_ok &= yzw_match(&exec, &what, &y, &z, &w, twin)?;
+            }
+            // B r with 4 l per thread (k % 4 tails take its generic path)
+            for (dcx, twin) in [(&dc, &case.twin), (&dbad, &case.twin_rej)] {
+                let launch = FreivaldsLaunch {
+                    br_narrow: true,
+                    ..FreivaldsLaunch::default()
+                };
+                exec.freivalds_launches(
+                    &mut rec,
+                    &FreivaldsBufs { c: dcx, ..fb },
+                    m,
+                    n,
+                    k,
+                    launch,
+                )?;
+                let what = format!("narrow-B r freivalds at {m}x{n}x{k}");
+                narrow_ok &= yzw_match(&exec, &what, &y, &z, &w, twin)?;
             }
             // the chain with programmatic dependent launch (its dependents wait for their predecessor themselves)
             for (dcx, twin) in [(&dc, &case.twin), (&dbad, &case.twin_rej)] {
@@ -1214,6 +1232,11 @@ mod device {
                 "7 shapes x 3 tile shapes: y, z, w bit-identical to twin; accepts C, rejects C with one entry off \
                  by one ({bulk_runs} of 42 passes on the bulk kernels, the rest SIMT)"
             ),
+        );
+        rep.check(
+            "freivalds (B r with 4 l per thread)",
+            narrow_ok,
+            "7 shapes, accept and reject: y, z, w bit-identical to twin".into(),
         );
         rep.check(
             "freivalds (chain with programmatic dependent launch)",
@@ -1320,6 +1343,23 @@ mod device {
                 false,
             ));
         }
+        // B r with 4 l per thread (48 registers), alone and with the PDL chain, at 32 and 64 slices
+        for (label, pdl, br_slices) in [
+            ("", false, freivalds::DEFAULT_SLICES),
+            (", 64 slices", false, 64),
+            (", PDL chain", true, freivalds::DEFAULT_SLICES),
+        ] {
+            launches.push((
+                format!("narrow B r (4 l per thread){label}"),
+                FreivaldsLaunch {
+                    br_narrow: true,
+                    pdl,
+                    br_slices,
+                    ..FreivaldsLaunch::default()
+                },
+                false,
+            ));
+        }
         for (label, schedule) in [
             ("", FreivaldsSchedule::OverlapPrioritized),
             (", Overlap", FreivaldsSchedule::Overlap),
@@ -1406,6 +1446,13 @@ mod device {
                 "PDL chain",
                 FreivaldsLaunch {
                     pdl: true,
+                    ..FreivaldsLaunch::default()
+                },
+            ),
+            (
+                "narrow B r",
+                FreivaldsLaunch {
+                    br_narrow: true,
                     ..FreivaldsLaunch::default()
                 },
             ),

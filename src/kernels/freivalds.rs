@@ -18,6 +18,8 @@ pub const ENTRY_BR_PARTIAL: &str = "cuproof_freivalds_br_partial";
 pub const PDL_MODULE: &str = "freivalds_pdl_sm90";
 /// Entry: B·r with the slice sum folded in (atomic accumulation, the last block of a column group finishes y).
 pub const ENTRY_BR_FUSED: &str = "cuproof_freivalds_br_fused";
+/// Entry: partial sums of B·r with 4 l per thread and no double buffering (48 registers against 119).
+pub const ENTRY_BR_PARTIAL4: &str = "cuproof_freivalds_br_partial4";
 /// Entry: sum of the slices.
 pub const ENTRY_SUM_SLICES: &str = "cuproof_freivalds_sum_slices";
 /// Entry: A·y (int8 rows).
@@ -58,6 +60,7 @@ pub fn grid(entry: &str, m: u32, k: u32, slices: u32, cr_cap: u32) -> Option<[u3
             slices.clamp(1, SLICES),
             1,
         ],
+        ENTRY_BR_PARTIAL4 => [k.div_ceil(BLOCK * 4), slices.clamp(1, SLICES), 1],
         ENTRY_BR_FUSED => [
             k.div_ceil(BLOCK * BR_PER_THREAD),
             slices.clamp(1, SLICES),
@@ -736,6 +739,15 @@ mod tests {
         let (m, k) = (8192, 8192);
         assert_eq!(
             grid(ENTRY_BR_PARTIAL, m, k, DEFAULT_SLICES, 0),
+            Some([4, 32, 1])
+        );
+        // the narrow B·r: 4 l per thread, twice the column groups; the fused one: the same grid as B·r
+        assert_eq!(
+            grid(ENTRY_BR_PARTIAL4, m, k, DEFAULT_SLICES, 0),
+            Some([8, 32, 1])
+        );
+        assert_eq!(
+            grid(ENTRY_BR_FUSED, m, k, DEFAULT_SLICES, 0),
             Some([4, 32, 1])
         );
         assert_eq!(
