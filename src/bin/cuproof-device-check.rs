@@ -1130,46 +1130,36 @@ mod device {
                 z: &z,
                 w: &w,
             };
-            // B·r with the slice sum folded in (twice: the second launch finds the accumulators the first cleared)
-            for (dcx, twin) in [
-                (&dc, &case.twin),
-                (&dbad, &case.twin_rej),
-                (&dc, &case.twin),
-            ] {
-                let launch = FreivaldsLaunch {
-                    fused_sum: true,
-                    ..FreivaldsLaunch::default()
-                };
-                exec.freivalds_launches(
-                    &mut rec,
-                    &FreivaldsBufs { c: dcx, ..fb },
-                    m,
-                    n,
-                    k,
-                    launch,
-                )?;
-                let what = format!("fused-sum freivalds at {m}x{n}x{k}");
-                fused_ok &= yzw_match(&exec, &what, &y, &z, &w, twin)?;
+            // one launch under `launch` on C (or the altered C), its vectors against the twin's
+            let run = |rec: &mut Recorder,
+                       launch: FreivaldsLaunch,
+                       c: &cust::memory::DeviceBuffer<u8>,
+                       twin: &freivalds::FreivaldsOutcome,
+                       what: String|
+             -> Result<bool, RuntimeError> {
+                exec.freivalds_launches(rec, &FreivaldsBufs { c, ..fb }, m, n, k, launch)?;
+                yzw_match(&exec, &format!("{what} at {m}x{n}x{k}"), &y, &z, &w, twin)
+            };
+            let accept_reject = [(&dc, &case.twin), (&dbad, &case.twin_rej)];
+            // B·r with the slice sum folded in (then accept again: the third launch finds the accumulators the
+            // second cleared)
+            let fused = FreivaldsLaunch {
+                fused_sum: true,
+                ..FreivaldsLaunch::default()
+            };
+            for (dcx, twin) in accept_reject.into_iter().chain([(&dc, &case.twin)]) {
+                fused_ok &= run(&mut rec, fused, dcx, twin, "fused-sum freivalds".into())?;
             }
             // B r with 4 l per thread (k % 4 tails take its generic path)
-            for (dcx, twin) in [(&dc, &case.twin), (&dbad, &case.twin_rej)] {
-                let launch = FreivaldsLaunch {
-                    br_narrow: true,
-                    ..FreivaldsLaunch::default()
-                };
-                exec.freivalds_launches(
-                    &mut rec,
-                    &FreivaldsBufs { c: dcx, ..fb },
-                    m,
-                    n,
-                    k,
-                    launch,
-                )?;
-                let what = format!("narrow-B r freivalds at {m}x{n}x{k}");
-                narrow_ok &= yzw_match(&exec, &what, &y, &z, &w, twin)?;
+            let narrow = FreivaldsLaunch {
+                br_narrow: true,
+                ..FreivaldsLaunch::default()
+            };
+            for (dcx, twin) in accept_reject {
+                narrow_ok &= run(&mut rec, narrow, dcx, twin, "narrow-B r freivalds".into())?;
             }
             // the chain with programmatic dependent launch (its dependents wait for their predecessor themselves)
-            for (dcx, twin) in [(&dc, &case.twin), (&dbad, &case.twin_rej)] {
+            for (dcx, twin) in accept_reject {
                 for schedule in [
                     FreivaldsSchedule::OverlapPrioritized,
                     FreivaldsSchedule::OneStream,
@@ -1179,22 +1169,19 @@ mod device {
                         schedule,
                         ..FreivaldsLaunch::default()
                     };
-                    exec.freivalds_launches(
+                    pdl_ok &= run(
                         &mut rec,
-                        &FreivaldsBufs { c: dcx, ..fb },
-                        m,
-                        n,
-                        k,
                         launch,
+                        dcx,
+                        twin,
+                        format!("PDL freivalds ({schedule:?})"),
                     )?;
-                    let what = format!("PDL freivalds ({schedule:?}) at {m}x{n}x{k}");
-                    pdl_ok &= yzw_match(&exec, &what, &y, &z, &w, twin)?;
                 }
             }
             // the hybrid launch where the tensor-core chain applies (k % 16 == 0, n % 4 == 0)
             if let Ok(tcs) = exec.freivalds_tc_scratch(m, n, k) {
                 hybrid_runs += 1;
-                for (dcx, twin) in [(&dc, &case.twin), (&dbad, &case.twin_rej)] {
+                for (dcx, twin) in accept_reject {
                     exec.freivalds_hybrid_launches(
                         &mut rec,
                         &FreivaldsBufs { c: dcx, ..fb },
@@ -1211,17 +1198,14 @@ mod device {
                     bulk_runs += bulk::launch(pass, shape, m, ncols, sms).is_ok() as u32;
                 }
                 let launch = with(Some(shape), Some(shape));
-                for (dcx, twin) in [(&dc, &case.twin), (&dbad, &case.twin_rej)] {
-                    exec.freivalds_launches(
+                for (dcx, twin) in accept_reject {
+                    all &= run(
                         &mut rec,
-                        &FreivaldsBufs { c: dcx, ..fb },
-                        m,
-                        n,
-                        k,
                         launch,
+                        dcx,
+                        twin,
+                        format!("bulk freivalds {shape:?}"),
                     )?;
-                    let what = format!("bulk freivalds at {m}x{n}x{k} {shape:?}");
-                    all &= yzw_match(&exec, &what, &y, &z, &w, twin)?;
                 }
             }
         }
