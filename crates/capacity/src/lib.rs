@@ -4,12 +4,14 @@
 //! takes a quote Q1 binding them (TPM clock `t1`), generates A and Bᵀ from a seed that depends on Q1's signature,
 //! runs an int8 GEMM workload sized for about a second on the claimed class, commits each result matrix (Merkle,
 //! one chunk per row) and takes a quote Q2 binding the commitments and Q1 (`t2`). The verifier then picks rows the
-//! node could not predict, the node opens them, and the verifier recomputes them on the CPU from the seed. It
+//! node could not predict, the node opens them, and the verifier checks them against the seed on the CPU (all at
+//! once, by one random combination over F_p: [`row_check`]). It
 //! accepts only if both quotes verify under the same AK in the same clock epoch, `t2 − t1` is within the class's
 //! bound, and every opened row is right.
 //!
 //! * [`class`] — the class table (published peaks, workloads, bounds, samples);
 //! * [`workload`] — seeds, digests, row recomputation;
+//! * [`row_check`] — the verifier's check of all opened rows by one random combination (one pass over Bᵀ);
 //! * [`wire`] — the four messages and their strict encodings;
 //! * [`verifier`] — the verifier's state machine and the structured [`verifier::Verdict`];
 //! * `node` (feature `node`) — the node side on the cuproof runtime with a TPM ([`Quoter`]).
@@ -22,6 +24,7 @@ pub mod class;
 pub mod error;
 #[cfg(feature = "node")]
 pub mod node;
+pub mod row_check;
 #[cfg(feature = "node")]
 pub mod tpm;
 pub mod verifier;

@@ -9,9 +9,11 @@
 
 use crate::class::{find, ClassSpec};
 use crate::error::CapacityError;
+use crate::row_check;
 use crate::wire::{Challenge, CommitMessage, OpeningsMessage, QuoteEvidence, SampleRequest};
 use crate::workload::{
     b_transposed, expected_rows, q1_qualifying_data, q2_qualifying_data, result_digest, work_seed,
+    Workload,
 };
 use cuproof_attest::alg::HashAlg as TpmHash;
 use cuproof_attest::public::PublicArea;
@@ -550,53 +552,70 @@ pub fn judge(
         );
     }
 
-    if req_ok && shape_ok && open_fail.is_empty() {
+    let rows = if req_ok && shape_ok && open_fail.is_empty() {
         let ws = work_seed(&cd, &commit.q1.attest, &commit.q1.signature);
-        let bt = b_transposed(&ws, &w);
-        let rows: Vec<u64> = opened.iter().map(|(row, _)| *row).collect();
-        let wants = match expected_rows(&ws, &w, &bt, &rows) {
-            Ok(v) => v,
-            Err(e) => {
-                return finish(
-                    c,
-                    class,
-                    tpm_elapsed,
-                    observed_ms,
-                    Some(("rows", false, e.to_string())),
-                );
-            }
-        };
-        let wrong: Vec<u64> = opened
-            .iter()
-            .zip(&wants)
-            .filter(|((_, chunk), want)| !bool::from(want.as_slice().ct_eq(chunk)))
-            .map(|((row, _), _)| *row)
-            .collect();
-        let detail = if wrong.is_empty() {
-            format!("{} row(s) recomputed from the seed and equal", opened.len())
-        } else {
-            format!(
-                "{} of {} row(s) wrong: {:?}",
-                wrong.len(),
-                opened.len(),
-                wrong
-            )
-        };
-        return finish(
-            c,
-            class,
-            tpm_elapsed,
-            observed_ms,
-            Some(("rows", wrong.is_empty(), detail)),
-        );
-    }
+        rows_check(&ws, &w, &request.digest(), &opened)
+    } else {
+        (false, "not recomputed: openings failed".to_string())
+    };
     finish(
         c,
         class,
         tpm_elapsed,
         observed_ms,
-        Some(("rows", false, "not recomputed: openings failed".to_string())),
+        Some(("rows", rows.0, rows.1)),
     )
+}
+
+/// The `rows` check: all opened rows at once by one random combination (one pass over Bᵀ, [`row_check`]); each
+/// row recomputed only where the combination does not apply or fails, to say which rows are wrong.
+fn rows_check(
+    ws: &[u8; 32],
+    w: &Workload,
+    request_digest: &[u8; 32],
+    opened: &[(u64, &[u8])],
+) -> (bool, String) {
+    let bt = b_transposed(ws, w);
+    match row_check::opened_rows_hold(ws, w, &bt, request_digest, opened) {
+        Ok(Some(true)) => {
+            return (
+                true,
+                format!(
+                    "{} row(s) equal the product from the seed: one random combination over F_p (false accept ≤ 2^-60)",
+                    opened.len()
+                ),
+            )
+        }
+        Ok(_) => {}
+        Err(e) => return (false, e.to_string()),
+    }
+    let rows: Vec<u64> = opened.iter().map(|(row, _)| *row).collect();
+    let wants = match expected_rows(ws, w, &bt, &rows) {
+        Ok(v) => v,
+        Err(e) => return (false, e.to_string()),
+    };
+    let wrong: Vec<u64> = opened
+        .iter()
+        .zip(&wants)
+        .filter(|((_, chunk), want)| !bool::from(want.as_slice().ct_eq(chunk)))
+        .map(|((row, _), _)| *row)
+        .collect();
+    if wrong.is_empty() {
+        (
+            true,
+            format!("{} row(s) recomputed from the seed and equal", opened.len()),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "{} of {} row(s) wrong: {:?}",
+                wrong.len(),
+                opened.len(),
+                wrong
+            ),
+        )
+    }
 }
 
 fn finish(

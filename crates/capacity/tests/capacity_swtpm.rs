@@ -148,6 +148,13 @@ fn honest_cpu_node_is_accepted() {
             "check {name} missing or failed"
         );
     }
+    // the verifier checked the opened rows by one combination, not row by row
+    let rows = v.check("rows").unwrap();
+    assert!(
+        rows.detail.contains("one random combination"),
+        "{}",
+        rows.detail
+    );
 
     // The runtime recorded the challenge's fills, GEMMs and commitments in its execution log.
     let gemms = n
@@ -249,6 +256,9 @@ fn node_computing_only_some_rows_is_rejected() {
     let openings = ns.open(session.request()).unwrap();
     let v = session.finish(&openings);
     assert_only_failed(&v, &["rows"]);
+    // the combination failed, and recomputing the rows names the wrong ones
+    let rows = v.check("rows").unwrap();
+    assert!(rows.detail.contains("row(s) wrong: ["), "{}", rows.detail);
 }
 
 #[test]
