@@ -11,6 +11,8 @@
 #ifndef CP_FV_BR_BATCH
 #define CP_FV_BR_BATCH 8
 #endif
+// the dp2a B·r takes the rows of a batch in pairs
+static_assert(CP_FV_BR_BATCH % 2 == 0, "CP_FV_BR_BATCH must be even");
 #define CP_FV_ROWS_I8 4
 #ifndef CP_FV_I8_BATCH
 #define CP_FV_I8_BATCH 8
@@ -74,7 +76,7 @@ struct cp_fv_br_word<4> {
 // v[t] = sum over the slice's j of B[l0 + t][j] * r[j] (mod p), B given as Bt (n x k row-major). One PER-byte load
 // per j (32 PER bytes per warp), CP_FV_BR_BATCH rows loaded before use (double-buffered when kPrefetch), partials
 // folded every CP_ACC8_FOLD rows.
-template <int PER, bool kPrefetch>
+template <int PER, bool kPrefetch, bool kDp2a = false>
 __device__ __forceinline__ void cp_fv_br_slice_t(const int8_t* __restrict__ bt, const uint64_t* __restrict__ r,
                                                  uint32_t n, uint32_t k, uint32_t l0, uint64_t (&v)[PER]) {
     typedef typename cp_fv_br_word<PER>::type word;
@@ -100,12 +102,32 @@ __device__ __forceinline__ void cp_fv_br_slice_t(const int8_t* __restrict__ bt, 
                 }
             };
             auto use_b = [&](const word (&w)[CP_FV_BR_BATCH], const uint64_t (&rj)[CP_FV_BR_BATCH]) {
+                if (kDp2a) {
+                    // rows u, u + 1 together: their r limbs paired, each 4-l half of the two words zipped so that
+                    // every l's two entries are adjacent bytes (cp_bytes_zip_*), two terms per dp2a
 #pragma unroll
-                for (int u = 0; u < CP_FV_BR_BATCH; ++u) {
-                    uint32_t lim[4];
-                    cp_limbs16(rj[u], lim);
+                    for (int u = 0; u < CP_FV_BR_BATCH; u += 2) {
+                        uint32_t pk[4];
+                        cp_limb_pairs16(rj[u], rj[u + 1], pk);
 #pragma unroll
-                    for (int t = 0; t < PER; ++t) cp_acc8_add(p[t], (int32_t)(int8_t)(uint8_t)(w[u] >> (8 * t)), lim);
+                        for (int h = 0; h < PER / 4; ++h) {
+                            const uint32_t x0 = (uint32_t)(w[u] >> (32 * h)), x1 = (uint32_t)(w[u + 1] >> (32 * h));
+                            const uint32_t z0 = cp_bytes_zip_lo(x0, x1), z1 = cp_bytes_zip_hi(x0, x1);
+                            cp_acc8_add2<false>(p[4 * h + 0], z0, pk);
+                            cp_acc8_add2<true>(p[4 * h + 1], z0, pk);
+                            cp_acc8_add2<false>(p[4 * h + 2], z1, pk);
+                            cp_acc8_add2<true>(p[4 * h + 3], z1, pk);
+                        }
+                    }
+                } else {
+#pragma unroll
+                    for (int u = 0; u < CP_FV_BR_BATCH; ++u) {
+                        uint32_t lim[4];
+                        cp_limbs16(rj[u], lim);
+#pragma unroll
+                        for (int t = 0; t < PER; ++t)
+                            cp_acc8_add(p[t], (int32_t)(int8_t)(uint8_t)(w[u] >> (8 * t)), lim);
+                    }
                 }
             };
             if (kPrefetch) {
@@ -157,37 +179,52 @@ __device__ __forceinline__ void cp_fv_br_slice(const int8_t* __restrict__ bt, co
     cp_fv_br_slice_t<CP_FV_BR_PER_THREAD, CP_FV_PREFETCH_BR != 0>(bt, r, n, k, l0, v);
 }
 
-// y_part[s][l] = sum over columns j in slice s of B[l][j] * r[j] (mod p) (cp_fv_br_slice).
-// grid = (ceil(k / (256 * 8)), slices), block = 256.
+// y_part[s][l] = sum over columns j in slice s of B[l][j] * r[j] (mod p), PER l per thread (cp_fv_br_slice_t).
+// grid = (ceil(k / (256 * PER)), slices), block = 256.
+template <int PER, bool kPrefetch, bool kDp2a>
+__device__ __forceinline__ void cp_fv_br_partial(const int8_t* __restrict__ bt, const uint64_t* __restrict__ r,
+                                                 uint32_t n, uint32_t k, uint64_t* __restrict__ y_part) {
+    const uint32_t l0 = PER * (blockIdx.x * blockDim.x + threadIdx.x);
+    if (l0 >= k) return;
+    uint64_t v[PER];
+    cp_fv_br_slice_t<PER, kPrefetch, kDp2a>(bt, r, n, k, l0, v);
+    CP_FV_LAUNCH_DEPENDENTS();
+#pragma unroll
+    for (int t = 0; t < PER; ++t)
+        if (l0 + t < k) y_part[(size_t)blockIdx.y * k + l0 + t] = v[t];
+}
+
+// The production B·r: CP_FV_BR_PER_THREAD = 8 l per thread, double-buffered loads.
 extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial(const int8_t* __restrict__ bt,
                                                                                const uint64_t* __restrict__ r,
                                                                                uint32_t n, uint32_t k,
                                                                                uint64_t* __restrict__ y_part) {
-    const uint32_t l0 = CP_FV_BR_PER_THREAD * (blockIdx.x * blockDim.x + threadIdx.x);
-    if (l0 >= k) return;
-    uint64_t v[CP_FV_BR_PER_THREAD];
-    cp_fv_br_slice(bt, r, n, k, l0, v);
-    CP_FV_LAUNCH_DEPENDENTS();
-#pragma unroll
-    for (int t = 0; t < CP_FV_BR_PER_THREAD; ++t)
-        if (l0 + t < k) y_part[(size_t)blockIdx.y * k + l0 + t] = v[t];
+    cp_fv_br_partial<CP_FV_BR_PER_THREAD, CP_FV_PREFETCH_BR != 0, false>(bt, r, n, k, y_part);
 }
 
-// As cuproof_freivalds_br_partial with 4 l per thread (4-byte loads) and no double buffering: about half the
-// registers, so that two of its blocks fit on an SM beside C·r's (docs/perf.md §4). grid = (ceil(k / (256 * 4)),
-// slices), block = 256.
+// 4 l per thread (4-byte loads) and no double buffering: about half the registers, so that two of its blocks fit
+// on an SM beside C·r's (docs/perf.md §4).
 extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial4(const int8_t* __restrict__ bt,
                                                                                 const uint64_t* __restrict__ r,
                                                                                 uint32_t n, uint32_t k,
                                                                                 uint64_t* __restrict__ y_part) {
-    const uint32_t l0 = 4u * (blockIdx.x * blockDim.x + threadIdx.x);
-    if (l0 >= k) return;
-    uint64_t v[4];
-    cp_fv_br_slice_t<4, false>(bt, r, n, k, l0, v);
-    CP_FV_LAUNCH_DEPENDENTS();
-#pragma unroll
-    for (int t = 0; t < 4; ++t)
-        if (l0 + t < k) y_part[(size_t)blockIdx.y * k + l0 + t] = v[t];
+    cp_fv_br_partial<4, false, false>(bt, r, n, k, y_part);
+}
+
+// The two above with the multiply-adds as two-way dot products (dp2a, two rows per instruction; freivalds.cuh):
+// the same partials, so the same y_part, with half the arithmetic instructions (docs/kernels.md §4e).
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial_dp2a(const int8_t* __restrict__ bt,
+                                                                                    const uint64_t* __restrict__ r,
+                                                                                    uint32_t n, uint32_t k,
+                                                                                    uint64_t* __restrict__ y_part) {
+    cp_fv_br_partial<CP_FV_BR_PER_THREAD, CP_FV_PREFETCH_BR != 0, true>(bt, r, n, k, y_part);
+}
+
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial4_dp2a(const int8_t* __restrict__ bt,
+                                                                                     const uint64_t* __restrict__ r,
+                                                                                     uint32_t n, uint32_t k,
+                                                                                     uint64_t* __restrict__ y_part) {
+    cp_fv_br_partial<4, false, true>(bt, r, n, k, y_part);
 }
 
 // y = B·r with the slice sum folded in (no second launch): every block adds its slice's partials into two u64
@@ -263,9 +300,9 @@ __device__ __forceinline__ uint64_t cp_warp_sum61(uint64_t v) {
 // (coalesced 4-byte loads of A, CP_FV_I8_BATCH iterations loaded before use; 32 contiguous bytes of y per lane,
 // shared by the rows). Partials are folded every 64 iterations (256 terms per lane, CP_ACC8_FOLD).
 // block = 256 (8 warps), grid = ceil(m / (8 * CP_FV_ROWS_I8)).
-extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8(const int8_t* __restrict__ a,
-                                                                            const uint64_t* __restrict__ y, uint32_t m,
-                                                                            uint32_t k, uint64_t* __restrict__ z) {
+template <bool kDp2a>
+__device__ __forceinline__ void cp_fv_rows_i8(const int8_t* __restrict__ a, const uint64_t* __restrict__ y, uint32_t m,
+                                              uint32_t k, uint64_t* __restrict__ z) {
     const uint32_t row0 = (blockIdx.x * 8 + (threadIdx.x >> 5)) * CP_FV_ROWS_I8;
     const uint32_t lane = threadIdx.x & 31;
     if (row0 >= m) return;
@@ -300,13 +337,21 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8(cons
                     const ulonglong2 y01 = __ldg((const ulonglong2*)(y + at + 128 * u));
                     const ulonglong2 y23 = __ldg((const ulonglong2*)(y + at + 128 * u + 2));
                     const uint64_t yv[4] = {y01.x, y01.y, y23.x, y23.y};
+                    if (kDp2a) {
+                        uint32_t lo[4], hi[4];
+                        cp_limb_pairs16(yv[0], yv[1], lo);
+                        cp_limb_pairs16(yv[2], yv[3], hi);
 #pragma unroll
-                    for (int t = 0; t < 4; ++t) {
-                        uint32_t lim[4];
-                        cp_limbs16(yv[t], lim);
+                        for (int q = 0; q < CP_FV_ROWS_I8; ++q) cp_acc8_add4(p[q], av[u][q], lo, hi);
+                    } else {
 #pragma unroll
-                        for (int q = 0; q < CP_FV_ROWS_I8; ++q)
-                            cp_acc8_add(p[q], (int32_t)(int8_t)(uint8_t)(av[u][q] >> (8 * t)), lim);
+                        for (int t = 0; t < 4; ++t) {
+                            uint32_t lim[4];
+                            cp_limbs16(yv[t], lim);
+#pragma unroll
+                            for (int q = 0; q < CP_FV_ROWS_I8; ++q)
+                                cp_acc8_add(p[q], (int32_t)(int8_t)(uint8_t)(av[u][q] >> (8 * t)), lim);
+                        }
                     }
                 }
             };
@@ -343,13 +388,21 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8(cons
                 uint32_t av[CP_FV_ROWS_I8];
 #pragma unroll
                 for (int q = 0; q < CP_FV_ROWS_I8; ++q) av[q] = *(const uint32_t*)(rows[q] + l);
+                if (kDp2a) {
+                    uint32_t lo[4], hi[4];
+                    cp_limb_pairs16(yv[0], yv[1], lo);
+                    cp_limb_pairs16(yv[2], yv[3], hi);
 #pragma unroll
-                for (int t = 0; t < 4; ++t) {
-                    uint32_t lim[4];
-                    cp_limbs16(yv[t], lim);
+                    for (int q = 0; q < CP_FV_ROWS_I8; ++q) cp_acc8_add4(p[q], av[q], lo, hi);
+                } else {
 #pragma unroll
-                    for (int q = 0; q < CP_FV_ROWS_I8; ++q)
-                        cp_acc8_add(p[q], (int32_t)(int8_t)(uint8_t)(av[q] >> (8 * t)), lim);
+                    for (int t = 0; t < 4; ++t) {
+                        uint32_t lim[4];
+                        cp_limbs16(yv[t], lim);
+#pragma unroll
+                        for (int q = 0; q < CP_FV_ROWS_I8; ++q)
+                            cp_acc8_add(p[q], (int32_t)(int8_t)(uint8_t)(av[q] >> (8 * t)), lim);
+                    }
                 }
             }
 #pragma unroll
@@ -375,6 +428,21 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8(cons
         const uint64_t w = cp_warp_sum61(v[q]);
         if (lane == 0 && row0 + q < m) z[row0 + q] = w;
     }
+}
+
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8(const int8_t* __restrict__ a,
+                                                                            const uint64_t* __restrict__ y, uint32_t m,
+                                                                            uint32_t k, uint64_t* __restrict__ z) {
+    cp_fv_rows_i8<false>(a, y, m, k, z);
+}
+
+// As cuproof_freivalds_rows_i8 with the multiply-adds as two-way dot products (dp2a: a row's four bytes of a load
+// against the paired limbs of four y values, freivalds.cuh): the same partials, so the same z.
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8_dp2a(const int8_t* __restrict__ a,
+                                                                                 const uint64_t* __restrict__ y,
+                                                                                 uint32_t m, uint32_t k,
+                                                                                 uint64_t* __restrict__ z) {
+    cp_fv_rows_i8<true>(a, y, m, k, z);
 }
 
 // w[i] = sum_j C[i][j] * r[j] (mod p) for int32 C: CP_FV_ROWS_I32 rows per warp; lane handles columns

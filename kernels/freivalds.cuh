@@ -70,6 +70,71 @@ CP_HD uint64_t cp_acc8_fold(uint64_t v, int32_t p[4]) {
     return v;
 }
 
+// The same int8 terms with two-way dot products (dp2a, docs/kernels.md §4e): one instruction adds two terms to a
+// limb's partial, p_i += limb_i(x0) * b0 + limb_i(x1) * b1, with the two residues' limbs packed as the 16-bit halves
+// of one word (unsigned) and the two int8 entries as two bytes of another (signed). Every partial receives exactly
+// the integers cp_acc8_add would add, so folds, residues and results are bit-identical; per int8 term the arithmetic
+// is 2 dp2a instead of 4 IMAD and a byte extraction.
+
+// __byte_perm / PRMT (default mode): byte i of the result is byte ((s >> 4i) & 7) of the pair {y:x} (bytes 0-3 of
+// x, 4-7 of y).
+CP_HD uint32_t cp_prmt(uint32_t x, uint32_t y, uint32_t s) {
+#if CP_DEVICE_CODE
+    return __byte_perm(x, y, s);
+#else
+    const uint64_t v = (uint64_t)x | ((uint64_t)y << 32);
+    uint32_t r = 0;
+    for (int i = 0; i < 4; ++i) r |= (uint32_t)((v >> (8 * ((s >> (4 * i)) & 7u))) & 0xFFu) << (8 * i);
+    return r;
+#endif
+}
+
+// c + a.lo16 * b.byte0 + a.hi16 * b.byte1 (dp2a.lo) or with bytes 2, 3 (kHi: dp2a.hi); a's halves unsigned, b's
+// bytes signed.
+template <bool kHi>
+CP_HD int32_t cp_dp2a(uint32_t a, uint32_t b, int32_t c) {
+#if CP_DEVICE_CODE
+    int32_t d;
+    if (kHi)
+        asm("dp2a.hi.u32.s32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+    else
+        asm("dp2a.lo.u32.s32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+    return d;
+#else
+    const uint32_t h = kHi ? b >> 16 : b;
+    return c + (int32_t)(a & 0xFFFFu) * (int32_t)(int8_t)(uint8_t)h + (int32_t)(a >> 16) * (int32_t)(int8_t)(uint8_t)(h >> 8);
+#endif
+}
+
+// pk[i] = limb_i(x0) | limb_i(x1) << 16 (cp_limbs16's limbs of two residues, paired): four byte permutations.
+CP_HD void cp_limb_pairs16(uint64_t x0, uint64_t x1, uint32_t pk[4]) {
+    const uint32_t a = (uint32_t)x0, b = (uint32_t)x1, c = (uint32_t)(x0 >> 32), d = (uint32_t)(x1 >> 32);
+    pk[0] = cp_prmt(a, b, 0x5410u);
+    pk[1] = cp_prmt(a, b, 0x7632u);
+    pk[2] = cp_prmt(c, d, 0x5410u);
+    pk[3] = cp_prmt(c, d, 0x7632u);
+}
+
+// Two int8 terms, bytes 0, 1 (or 2, 3: kHi) of b, against the limb pairs pk of their residues.
+template <bool kHi>
+CP_HD void cp_acc8_add2(int32_t p[4], uint32_t b, const uint32_t pk[4]) {
+    p[0] = cp_dp2a<kHi>(pk[0], b, p[0]);
+    p[1] = cp_dp2a<kHi>(pk[1], b, p[1]);
+    p[2] = cp_dp2a<kHi>(pk[2], b, p[2]);
+    p[3] = cp_dp2a<kHi>(pk[3], b, p[3]);
+}
+
+// Four int8 terms, the bytes of b against residues x0..x3 given as lo = pairs(x0, x1), hi = pairs(x2, x3).
+CP_HD void cp_acc8_add4(int32_t p[4], uint32_t b, const uint32_t lo[4], const uint32_t hi[4]) {
+    cp_acc8_add2<false>(p, b, lo);
+    cp_acc8_add2<true>(p, b, hi);
+}
+
+// Bytes of two words interleaved: zip_lo = [x0, y0, x1, y1], zip_hi = [x2, y2, x3, y3]. For two rows j, j + 1 of Bt
+// holding four consecutive l each, zip_lo holds l0's pair (bytes 0, 1) and l1's (bytes 2, 3).
+CP_HD uint32_t cp_bytes_zip_lo(uint32_t x, uint32_t y) { return cp_prmt(x, y, 0x5140u); }
+CP_HD uint32_t cp_bytes_zip_hi(uint32_t x, uint32_t y) { return cp_prmt(x, y, 0x7362u); }
+
 // int32 terms c * x with x split into three 21-bit limbs x = x0 + x1 * 2^21 + x2 * 2^42 (x2 < 2^19):
 // |c * xi| < 2^52: exact for up to 2^11 terms (CP_ACC32_TERMS). Three IMAD.WIDE per term.
 #define CP_ACC32_TERMS (1ULL << 11)

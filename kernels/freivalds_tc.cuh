@@ -35,17 +35,7 @@
 #define CP_FVTC_ROWS_FOLD 128u       // steps between int64 folds: 128 * 256 * 255 * 255 < 2^31
 #define CP_FVTC_STRIDE_ALIGN 256u    // plane strides are multiples of this
 
-// __byte_perm / PRMT (default mode): byte i of the result is byte ((s >> 4i) & 7) of the pair {y:x}.
-CP_HD uint32_t cp_prmt(uint32_t x, uint32_t y, uint32_t s) {
-#if CP_DEVICE_CODE
-    return __byte_perm(x, y, s);
-#else
-    const uint64_t v = ((uint64_t)y << 32) | x;
-    uint32_t r = 0;
-    for (int i = 0; i < 4; ++i) r |= (uint32_t)((v >> (8 * ((s >> (4 * i)) & 7u))) & 0xFFu) << (8 * i);
-    return r;
-#endif
-}
+// cp_prmt (__byte_perm / PRMT, default mode) is in freivalds.cuh.
 
 // 4 x 4 byte transpose: byte c of w[i] is M[i][c]; byte i of t[c] is M[i][c]. Eight PRMT.
 CP_HD void cp_fvtc_transpose4(const uint32_t w[4], uint32_t t[4]) {

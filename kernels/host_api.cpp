@@ -167,6 +167,64 @@ void cuproof_host_freivalds(const int8_t* A, const int8_t* Bt, const int32_t* C,
     }
 }
 
+// y = B·r and z = A·y with the two-way dot products grouped as the dp2a kernels group them (freivalds.cu,
+// cuproof_freivalds_br_partial*_dp2a and _rows_i8_dp2a; k % 4 == 0, their fast path): B·r takes the rows of Bt in
+// pairs within each fold of CP_ACC8_FOLD rows (the rows of a slice from `slice_start` on: an odd start pairs rows
+// differently), four l at a time through cp_bytes_zip_*, a last unpaired row by cp_acc8_add; A·y takes each row's
+// bytes four at a time against the paired limbs of y. The slice sum adds the residues of [0, slice_start) and
+// [slice_start, n).
+void cuproof_host_freivalds_dp2a(const int8_t* A, const int8_t* Bt, const uint64_t* r, uint32_t m, uint32_t n,
+                                 uint32_t k, uint32_t slice_start, uint64_t* y, uint64_t* z) {
+    for (uint32_t l0 = 0; l0 < k; l0 += 4) {
+        uint64_t total[4] = {0, 0, 0, 0};
+        const uint32_t bounds[3] = {0, slice_start < n ? slice_start : n, n};
+        for (int sl = 0; sl < 2; ++sl) {
+            uint64_t v[4] = {0, 0, 0, 0};
+            int32_t p[4][4] = {};
+            for (uint32_t jb = bounds[sl]; jb < bounds[sl + 1]; jb += CP_ACC8_FOLD) {
+                const uint32_t je = bounds[sl + 1] - jb < CP_ACC8_FOLD ? bounds[sl + 1] : jb + CP_ACC8_FOLD;
+                uint32_t j = jb;
+                for (; j + 1 < je; j += 2) {
+                    uint32_t pk[4];
+                    cp_limb_pairs16(r[j], r[j + 1], pk);
+                    uint32_t x0 = 0, x1 = 0;
+                    for (int t = 0; t < 4; ++t) {
+                        x0 |= (uint32_t)(uint8_t)Bt[(size_t)j * k + l0 + t] << (8 * t);
+                        x1 |= (uint32_t)(uint8_t)Bt[(size_t)(j + 1) * k + l0 + t] << (8 * t);
+                    }
+                    const uint32_t z0 = cp_bytes_zip_lo(x0, x1), z1 = cp_bytes_zip_hi(x0, x1);
+                    cp_acc8_add2<false>(p[0], z0, pk);
+                    cp_acc8_add2<true>(p[1], z0, pk);
+                    cp_acc8_add2<false>(p[2], z1, pk);
+                    cp_acc8_add2<true>(p[3], z1, pk);
+                }
+                for (; j < je; ++j) {
+                    uint32_t lim[4];
+                    cp_limbs16(r[j], lim);
+                    for (int t = 0; t < 4; ++t) cp_acc8_add(p[t], (int32_t)Bt[(size_t)j * k + l0 + t], lim);
+                }
+                for (int t = 0; t < 4; ++t) v[t] = cp_acc8_fold(v[t], p[t]);
+            }
+            for (int t = 0; t < 4; ++t) total[t] = cp_addmod61(total[t], v[t]);
+        }
+        for (int t = 0; t < 4; ++t) y[l0 + t] = total[t];
+    }
+    for (uint32_t i = 0; i < m; ++i) {
+        uint64_t s = 0;
+        int32_t p[4] = {0, 0, 0, 0};
+        for (uint32_t l = 0; l < k; l += 4) {
+            uint32_t word = 0;
+            for (int t = 0; t < 4; ++t) word |= (uint32_t)(uint8_t)A[(size_t)i * k + l + t] << (8 * t);
+            uint32_t lo[4], hi[4];
+            cp_limb_pairs16(y[l], y[l + 1], lo);
+            cp_limb_pairs16(y[l + 2], y[l + 3], hi);
+            cp_acc8_add4(p, word, lo, hi);
+            if ((l + 4) % CP_ACC8_FOLD == 0) s = cp_acc8_fold(s, p);
+        }
+        z[i] = cp_acc8_fold(s, p);
+    }
+}
+
 // y from per-slice partial residues as cuproof_freivalds_br_fused sums them: the low 32 and high 29 bits of every
 // slice's residue added into two u64 accumulators per l, then cp_fv_y_from_halves.
 void cuproof_host_y_from_slices(const uint64_t* parts, uint32_t slices, uint32_t k, uint64_t* y) {

@@ -220,6 +220,9 @@ pub struct FreivaldsLaunch {
     pub pdl: bool,
     /// B·r by `cuproof_freivalds_br_partial4` (4 l per thread, 48 registers: two blocks fit beside C·r's).
     pub br_narrow: bool,
+    /// B·r and A·y with two-way dot products (`dp2a`: the `_dp2a` entries, half the arithmetic instructions of the
+    /// IMAD kernels, the same partial sums).
+    pub dp2a: bool,
 }
 
 impl Default for FreivaldsLaunch {
@@ -236,6 +239,7 @@ impl Default for FreivaldsLaunch {
             cr_block: 0,
             pdl: false,
             br_narrow: false,
+            dp2a: false,
         }
     }
 }
@@ -1585,18 +1589,24 @@ impl CudaExec {
             )?;
             planned.push(("freivalds", freivalds::ENTRY_BR_FUSED, cfg, args));
         }
-        let br = if launch.br_narrow {
-            freivalds::ENTRY_BR_PARTIAL4
+        let br = match (launch.br_narrow, launch.dp2a) {
+            (false, false) => freivalds::ENTRY_BR_PARTIAL,
+            (true, false) => freivalds::ENTRY_BR_PARTIAL4,
+            (false, true) => freivalds::ENTRY_BR_PARTIAL_DP2A,
+            (true, true) => freivalds::ENTRY_BR_PARTIAL4_DP2A,
+        };
+        let ay = if launch.dp2a {
+            freivalds::ENTRY_ROWS_I8_DP2A
         } else {
-            freivalds::ENTRY_BR_PARTIAL
+            freivalds::ENTRY_ROWS_I8
         };
         let simt_entries: &[&str] = if launch.fused_sum {
-            &[freivalds::ENTRY_ROWS_I8, freivalds::ENTRY_ROWS_I32]
+            &[ay, freivalds::ENTRY_ROWS_I32]
         } else {
             &[
                 br,
                 freivalds::ENTRY_SUM_SLICES,
-                freivalds::ENTRY_ROWS_I8,
+                ay,
                 freivalds::ENTRY_ROWS_I32,
             ]
         };
@@ -1641,7 +1651,9 @@ impl CudaExec {
                 && i != last
                 && matches!(
                     *entry,
-                    freivalds::ENTRY_SUM_SLICES | freivalds::ENTRY_ROWS_I8
+                    freivalds::ENTRY_SUM_SLICES
+                        | freivalds::ENTRY_ROWS_I8
+                        | freivalds::ENTRY_ROWS_I8_DP2A
                 );
             self.issue_with(stream, module, entry, *cfg, args, dependent)?;
             if let Some(marks) = marks.as_mut() {
@@ -2072,7 +2084,10 @@ fn freivalds_cfg(
     let grid = freivalds::grid(entry, m32, k32, slices, cr_cap)
         .ok_or_else(|| RuntimeError::Shape(format!("freivalds: unknown entry {entry}")))?;
     let args = match entry {
-        freivalds::ENTRY_BR_PARTIAL | freivalds::ENTRY_BR_PARTIAL4 => {
+        freivalds::ENTRY_BR_PARTIAL
+        | freivalds::ENTRY_BR_PARTIAL4
+        | freivalds::ENTRY_BR_PARTIAL_DP2A
+        | freivalds::ENTRY_BR_PARTIAL4_DP2A => {
             vec![p(bt), q(r), Arg::U32(n32), Arg::U32(k32), q(part)]
         }
         // the slice count B·r ran with is its grid's y
@@ -2085,7 +2100,9 @@ fn freivalds_cfg(
             ),
             q(y),
         ],
-        freivalds::ENTRY_ROWS_I8 => vec![p(a), q(y), Arg::U32(m32), Arg::U32(k32), q(z)],
+        freivalds::ENTRY_ROWS_I8 | freivalds::ENTRY_ROWS_I8_DP2A => {
+            vec![p(a), q(y), Arg::U32(m32), Arg::U32(k32), q(z)]
+        }
         _ => vec![p(c), q(r), Arg::U32(m32), Arg::U32(n32), q(w)],
     };
     let launch_cfg = LaunchCfg {

@@ -64,6 +64,17 @@ mod ffi {
             z: *mut u64,
             w: *mut u64,
         );
+        pub fn cuproof_host_freivalds_dp2a(
+            a: *const i8,
+            bt: *const i8,
+            r: *const u64,
+            m: u32,
+            n: u32,
+            k: u32,
+            slice_start: u32,
+            y: *mut u64,
+            z: *mut u64,
+        );
         pub fn cuproof_host_dot61(a: *const u64, b: *const u64, n: u32, threads: u32) -> u64;
         pub fn cuproof_host_y_from_slices(parts: *const u64, slices: u32, k: u32, y: *mut u64);
         pub fn cuproof_host_freivalds_tc(
@@ -243,6 +254,46 @@ pub fn freivalds(
         )
     };
     Ok((y, z, w))
+}
+
+/// `(y, z)` of the Freivalds check with the two-way dot products (`dp2a`) grouped as the dp2a kernels group them
+/// (`cuproof_freivalds_br_partial*_dp2a`, `cuproof_freivalds_rows_i8_dp2a`): B·r over two slices split at
+/// `slice_start` (rows paired from each slice's start), A·y four bytes of a row at a time. Needs `k % 4 == 0` (the
+/// kernels' fast path; other k take the IMAD path there) and residues `r[j] < p`.
+pub fn freivalds_dp2a(
+    a: &[i8],
+    bt: &[i8],
+    r: &[u64],
+    m: usize,
+    n: usize,
+    k: usize,
+    slice_start: usize,
+) -> Result<(Vec<u64>, Vec<u64>), RuntimeError> {
+    crate::kernels::gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+    let p = crate::kernels::freivalds::P;
+    if r.len() != n || !k.is_multiple_of(4) || slice_start > n || r.iter().any(|&x| x >= p) {
+        return Err(RuntimeError::Shape(format!(
+            "freivalds (dp2a): r has {} entries for n = {n}, k = {k} (a multiple of 4), slice start {slice_start},              residues below p",
+            r.len()
+        )));
+    }
+    let (mut y, mut z) = (vec![0u64; k], vec![0u64; m]);
+    // SAFETY: lengths checked above (check_shape: a is m·k, bt n·k, dims fit in u32; r has n entries); y holds k
+    // and z m entries.
+    unsafe {
+        ffi::cuproof_host_freivalds_dp2a(
+            a.as_ptr(),
+            bt.as_ptr(),
+            r.as_ptr(),
+            m as u32,
+            n as u32,
+            k as u32,
+            slice_start as u32,
+            y.as_mut_ptr(),
+            z.as_mut_ptr(),
+        )
+    };
+    Ok((y, z))
 }
 
 /// `a · b mod p` (residues, equal lengths) as `cuproof_freivalds_dot2` computes it with `threads` threads.

@@ -254,11 +254,7 @@ fn gemm_rejects_bad_shapes() {
 fn freivalds_host_build_matches_twin_and_catches_errors() {
     let mut r = rng();
     for (m, n, k) in [(1, 1, 1), (33, 17, 65), (64, 48, 100)] {
-        let a = random_i8(&mut r, m * k);
-        let bt = random_i8(&mut r, n * k);
-        let c = gemm::gemm_i8_cpu(&a, &bt, m, n, k).unwrap();
-        let mut seed = [0u8; 32];
-        r.fill_bytes(&mut seed);
+        let (a, bt, c, seed) = freivalds_case(&mut r, m, n, k);
         let rv = freivalds::r_vector(&seed, n);
         assert!(rv.iter().all(|&x| x < freivalds::P));
         let twin = freivalds::freivalds_cpu(&a, &bt, &c, m, n, k, &seed).unwrap();
@@ -280,11 +276,7 @@ fn freivalds_host_build_matches_twin_and_catches_errors() {
 fn bilinear_check_host_build_matches_twin_and_catches_errors() {
     let mut r = rng();
     for (m, n, k) in [(1, 1, 1), (33, 17, 65), (64, 48, 100), (700, 3, 5)] {
-        let a = random_i8(&mut r, m * k);
-        let bt = random_i8(&mut r, n * k);
-        let c = gemm::gemm_i8_cpu(&a, &bt, m, n, k).unwrap();
-        let mut seed = [0u8; 32];
-        r.fill_bytes(&mut seed);
+        let (a, bt, c, seed) = freivalds_case(&mut r, m, n, k);
         let (s, rv) = (freivalds::s_vector(&seed, m), freivalds::r_vector(&seed, n));
         assert!(s.iter().all(|&x| x < freivalds::P));
         assert_ne!(
@@ -379,8 +371,34 @@ fn gemm_sm90_schedule_matches_naive_product() {
     assert!(host::gemm_i8_sm90(&[0; 5], &[0; 6], 2, 2, 3).is_err());
 }
 
+/// Random operands of an m×k by k×n product, C = A·B, and a random challenge seed.
+fn freivalds_case(
+    r: &mut ChaCha20Rng,
+    m: usize,
+    n: usize,
+    k: usize,
+) -> (Vec<i8>, Vec<i8>, Vec<i32>, [u8; 32]) {
+    let a = random_i8(r, m * k);
+    let bt = random_i8(r, n * k);
+    let c = gemm::gemm_i8_cpu(&a, &bt, m, n, k).unwrap();
+    let mut seed = [0u8; 32];
+    r.fill_bytes(&mut seed);
+    (a, bt, c, seed)
+}
+
 fn mod_p(x: i128) -> u64 {
     x.rem_euclid(freivalds::P as i128) as u64
+}
+
+/// y = B·r and z = A·y mod p in i128 arithmetic (the reference for the extremes).
+fn yz_i128(a: &[i8], bt: &[i8], rv: &[u64], m: usize, n: usize, k: usize) -> (Vec<u64>, Vec<u64>) {
+    let y: Vec<u64> = (0..k)
+        .map(|l| mod_p((0..n).map(|j| bt[j * k + l] as i128 * rv[j] as i128).sum()))
+        .collect();
+    let z = (0..m)
+        .map(|i| mod_p((0..k).map(|l| a[i * k + l] as i128 * y[l] as i128).sum()))
+        .collect();
+    (y, z)
 }
 
 #[test]
@@ -408,12 +426,7 @@ fn freivalds_limb_accumulators_are_exact_at_the_extremes() {
         .collect();
     let cvals = [i32::MIN, i32::MAX, -1, 0, 65535, -65536, 1 << 16];
     let c: Vec<i32> = (0..m * n).map(|i| cvals[i % cvals.len()]).collect();
-    let y: Vec<u64> = (0..k)
-        .map(|l| mod_p((0..n).map(|j| bt[j * k + l] as i128 * rv[j] as i128).sum()))
-        .collect();
-    let z: Vec<u64> = (0..m)
-        .map(|i| mod_p((0..k).map(|l| a[i * k + l] as i128 * y[l] as i128).sum()))
-        .collect();
+    let (y, z) = yz_i128(&a, &bt, &rv, m, n, k);
     let w: Vec<u64> = (0..m)
         .map(|i| mod_p((0..n).map(|j| c[i * n + j] as i128 * rv[j] as i128).sum()))
         .collect();
@@ -421,6 +434,72 @@ fn freivalds_limb_accumulators_are_exact_at_the_extremes() {
         host::freivalds(&a, &bt, &c, &rv, m, n, k).unwrap(),
         (y, z, w)
     );
+}
+
+#[test]
+fn freivalds_dp2a_grouping_matches_the_limb_accumulators() {
+    // The dp2a kernels add the same integers to the same limb partials, two or four terms per instruction: y and z
+    // equal the IMAD kernels' (host build) and the Rust twin's, for random operands, several slice splits (an odd
+    // split pairs the rows of the second slice differently, a last row unpaired), and at the extremes: every
+    // product at its bound (int8 -128 and 127 against limbs 0xFFFF of residues p - 1 and limb boundaries) over
+    // whole folds of 256 terms.
+    let mut r = rng();
+    let p = freivalds::P;
+    for (m, n, k) in [
+        (1, 1, 4),
+        (5, 7, 8),
+        (33, 17, 64),
+        (9, 600, 300),
+        (3, 1031, 516),
+    ] {
+        let (a, bt, c, seed) = freivalds_case(&mut r, m, n, k);
+        let rv = freivalds::r_vector(&seed, n);
+        let (y, z, _) = host::freivalds(&a, &bt, &c, &rv, m, n, k).unwrap();
+        let twin = freivalds::freivalds_cpu(&a, &bt, &c, m, n, k, &seed).unwrap();
+        assert_eq!((&y, &z), (&twin.y, &twin.z));
+        for split in [0, 1, n / 2, n.saturating_sub(1), n] {
+            let split = split.min(n);
+            assert_eq!(
+                host::freivalds_dp2a(&a, &bt, &rv, m, n, k, split).unwrap(),
+                (y.clone(), z.clone()),
+                "{m}x{n}x{k}, slices split at {split}"
+            );
+        }
+    }
+    let (m, n, k) = (2usize, 777usize, 1028usize);
+    let specials = [
+        p - 1,
+        (1 << 61) - 2,
+        0xFFFF,
+        0xFFFF_FFFF_FFFF,
+        1 << 48,
+        0,
+        1,
+    ];
+    let rv: Vec<u64> = (0..n).map(|j| specials[j % specials.len()]).collect();
+    for (av, bv) in [(-128i8, -128i8), (127, -128), (-128, 127)] {
+        let a = vec![av; m * k];
+        let bt = vec![bv; n * k];
+        let (y, z) = yz_i128(&a, &bt, &rv, m, n, k);
+        for split in [0, 3, 256] {
+            assert_eq!(
+                host::freivalds_dp2a(&a, &bt, &rv, m, n, k, split).unwrap(),
+                (y.clone(), z.clone())
+            );
+        }
+    }
+    // y values whose every limb is 0xFFFF or 0 against rows of -128: the four-term dp2a path at its bound
+    let yv: Vec<u64> = (0..k)
+        .map(|l| if l % 2 == 0 { p - 1 } else { 0xFFFF_0000_FFFF })
+        .collect();
+    let z: u64 = mod_p((0..k).map(|l| -128i128 * yv[l] as i128).sum());
+    // z from y is A·y with Bt := the identity on y: take n = k, Bt = I, r = y, so that y comes back unchanged
+    let ident: Vec<i8> = (0..k * k).map(|i| (i / k == i % k) as i8).collect();
+    let (y2, z2) = host::freivalds_dp2a(&vec![-128; k], &ident, &yv, 1, k, k, 0).unwrap();
+    assert_eq!((y2, z2), (yv.clone(), vec![z]));
+    assert!(host::freivalds_dp2a(&[0; 6], &[0; 6], &[0; 2], 1, 2, 6, 0).is_err());
+    assert!(host::freivalds_dp2a(&[0; 4], &[0; 8], &[0; 2], 1, 2, 4, 3).is_err());
+    assert!(host::freivalds_dp2a(&[0; 4], &[0; 8], &[p; 2], 1, 2, 4, 0).is_err());
 }
 
 /// `plan` with other slice lengths (and the slice counts that go with them).
@@ -447,11 +526,7 @@ fn freivalds_tensor_core_kernels_match_twin_under_any_slicing() {
     // 32), several slices of every reduction (plans for 1 to 132 SMs), then one wrong entry of C is caught.
     let mut r = rng();
     for (m, n, k) in [(1, 4, 16), (37, 68, 144), (16, 96, 1040), (130, 36, 272)] {
-        let a = random_i8(&mut r, m * k);
-        let bt = random_i8(&mut r, n * k);
-        let c = gemm::gemm_i8_cpu(&a, &bt, m, n, k).unwrap();
-        let mut seed = [0u8; 32];
-        r.fill_bytes(&mut seed);
+        let (a, bt, c, seed) = freivalds_case(&mut r, m, n, k);
         let rv = freivalds::r_vector(&seed, n);
         let twin = freivalds::freivalds_with_r(&a, &bt, &c, &rv, m, n, k);
         assert!(twin.accept);

@@ -46,9 +46,12 @@ fn modules_export_the_runtime_entries() {
             &[
                 freivalds::ENTRY_BR_PARTIAL,
                 freivalds::ENTRY_BR_PARTIAL4,
+                freivalds::ENTRY_BR_PARTIAL_DP2A,
+                freivalds::ENTRY_BR_PARTIAL4_DP2A,
                 freivalds::ENTRY_BR_FUSED,
                 freivalds::ENTRY_SUM_SLICES,
                 freivalds::ENTRY_ROWS_I8,
+                freivalds::ENTRY_ROWS_I8_DP2A,
                 freivalds::ENTRY_ROWS_I32,
             ],
         ),
@@ -123,16 +126,19 @@ fn hopper_freivalds_pdl_module_waits_for_its_primary() {
     for e in [
         freivalds::ENTRY_BR_PARTIAL,
         freivalds::ENTRY_BR_PARTIAL4,
+        freivalds::ENTRY_BR_PARTIAL_DP2A,
+        freivalds::ENTRY_BR_PARTIAL4_DP2A,
         freivalds::ENTRY_SUM_SLICES,
         freivalds::ENTRY_ROWS_I8,
+        freivalds::ENTRY_ROWS_I8_DP2A,
         freivalds::ENTRY_ROWS_I32,
     ] {
         assert!(text.contains(&format!(".entry {e}(")), "missing entry {e}");
     }
-    // the dependents (sum, A·y) wait; both B·r kernels and the sum release their dependents; the sm_80 module has
-    // neither
-    assert_eq!(text.matches("griddepcontrol.wait").count(), 2);
-    assert_eq!(text.matches("griddepcontrol.launch_dependents").count(), 3);
+    // the dependents (sum, both A·y) wait; the four B·r kernels and the sum release their dependents; the sm_80
+    // module has neither
+    assert_eq!(text.matches("griddepcontrol.wait").count(), 3);
+    assert_eq!(text.matches("griddepcontrol.launch_dependents").count(), 5);
     assert!(!ptx::FREIVALDS.contains("griddepcontrol"));
     assert!(ptx::modules_for((9, 0))
         .iter()
@@ -148,6 +154,50 @@ fn kernels_use_the_required_instructions() {
     for text in [ptx::KECCAK_F1600, ptx::KECCAK_MERKLE] {
         assert!(text.contains("shf.l.wrap.b32"));
         assert!(text.contains("lop3.b32"));
+    }
+}
+
+/// The text of entry `name` in a PTX module (to the next entry or the end).
+fn entry_text<'a>(ptx: &'a str, name: &str) -> &'a str {
+    let start = ptx
+        .find(&format!(".entry {name}("))
+        .unwrap_or_else(|| panic!("no entry {name}"));
+    let rest = &ptx[start + 1..];
+    &ptx[start..start + 1 + rest.find(".entry ").unwrap_or(rest.len())]
+}
+
+#[test]
+fn dp2a_freivalds_kernels_use_two_way_dot_products() {
+    use cuproof::kernels::freivalds;
+    for text in [ptx::FREIVALDS, ptx::FREIVALDS_PDL_SM90] {
+        for (dp2a, imad) in [
+            (
+                freivalds::ENTRY_BR_PARTIAL_DP2A,
+                freivalds::ENTRY_BR_PARTIAL,
+            ),
+            (
+                freivalds::ENTRY_BR_PARTIAL4_DP2A,
+                freivalds::ENTRY_BR_PARTIAL4,
+            ),
+            (freivalds::ENTRY_ROWS_I8_DP2A, freivalds::ENTRY_ROWS_I8),
+        ] {
+            let (d, i) = (entry_text(text, dp2a), entry_text(text, imad));
+            // unsigned 16-bit limb halves against signed bytes, both halves of the byte word
+            assert!(
+                d.contains("dp2a.lo.u32.s32") && d.contains("dp2a.hi.u32.s32"),
+                "{dp2a}"
+            );
+            assert!(!i.contains("dp2a.lo") && !i.contains("dp2a.hi"), "{imad}");
+            // the batched loop's multiply-adds become dot products: at most half the mad instructions remain
+            // (the tails keep theirs)
+            let mads = |t: &str| t.matches("mad.lo.s32").count();
+            assert!(
+                2 * mads(d) <= mads(i) + 8,
+                "{dp2a}: {} mad against {}",
+                mads(d),
+                mads(i)
+            );
+        }
     }
 }
 

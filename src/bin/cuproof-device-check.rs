@@ -1105,6 +1105,7 @@ mod device {
         let mut fused_ok = true;
         let mut pdl_ok = true;
         let mut narrow_ok = true;
+        let mut dp2a_ok = true;
         let shapes = [
             sh(4, 4096, 4, 1, true),
             sh(1, 512, 2, 3, false),
@@ -1157,6 +1158,25 @@ mod device {
             };
             for (dcx, twin) in accept_reject {
                 narrow_ok &= run(&mut rec, narrow, dcx, twin, "narrow-B r freivalds".into())?;
+            }
+            // B r and A y by two-way dot products (dp2a), with both B r widths and with the PDL chain
+            for (dcx, twin) in accept_reject {
+                for (br_narrow, pdl) in [(false, false), (true, false), (false, true), (true, true)]
+                {
+                    let launch = FreivaldsLaunch {
+                        dp2a: true,
+                        br_narrow,
+                        pdl,
+                        ..FreivaldsLaunch::default()
+                    };
+                    dp2a_ok &= run(
+                        &mut rec,
+                        launch,
+                        dcx,
+                        twin,
+                        format!("dp2a freivalds (narrow {br_narrow}, PDL {pdl})"),
+                    )?;
+                }
             }
             // the chain with programmatic dependent launch (its dependents wait for their predecessor themselves)
             for (dcx, twin) in accept_reject {
@@ -1221,6 +1241,13 @@ mod device {
             "freivalds (B r with 4 l per thread)",
             narrow_ok,
             "7 shapes, accept and reject: y, z, w bit-identical to twin".into(),
+        );
+        rep.check(
+            "freivalds (B r and A y by dp2a)",
+            dp2a_ok,
+            "7 shapes, accept and reject, 8-l and 4-l B r, with and without the PDL chain: y, z, w bit-identical \
+             to twin"
+                .into(),
         );
         rep.check(
             "freivalds (chain with programmatic dependent launch)",
@@ -1344,6 +1371,33 @@ mod device {
                 false,
             ));
         }
+        // B r and A y by dp2a (half the arithmetic instructions): alone, at 64 slices, with the narrow B r, with
+        // the PDL chain, and all of these together
+        for (label, br_narrow, pdl, br_slices) in [
+            ("", false, false, freivalds::DEFAULT_SLICES),
+            (", 64 slices", false, false, 64),
+            (", narrow B r", true, false, freivalds::DEFAULT_SLICES),
+            (", PDL chain", false, true, freivalds::DEFAULT_SLICES),
+            (
+                ", narrow B r, PDL chain",
+                true,
+                true,
+                freivalds::DEFAULT_SLICES,
+            ),
+            (", narrow B r, PDL chain, 64 slices", true, true, 64),
+        ] {
+            launches.push((
+                format!("dp2a B r and A y{label}"),
+                FreivaldsLaunch {
+                    dp2a: true,
+                    br_narrow,
+                    pdl,
+                    br_slices,
+                    ..FreivaldsLaunch::default()
+                },
+                false,
+            ));
+        }
         for (label, schedule) in [
             ("", FreivaldsSchedule::OverlapPrioritized),
             (", Overlap", FreivaldsSchedule::Overlap),
@@ -1441,6 +1495,22 @@ mod device {
                 },
             ),
             (
+                "dp2a",
+                FreivaldsLaunch {
+                    dp2a: true,
+                    ..FreivaldsLaunch::default()
+                },
+            ),
+            (
+                "dp2a, narrow B r, PDL",
+                FreivaldsLaunch {
+                    dp2a: true,
+                    br_narrow: true,
+                    pdl: true,
+                    ..FreivaldsLaunch::default()
+                },
+            ),
+            (
                 "C r 12 warps/SM",
                 FreivaldsLaunch {
                     cr_block: 128,
@@ -1491,6 +1561,31 @@ mod device {
             (
                 "A y SIMT".into(),
                 freivalds::ENTRY_ROWS_I8,
+                FreivaldsLaunch::default(),
+            ),
+            (
+                "A y dp2a".into(),
+                freivalds::ENTRY_ROWS_I8_DP2A,
+                FreivaldsLaunch::default(),
+            ),
+            (
+                "B r SIMT (32 slices)".into(),
+                freivalds::ENTRY_BR_PARTIAL,
+                FreivaldsLaunch::default(),
+            ),
+            (
+                "B r dp2a (32 slices)".into(),
+                freivalds::ENTRY_BR_PARTIAL_DP2A,
+                FreivaldsLaunch::default(),
+            ),
+            (
+                "B r narrow (32 slices)".into(),
+                freivalds::ENTRY_BR_PARTIAL4,
+                FreivaldsLaunch::default(),
+            ),
+            (
+                "B r narrow dp2a (32 slices)".into(),
+                freivalds::ENTRY_BR_PARTIAL4_DP2A,
                 FreivaldsLaunch::default(),
             ),
         ];

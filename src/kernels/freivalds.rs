@@ -20,6 +20,12 @@ pub const PDL_MODULE: &str = "freivalds_pdl_sm90";
 pub const ENTRY_BR_FUSED: &str = "cuproof_freivalds_br_fused";
 /// Entry: partial sums of B·r with 4 l per thread and no double buffering (48 registers against 119).
 pub const ENTRY_BR_PARTIAL4: &str = "cuproof_freivalds_br_partial4";
+/// Entry: B·r partial sums with the multiply-adds as two-way dot products (`dp2a`, two rows per instruction).
+pub const ENTRY_BR_PARTIAL_DP2A: &str = "cuproof_freivalds_br_partial_dp2a";
+/// Entry: the 4-l B·r with `dp2a`.
+pub const ENTRY_BR_PARTIAL4_DP2A: &str = "cuproof_freivalds_br_partial4_dp2a";
+/// Entry: A·y with `dp2a` (four bytes of a row per pair of instructions per limb).
+pub const ENTRY_ROWS_I8_DP2A: &str = "cuproof_freivalds_rows_i8_dp2a";
 /// Entry: sum of the slices.
 pub const ENTRY_SUM_SLICES: &str = "cuproof_freivalds_sum_slices";
 /// Entry: A·y (int8 rows).
@@ -55,12 +61,14 @@ pub const BLOCK: u32 = 256;
 /// depends on the GPU's SM count, which the CPU backend does not have: it records C·r uncapped).
 pub fn grid(entry: &str, m: u32, k: u32, slices: u32, cr_cap: u32) -> Option<[u32; 3]> {
     let g = match entry {
-        ENTRY_BR_PARTIAL => [
+        ENTRY_BR_PARTIAL | ENTRY_BR_PARTIAL_DP2A => [
             k.div_ceil(BLOCK * BR_PER_THREAD),
             slices.clamp(1, SLICES),
             1,
         ],
-        ENTRY_BR_PARTIAL4 => [k.div_ceil(BLOCK * 4), slices.clamp(1, SLICES), 1],
+        ENTRY_BR_PARTIAL4 | ENTRY_BR_PARTIAL4_DP2A => {
+            [k.div_ceil(BLOCK * 4), slices.clamp(1, SLICES), 1]
+        }
         ENTRY_BR_FUSED => [
             k.div_ceil(BLOCK * BR_PER_THREAD),
             slices.clamp(1, SLICES),
@@ -68,7 +76,7 @@ pub fn grid(entry: &str, m: u32, k: u32, slices: u32, cr_cap: u32) -> Option<[u3
         ],
         ENTRY_SUM_SLICES => [k.div_ceil(SUM_L_PER_BLOCK), 1, 1],
         ENTRY_DOT2 => [2, 1, 1],
-        ENTRY_ROWS_I8 => [m.div_ceil(8 * ROWS_I8_PER_WARP), 1, 1],
+        ENTRY_ROWS_I8 | ENTRY_ROWS_I8_DP2A => [m.div_ceil(8 * ROWS_I8_PER_WARP), 1, 1],
         ENTRY_ROWS_I32 => {
             let g = m.div_ceil(8 * ROWS_I32_PER_WARP);
             [if cr_cap > 0 { g.min(cr_cap) } else { g }, 1, 1]
