@@ -98,6 +98,9 @@ pub fn coefficients(request_digest: &[u8; 32], count: usize) -> Vec<u64> {
 /// Whether `Σ_i ρ_i·C_i ≡ (Σ_i ρ_i·A_i)·B (mod p)` column by column, for explicit rows: `a_rows[i]` is `k` int8,
 /// `c_rows[i]` is `4n` bytes (little-endian int32), `bt` is Bᵀ (`n×k` int8, row-major), `rho[i] < p`.
 /// Errors on inconsistent lengths or `k >` [`MAX_K`] (the combination would not be sound: entries could wrap).
+/// Sound only for coefficients the producer of the rows could not choose or predict when it fixed them (the
+/// verifier's are [`coefficients`] of a request drawn after the commitment): with chosen coefficients, two wrong
+/// rows can cancel.
 pub fn combination_holds(
     a_rows: &[Vec<i8>],
     bt: &[i8],
