@@ -285,6 +285,22 @@ mod tests {
     }
 
     #[test]
+    fn coefficient_test_vectors() {
+        // docs/capacity.md, "The row check" (computed independently with Python's hashlib)
+        let zero = [0u8; 32];
+        let mut count = [0u8; 32];
+        for (i, b) in count.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        assert_eq!(coefficient(&zero, 0), 0x054b_75b0_13cd_d54c);
+        assert_eq!(coefficient(&zero, 1), 0x1ff5_a23f_62e1_d2c9);
+        assert_eq!(coefficient(&zero, 255), 0x050e_ba20_d549_46c9);
+        assert_eq!(coefficient(&count, 0), 0x15d6_320a_3bb6_e9b8);
+        assert_eq!(coefficient(&count, 1), 0x18a9_2374_87a2_29f3);
+        assert_eq!(coefficient(&count, 255), 0x03e2_0ad8_3879_9afb);
+    }
+
+    #[test]
     fn coefficients_are_residues_and_depend_on_request_and_index() {
         let d = [3u8; 32];
         let c = coefficients(&d, 64);
