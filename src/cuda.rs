@@ -1826,13 +1826,19 @@ impl CudaExec {
         let p = |b: &DeviceBuffer<u8>| Arg::Ptr(b.as_device_ptr().as_raw());
         let q = |b: &DeviceBuffer<u64>| Arg::Ptr(b.as_device_ptr().as_raw());
         let sc = scratch;
+        // both column passes (B·r and sᵀA) by the B·r kernel, with dp2a where asked
+        let br = if launch.dp2a {
+            freivalds::ENTRY_BR_PARTIAL_DP2A
+        } else {
+            freivalds::ENTRY_BR_PARTIAL
+        };
         let plan = [
             (
-                freivalds::ENTRY_BR_PARTIAL,
+                br,
                 vec![p(bt), q(r), Arg::U32(n32), Arg::U32(k32), q(&sc.part_v)],
             ),
             (
-                freivalds::ENTRY_BR_PARTIAL,
+                br,
                 vec![p(a), q(s), Arg::U32(m32), Arg::U32(k32), q(&sc.part_u)],
             ),
             (

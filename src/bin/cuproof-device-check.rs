@@ -1652,12 +1652,40 @@ mod device {
         load_all(&mut rec, &mut exec)?;
         let mut rng = Rng(seed);
         let mut all = true;
+        let mut dp2a_ok = true;
+        // u, v, w and both sides a launch left in `sc`
+        let outcome = |sc: &cuproof::cuda::BilinearScratch| -> Result<_, RuntimeError> {
+            let out = exec.download_u64(&sc.out)?;
+            Ok((
+                exec.download_u64(&sc.u)?,
+                exec.download_u64(&sc.v)?,
+                exec.download_u64(&sc.w)?,
+                out,
+            ))
+        };
         for (m, n, k) in FV_SHAPES {
             let case = FvCase::new(&mut rng, m, n, k)?;
             let [da, db, dc, dbad] = case.upload(&exec)?;
             let FvCase {
                 r, s, bil, bil_rej, ..
             } = case;
+            // both column passes by dp2a (accept and reject)
+            let sc = cuproof::cuda::BilinearScratch::new(&exec, m, n, k)?;
+            let (dr, ds) = (exec.upload_u64(&r)?, exec.upload_u64(&s)?);
+            let dp2a = FreivaldsLaunch {
+                dp2a: true,
+                ..FreivaldsLaunch::default()
+            };
+            for (dcx, twin) in [(&dc, &bil), (&dbad, &bil_rej)] {
+                exec.freivalds_bilinear_launches(&mut rec, &da, &db, dcx, &dr, &ds, &sc, dp2a)?;
+                let want = (
+                    twin.u.clone(),
+                    twin.v.clone(),
+                    twin.w.clone(),
+                    vec![twin.lhs, twin.rhs],
+                );
+                dp2a_ok &= outcome(&sc)? == want;
+            }
             let got = exec.freivalds_bilinear_device(&mut rec, &da, &db, &dc, &r, &s, m, n, k)?;
             let rej = exec.freivalds_bilinear_device(&mut rec, &da, &db, &dbad, &r, &s, m, n, k)?;
             if !(got == bil && got.accept && !rej.accept && rej == bil_rej) {
@@ -1677,6 +1705,11 @@ mod device {
             all,
             "7 shapes: u, v, w, both sides bit-identical to twin; accepts C, rejects C with one entry off by one"
                 .into(),
+        );
+        rep.check(
+            "freivalds (bilinear, column passes by dp2a)",
+            dp2a_ok,
+            "7 shapes, accept and reject: u, v, w, both sides bit-identical to twin".into(),
         );
         // the public API on both backends
         let (m, n, k) = (300, 260, 520);
@@ -1724,6 +1757,8 @@ mod device {
             cr_blocks_per_sm,
             ..FreivaldsLaunch::default()
         };
+        let with_dp2a = |l: FreivaldsLaunch| FreivaldsLaunch { dp2a: true, ..l };
+        let mut timed_ok = true;
         for (label, l) in [
             ("", FreivaldsLaunch::default()),
             (
@@ -1731,10 +1766,17 @@ mod device {
                 launch(FreivaldsSchedule::OverlapPrioritized, 0),
             ),
             (" (one stream)", launch(FreivaldsSchedule::OneStream, 0)),
+            (" dp2a", with_dp2a(FreivaldsLaunch::default())),
+            (
+                " dp2a (C r uncapped)",
+                with_dp2a(launch(FreivaldsSchedule::OverlapPrioritized, 0)),
+            ),
         ] {
             let ms = exec.time_ms(b.iters, || {
                 exec.freivalds_bilinear_launches(&mut tr, &da, &db, &dc, &dr, &ds, &scratch, l)
             })?;
+            timed_ok &= exec.download_u64(&scratch.out)? == [twin.lhs, twin.rhs]
+                && exec.download_u64(&scratch.u)? == twin.u;
             rep.row(
                 &format!("Freivalds n={nn} bilinear{label}"),
                 format!("{ms:.3} ms"),
@@ -1745,11 +1787,10 @@ mod device {
                 ),
             );
         }
-        let out = exec.download_u64(&scratch.out)?;
         rep.check(
             &format!("freivalds {nn} (bilinear) after timing"),
-            out == [twin.lhs, twin.rhs] && exec.download_u64(&scratch.u)? == twin.u,
-            "both sides and u left by the timed launches == CPU twin".into(),
+            timed_ok,
+            "both sides and u left by each timed launch (IMAD and dp2a) == CPU twin".into(),
         );
         Ok(())
     }
