@@ -2050,6 +2050,51 @@ pub struct FreivaldsBufs<'a> {
     pub w: &'a DeviceBuffer<u64>,
 }
 
+/// The scratch and output vectors of one integer-ALU Freivalds check, owned (for timing loops and checks that
+/// launch many times on one shape): B·r's slice partials, y, z and w, allocated zeroed.
+pub struct FreivaldsScratch {
+    /// B·r's slice partials (k × `freivalds::SLICES` words).
+    pub part: DeviceBuffer<u64>,
+    /// y = B·r (k).
+    pub y: DeviceBuffer<u64>,
+    /// z = A·y (m).
+    pub z: DeviceBuffer<u64>,
+    /// w = C·r (m).
+    pub w: DeviceBuffer<u64>,
+}
+
+impl FreivaldsScratch {
+    /// Scratch for an m×k by k×n product (n does not matter: r and C are the caller's).
+    pub fn new(exec: &CudaExec, m: usize, k: usize) -> Result<Self, RuntimeError> {
+        Ok(FreivaldsScratch {
+            part: exec.zeros_u64(k * freivalds::SLICES as usize)?,
+            y: exec.zeros_u64(k)?,
+            z: exec.zeros_u64(m)?,
+            w: exec.zeros_u64(m)?,
+        })
+    }
+
+    /// The buffers of a check of these operands into this scratch.
+    pub fn bufs<'a>(
+        &'a self,
+        a: &'a DeviceBuffer<u8>,
+        bt: &'a DeviceBuffer<u8>,
+        c: &'a DeviceBuffer<u8>,
+        r: &'a DeviceBuffer<u64>,
+    ) -> FreivaldsBufs<'a> {
+        FreivaldsBufs {
+            a,
+            bt,
+            c,
+            r,
+            part: &self.part,
+            y: &self.y,
+            z: &self.z,
+            w: &self.w,
+        }
+    }
+}
+
 /// Launch shape and arguments of one integer-ALU Freivalds kernel, after checking the buffers fit the shape.
 /// `cr_cap` caps the C·r grid (0: none); `slices` (1..=SLICES) is B·r's column-slice count.
 #[allow(clippy::too_many_arguments)]

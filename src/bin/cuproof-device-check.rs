@@ -24,7 +24,8 @@ fn main() {
 #[cfg(feature = "cuda")]
 mod device {
     use cuproof::cuda::{
-        CudaExec, FreivaldsBufs, FreivaldsKernel, FreivaldsLaunch, FreivaldsSchedule, GemmKernel,
+        CudaExec, FreivaldsBufs, FreivaldsKernel, FreivaldsLaunch, FreivaldsSchedule,
+        FreivaldsScratch, GemmKernel,
     };
     use cuproof::kernels::{fill, freivalds, gemm, keccak};
     use cuproof::runtime::{i8_bytes, Recorder};
@@ -554,28 +555,9 @@ mod device {
             op: "cuMemcpyHtoD",
             msg: e.to_string(),
         })?;
-        let zeros = |len: usize| {
-            cust::memory::DeviceBuffer::<u64>::zeroed(len).map_err(|e| RuntimeError::Cuda {
-                op: "cuMemAlloc",
-                msg: e.to_string(),
-            })
-        };
-        let (part, y, z, w) = (
-            zeros(nn * freivalds::SLICES as usize)?,
-            zeros(nn)?,
-            zeros(nn)?,
-            zeros(nn)?,
-        );
-        let fb = FreivaldsBufs {
-            a: &da,
-            bt: &db,
-            c: &dc,
-            r: &dr,
-            part: &part,
-            y: &y,
-            z: &z,
-            w: &w,
-        };
+        let scratch = FreivaldsScratch::new(&exec, nn, nn)?;
+        let fb = scratch.bufs(&da, &db, &dc, &dr);
+        let (z, w) = (&scratch.z, &scratch.w);
         // the production schedule (C r on the second stream beside the B r -> A y chain), then all on one stream
         let sched = |schedule, cr_blocks_per_sm, br_slices| FreivaldsLaunch {
             schedule,
@@ -605,8 +587,8 @@ mod device {
             );
         }
         // the timed loop left its vectors: they must still be the twin's (streams joined, no race)
-        let z_after = exec.download_u64(&z)?;
-        let w_after = exec.download_u64(&w)?;
+        let z_after = exec.download_u64(z)?;
+        let w_after = exec.download_u64(w)?;
         rep.check(
             &format!("freivalds {nn} after timing"),
             z_after == cpu_fv.z && w_after == cpu_fv.w,
@@ -1092,12 +1074,6 @@ mod device {
             ay_bulk,
             ..FreivaldsLaunch::default()
         };
-        let zeros = |len: usize| {
-            cust::memory::DeviceBuffer::<u64>::zeroed(len.max(1)).map_err(|e| RuntimeError::Cuda {
-                op: "cuMemAlloc",
-                msg: e.to_string(),
-            })
-        };
         let mut rng = Rng(seed);
         let mut all = true;
         let mut bulk_runs = 0;
@@ -1115,22 +1091,9 @@ mod device {
             let case = FvCase::new(&mut rng, m, n, k)?;
             let [da, db, dc, dbad] = case.upload(&exec)?;
             let dr = exec.upload_u64(&case.r)?;
-            let (part, y, z, w) = (
-                zeros(k * freivalds::SLICES as usize)?,
-                zeros(k)?,
-                zeros(m)?,
-                zeros(m)?,
-            );
-            let fb = FreivaldsBufs {
-                a: &da,
-                bt: &db,
-                c: &dc,
-                r: &dr,
-                part: &part,
-                y: &y,
-                z: &z,
-                w: &w,
-            };
+            let scratch = FreivaldsScratch::new(&exec, m, k)?;
+            let fb = scratch.bufs(&da, &db, &dc, &dr);
+            let (y, z, w) = (&scratch.y, &scratch.z, &scratch.w);
             // one launch under `launch` on C (or the altered C), its vectors against the twin's
             let run = |rec: &mut Recorder,
                        launch: FreivaldsLaunch,
@@ -1139,7 +1102,7 @@ mod device {
                        what: String|
              -> Result<bool, RuntimeError> {
                 exec.freivalds_launches(rec, &FreivaldsBufs { c, ..fb }, m, n, k, launch)?;
-                yzw_match(&exec, &format!("{what} at {m}x{n}x{k}"), &y, &z, &w, twin)
+                yzw_match(&exec, &format!("{what} at {m}x{n}x{k}"), y, z, w, twin)
             };
             let accept_reject = [(&dc, &case.twin), (&dbad, &case.twin_rej)];
             // B·r with the slice sum folded in (then accept again: the third launch finds the accumulators the
@@ -1209,7 +1172,7 @@ mod device {
                         FreivaldsLaunch::default(),
                     )?;
                     let what = format!("hybrid freivalds at {m}x{n}x{k}");
-                    hybrid_ok &= yzw_match(&exec, &what, &y, &z, &w, twin)?;
+                    hybrid_ok &= yzw_match(&exec, &what, y, z, w, twin)?;
                 }
             }
             for shape in shapes {
@@ -1275,22 +1238,9 @@ mod device {
         let db = exec.fill_device(&mut rec, &b.gseed, fill::STREAM_B, nn * nn)?;
         let dc = exec.upload(b.c)?;
         let dr = exec.upload_u64(&freivalds::r_vector(&b.fv_seed, nn))?;
-        let (part, y, z, w) = (
-            zeros(nn * freivalds::SLICES as usize)?,
-            zeros(nn)?,
-            zeros(nn)?,
-            zeros(nn)?,
-        );
-        let fb = FreivaldsBufs {
-            a: &da,
-            bt: &db,
-            c: &dc,
-            r: &dr,
-            part: &part,
-            y: &y,
-            z: &z,
-            w: &w,
-        };
+        let scratch = FreivaldsScratch::new(&exec, nn, nn)?;
+        let fb = scratch.bufs(&da, &db, &dc, &dr);
+        let (z, w) = (&scratch.z, &scratch.w);
         let mut tr = rec_dummy(exec.gpu_info().compute_capability);
         let iters = b.iters.max(50);
         let cr_shapes = [
@@ -1446,7 +1396,7 @@ mod device {
                     }
                 })?;
                 times[i].push(ms);
-                if exec.download_u64(&z)? != b.fv.z || exec.download_u64(&w)? != b.fv.w {
+                if exec.download_u64(z)? != b.fv.z || exec.download_u64(w)? != b.fv.w {
                     rep.check(
                         &format!("freivalds {nn} bulk: {}", launches[i].0),
                         false,
@@ -1640,7 +1590,7 @@ mod device {
         }
         rep.check(
             &format!("freivalds {nn} bulk after timing"),
-            exec.download_u64(&z)? == b.fv.z && exec.download_u64(&w)? == b.fv.w,
+            exec.download_u64(z)? == b.fv.z && exec.download_u64(w)? == b.fv.w,
             "z, w left by the bulk passes alone == CPU twin".into(),
         );
         Ok(())
@@ -2053,26 +2003,9 @@ mod device {
                             msg: e.to_string(),
                         }
                     })?;
-                    let z = |len: usize| {
-                        cust::memory::DeviceBuffer::<u64>::zeroed(len).map_err(|e| {
-                            RuntimeError::Cuda {
-                                op: "cuMemAlloc",
-                                msg: e.to_string(),
-                            }
-                        })
-                    };
-                    let (part, y, zz, w) =
-                        (z(n * freivalds::SLICES as usize)?, z(n)?, z(n)?, z(n)?);
-                    let fb = FreivaldsBufs {
-                        a: &da,
-                        bt: &db,
-                        c: &dc,
-                        r: &dr,
-                        part: &part,
-                        y: &y,
-                        z: &zz,
-                        w: &w,
-                    };
+                    let scratch = FreivaldsScratch::new(&exec, n, n)?;
+                    let fb = scratch.bufs(&da, &db, &dc, &dr);
+                    let (zz, w) = (&scratch.z, &scratch.w);
                     let mut phases = String::new();
                     for entry in [
                         freivalds::ENTRY_BR_PARTIAL,
@@ -2100,7 +2033,7 @@ mod device {
                         phases.push_str(&format!(" all ({label}) {ms:.4} ms;"));
                     }
                     let timed_same =
-                        exec.download_u64(&zz)? == b.fv.z && exec.download_u64(&w)? == b.fv.w;
+                        exec.download_u64(zz)? == b.fv.z && exec.download_u64(w)? == b.fv.w;
                     rep.check(
                         &format!("variant {module}.{tag}"),
                         out == b.fv && timed_same,
