@@ -221,7 +221,8 @@ pub struct FreivaldsLaunch {
     /// B·r by `cuproof_freivalds_br_partial4` (4 l per thread, 48 registers: two blocks fit beside C·r's).
     pub br_narrow: bool,
     /// B·r and A·y with two-way dot products (`dp2a`: the `_dp2a` entries, half the arithmetic instructions of the
-    /// IMAD kernels, the same partial sums).
+    /// IMAD kernels, the same partial sums). Takes precedence over `ay_bulk` (the bulk A·y has no dp2a form); the
+    /// fused B·r (`fused_sum`) stays IMAD.
     pub dp2a: bool,
 }
 
