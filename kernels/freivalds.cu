@@ -194,38 +194,23 @@ __device__ __forceinline__ void cp_fv_br_partial(const int8_t* __restrict__ bt, 
         if (l0 + t < k) y_part[(size_t)blockIdx.y * k + l0 + t] = v[t];
 }
 
-// The production B·r: CP_FV_BR_PER_THREAD = 8 l per thread, double-buffered loads.
-extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial(const int8_t* __restrict__ bt,
-                                                                               const uint64_t* __restrict__ r,
-                                                                               uint32_t n, uint32_t k,
-                                                                               uint64_t* __restrict__ y_part) {
-    cp_fv_br_partial<CP_FV_BR_PER_THREAD, CP_FV_PREFETCH_BR != 0, false>(bt, r, n, k, y_part);
-}
+// The B·r entries: cp_fv_br_partial<PER, kPrefetch, kDp2a> under the name the runtime launches.
+#define CP_FV_BR_ENTRY(name, PER, kPrefetch, kDp2a)                                                              \
+    extern "C" __global__ void __launch_bounds__(256)                                                            \
+        name(const int8_t* __restrict__ bt, const uint64_t* __restrict__ r, uint32_t n, uint32_t k,              \
+             uint64_t* __restrict__ y_part) {                                                                     \
+        cp_fv_br_partial<PER, kPrefetch, kDp2a>(bt, r, n, k, y_part);                                            \
+    }
 
+// The production B·r: CP_FV_BR_PER_THREAD = 8 l per thread, double-buffered loads.
+CP_FV_BR_ENTRY(cuproof_freivalds_br_partial, CP_FV_BR_PER_THREAD, CP_FV_PREFETCH_BR != 0, false)
 // 4 l per thread (4-byte loads) and no double buffering: about half the registers, so that two of its blocks fit
 // on an SM beside C·r's (docs/perf.md §4).
-extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial4(const int8_t* __restrict__ bt,
-                                                                                const uint64_t* __restrict__ r,
-                                                                                uint32_t n, uint32_t k,
-                                                                                uint64_t* __restrict__ y_part) {
-    cp_fv_br_partial<4, false, false>(bt, r, n, k, y_part);
-}
-
+CP_FV_BR_ENTRY(cuproof_freivalds_br_partial4, 4, false, false)
 // The two above with the multiply-adds as two-way dot products (dp2a, two rows per instruction; freivalds.cuh):
 // the same partials, so the same y_part, with half the arithmetic instructions (docs/kernels.md §4e).
-extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial_dp2a(const int8_t* __restrict__ bt,
-                                                                                    const uint64_t* __restrict__ r,
-                                                                                    uint32_t n, uint32_t k,
-                                                                                    uint64_t* __restrict__ y_part) {
-    cp_fv_br_partial<CP_FV_BR_PER_THREAD, CP_FV_PREFETCH_BR != 0, true>(bt, r, n, k, y_part);
-}
-
-extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_partial4_dp2a(const int8_t* __restrict__ bt,
-                                                                                     const uint64_t* __restrict__ r,
-                                                                                     uint32_t n, uint32_t k,
-                                                                                     uint64_t* __restrict__ y_part) {
-    cp_fv_br_partial<4, false, true>(bt, r, n, k, y_part);
-}
+CP_FV_BR_ENTRY(cuproof_freivalds_br_partial_dp2a, CP_FV_BR_PER_THREAD, CP_FV_PREFETCH_BR != 0, true)
+CP_FV_BR_ENTRY(cuproof_freivalds_br_partial4_dp2a, 4, false, true)
 
 // y = B·r with the slice sum folded in (no second launch): every block adds its slice's partials into two u64
 // accumulators per l with fire-and-forget atomic adds (acc[l] += the residue's low 32 bits, acc[k + l] += its high
