@@ -72,17 +72,15 @@ struct cp_fv_br_word<4> {
     typedef unsigned int type;
 };
 
-// The partial sums of B·r over column slice blockIdx.y for this thread's PER consecutive l from l0 (< k):
-// v[t] = sum over the slice's j of B[l0 + t][j] * r[j] (mod p), B given as Bt (n x k row-major). One PER-byte load
+// The partial sums of B·r over rows j0 .. j1 - 1 of Bt for this thread's PER consecutive l from l0 (< k):
+// v[t] = sum over those j of B[l0 + t][j] * r[j] (mod p), B given as Bt (n x k row-major). One PER-byte load
 // per j (32 PER bytes per warp), CP_FV_BR_BATCH rows loaded before use (double-buffered when kPrefetch), partials
-// folded every CP_ACC8_FOLD rows.
+// folded every CP_ACC8_FOLD rows from j0.
 template <int PER, bool kPrefetch, bool kDp2a = false>
-__device__ __forceinline__ void cp_fv_br_slice_t(const int8_t* __restrict__ bt, const uint64_t* __restrict__ r,
-                                                 uint32_t n, uint32_t k, uint32_t l0, uint64_t (&v)[PER]) {
+__device__ __forceinline__ void cp_fv_br_rows_t(const int8_t* __restrict__ bt, const uint64_t* __restrict__ r,
+                                                uint32_t j0, uint32_t j1, uint32_t k, uint32_t l0,
+                                                uint64_t (&v)[PER]) {
     typedef typename cp_fv_br_word<PER>::type word;
-    const uint32_t per = (n + gridDim.y - 1) / gridDim.y;
-    const uint32_t j0 = blockIdx.y * per;
-    const uint32_t j1 = min(n, j0 + per);
     int32_t p[PER][4];
 #pragma unroll
     for (int t = 0; t < PER; ++t) {
@@ -170,6 +168,17 @@ __device__ __forceinline__ void cp_fv_br_slice_t(const int8_t* __restrict__ bt, 
 #pragma unroll
         for (int t = 0; t < PER; ++t) v[t] = cp_acc8_fold(v[t], p[t]);
     }
+}
+
+// cp_fv_br_rows_t over column slice blockIdx.y of gridDim.y: rows j of Bt in [y per, (y + 1) per), per =
+// ceil(n / gridDim.y).
+template <int PER, bool kPrefetch, bool kDp2a = false>
+__device__ __forceinline__ void cp_fv_br_slice_t(const int8_t* __restrict__ bt, const uint64_t* __restrict__ r,
+                                                 uint32_t n, uint32_t k, uint32_t l0, uint64_t (&v)[PER]) {
+    const uint32_t per = (n + gridDim.y - 1) / gridDim.y;
+    const uint32_t j0 = blockIdx.y * per;
+    const uint32_t j1 = min(n, j0 + per);
+    cp_fv_br_rows_t<PER, kPrefetch, kDp2a>(bt, r, j0, j1, k, l0, v);
 }
 
 // The production slice: CP_FV_BR_PER_THREAD = 8 l per thread, double-buffered loads (CP_FV_PREFETCH_BR).
@@ -430,31 +439,23 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i8_dp2a
     cp_fv_rows_i8<true>(a, y, m, k, z);
 }
 
-// w[i] = sum_j C[i][j] * r[j] (mod p) for int32 C: CP_FV_ROWS_I32 rows per warp; lane handles columns
-// 4 lane + 128 t (16-byte loads of C, CP_FV_I32_BATCH iterations loaded before use; 32 contiguous bytes of r per
-// lane, shared by the rows). Lane terms are folded every 2^16 columns (2^11 terms per lane, CP_ACC32_TERMS).
-// block = 256 (or any multiple of 32 up to it), grid <= ceil(m / (warps per block * CP_FV_ROWS_I32)): warps stride
-// over the row groups.
-extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i32(const int32_t* __restrict__ c,
-                                                                             const uint64_t* __restrict__ r,
-                                                                             uint32_t m, uint32_t n,
-                                                                             uint64_t* __restrict__ w) {
-    const uint32_t lane = threadIdx.x & 31;
-    // grid-stride over groups of CP_FV_ROWS_I32 rows: the launch may use fewer blocks than groups (a fixed share
-    // of each SM, leaving room for the B·r -> A·y chain that runs beside it)
-    const uint32_t wpb = blockDim.x >> 5;  // warps per block: 8 by default, fewer for a finer share of each SM
-    for (uint32_t grp = blockIdx.x * wpb + (threadIdx.x >> 5); (size_t)grp * CP_FV_ROWS_I32 < m; grp += gridDim.x * wpb) {
-    const uint32_t row0 = grp * CP_FV_ROWS_I32;
+// Row sums over a span of columns for int32 C: this lane's share sum[q] of the sum over j in [j0, j1) of
+// C[row0 + q][j] * r[j] (mod p) for the CP_FV_ROWS_I32 rows from row0 (rows >= m read row0 and are not to be used;
+// cp_warp_sum61 completes each). Lane handles columns j0 + 4 lane + 128 t (16-byte loads of C when n % 4 == 0, j0 % 4 == 0 and C is
+// 16-byte aligned; CP_FV_I32_BATCH iterations loaded before use; 32 contiguous bytes of r per lane, shared by the
+// rows). Lane terms are folded every 2^16 columns (2^11 terms per lane, CP_ACC32_TERMS).
+__device__ __forceinline__ void cp_fv_cr_span(const int32_t* __restrict__ c, const uint64_t* __restrict__ r,
+                                              uint32_t m, uint32_t n, uint32_t row0, uint32_t j0, uint32_t j1,
+                                              uint32_t lane, uint64_t (&sum)[CP_FV_ROWS_I32]) {
     const int32_t* rows[CP_FV_ROWS_I32];
 #pragma unroll
     for (int q = 0; q < CP_FV_ROWS_I32; ++q) rows[q] = c + (size_t)(row0 + q < m ? row0 + q : row0) * n;
-    uint64_t sum[CP_FV_ROWS_I32];
 #pragma unroll
     for (int q = 0; q < CP_FV_ROWS_I32; ++q) sum[q] = 0;
-    const bool fast = (n & 3u) == 0 && (((uintptr_t)c) & 15u) == 0;
+    const bool fast = (n & 3u) == 0 && (j0 & 3u) == 0 && (((uintptr_t)c) & 15u) == 0;
     const uint32_t chunk = 1u << 16;
-    for (uint32_t jb = 0; jb < n; jb += chunk) {
-        const uint32_t je = n - jb < chunk ? n : jb + chunk;
+    for (uint32_t jb = j0; jb < j1; jb += chunk) {
+        const uint32_t je = j1 - jb < chunk ? j1 : jb + chunk;
         cp_acc32 acc[CP_FV_ROWS_I32];
 #pragma unroll
         for (int q = 0; q < CP_FV_ROWS_I32; ++q) cp_acc32_init(&acc[q]);
@@ -533,11 +534,28 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i32(con
 #pragma unroll
         for (int q = 0; q < CP_FV_ROWS_I32; ++q) sum[q] = cp_addmod61(sum[q], cp_acc32_finish(&acc[q]));
     }
+}
+
+// w[i] = sum_j C[i][j] * r[j] (mod p) for int32 C: CP_FV_ROWS_I32 rows per warp, all n columns (cp_fv_cr_span).
+// block = 256 (or any multiple of 32 up to it), grid <= ceil(m / (warps per block * CP_FV_ROWS_I32)): warps stride
+// over the row groups.
+extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_rows_i32(const int32_t* __restrict__ c,
+                                                                             const uint64_t* __restrict__ r,
+                                                                             uint32_t m, uint32_t n,
+                                                                             uint64_t* __restrict__ w) {
+    const uint32_t lane = threadIdx.x & 31;
+    // grid-stride over groups of CP_FV_ROWS_I32 rows: the launch may use fewer blocks than groups (a fixed share
+    // of each SM, leaving room for the B·r -> A·y chain that runs beside it)
+    const uint32_t wpb = blockDim.x >> 5;  // warps per block: 8 by default, fewer for a finer share of each SM
+    for (uint32_t grp = blockIdx.x * wpb + (threadIdx.x >> 5); (size_t)grp * CP_FV_ROWS_I32 < m; grp += gridDim.x * wpb) {
+        const uint32_t row0 = grp * CP_FV_ROWS_I32;
+        uint64_t sum[CP_FV_ROWS_I32];
+        cp_fv_cr_span(c, r, m, n, row0, 0, n, lane, sum);
 #pragma unroll
-    for (int q = 0; q < CP_FV_ROWS_I32; ++q) {
-        const uint64_t v = cp_warp_sum61(sum[q]);
-        if (lane == 0 && row0 + q < m) w[row0 + q] = v;
-    }
+        for (int q = 0; q < CP_FV_ROWS_I32; ++q) {
+            const uint64_t v = cp_warp_sum61(sum[q]);
+            if (lane == 0 && row0 + q < m) w[row0 + q] = v;
+        }
     }
 }
 
@@ -562,6 +580,150 @@ extern "C" __global__ void __launch_bounds__(1024) cuproof_freivalds_dot2(const 
         if (threadIdx.x == 0) out[blockIdx.x] = acc;
     }
 }
+
+// ---- The bilinear check as one persistent kernel over a work queue (freivalds.cuh, docs/kernels.md §4f) ----
+//
+// ctr (u32, zero before the first launch; the last block leaves it zero): [0] the queue head, [1] blocks done,
+// [2 + kind * groups + g] finished slices of column group g for kind V / U, [2 + 2 groups + g] finished vectors of
+// group g. part_v, part_u: slices x k partial residues. bpart: 2 per block. out = [u·v, s·w].
+// grid: any (persistent: blocks_per_sm x SMs), block = 256.
+template <int PER, bool kDp2a>
+__device__ __forceinline__ void cp_fvq_run(const int8_t* __restrict__ bt, const int8_t* __restrict__ a,
+                                           const int32_t* __restrict__ c, const uint64_t* __restrict__ r,
+                                           const uint64_t* __restrict__ s, uint32_t m, uint32_t n, uint32_t k,
+                                           uint32_t slices, uint32_t cr_chunk, uint64_t* part_v, uint64_t* part_u,
+                                           uint64_t* v, uint64_t* u, uint32_t* ctr, uint64_t* bpart,
+                                           uint64_t* __restrict__ out) {
+    __shared__ uint64_t wsum[2][8];
+    __shared__ uint32_t last;
+    const cp_fvq_shape sh = cp_fvq_make(m, n, k, PER, slices, cr_chunk, CP_FV_ROWS_I32);
+    const uint32_t lane = threadIdx.x & 31u, warp = threadIdx.x >> 5;
+    uint32_t* const done = ctr + 2;
+    uint64_t dot = 0;  // this lane's share of u·v
+    uint64_t sw = 0;   // this lane's share of s·w
+    for (;;) {
+        uint32_t i = 0;
+        if (lane == 0) i = atomicAdd(ctr, 1u);
+        i = __shfl_sync(0xffffffffu, i, 0);
+        if (i >= sh.total) break;
+        const cp_fvq_item it = cp_fvq_decode(sh, i);
+        if (it.kind == CP_FVQ_KIND_CR) {
+            const uint32_t row0 = it.a * CP_FV_ROWS_I32;
+            const uint32_t j0 = it.b * cr_chunk;
+            const uint32_t j1 = n - j0 < cr_chunk ? n : j0 + cr_chunk;
+            uint64_t rs[CP_FV_ROWS_I32];
+            cp_fv_cr_span(c, r, m, n, row0, j0, j1, lane, rs);
+#pragma unroll
+            for (int q = 0; q < CP_FV_ROWS_I32; ++q) {
+                const uint64_t t = cp_warp_sum61(rs[q]);
+                if (lane == 0 && row0 + q < m) sw = cp_addmod61(sw, cp_mulmod61(__ldg(s + row0 + q), t));
+            }
+            continue;
+        }
+        const bool is_u = it.kind == CP_FVQ_KIND_U;
+        uint64_t* const part = is_u ? part_u : part_v;
+        uint32_t j0, j1;
+        cp_fvq_slice_rows(is_u ? m : n, slices, it.b, &j0, &j1);
+        const uint32_t l0 = PER * (32u * it.a + lane);
+        if (l0 < k) {
+            uint64_t pv[PER];
+            cp_fv_br_rows_t<PER, PER == CP_FV_BR_PER_THREAD && CP_FV_PREFETCH_BR != 0, kDp2a>(
+                is_u ? a : bt, is_u ? s : r, j0, j1, k, l0, pv);
+#pragma unroll
+            for (int t = 0; t < PER; ++t)
+                if (l0 + t < k) part[(size_t)it.b * k + l0 + t] = pv[t];
+        }
+        // the group's last slice sums the slices; the second of its two vectors adds the group's terms of u·v
+        __threadfence();
+        __syncwarp();
+        uint32_t prev = 0;
+        if (lane == 0) prev = atomicAdd(done + it.kind * sh.groups + it.a, 1u);
+        prev = __shfl_sync(0xffffffffu, prev, 0);
+        if (prev != slices - 1u) continue;
+        __threadfence();
+        uint64_t* const vec = is_u ? u : v;
+        if (l0 < k) {
+#pragma unroll
+            for (int t = 0; t < PER; ++t)
+                if (l0 + t < k) vec[l0 + t] = cp_fvq_slice_sum(part, k, slices, l0 + t);
+        }
+        __threadfence();
+        __syncwarp();
+        if (lane == 0) prev = atomicAdd(done + 2u * sh.groups + it.a, 1u);
+        prev = __shfl_sync(0xffffffffu, prev, 0);
+        if (prev != 1u) continue;
+        __threadfence();
+        if (l0 < k) {
+#pragma unroll
+            for (int t = 0; t < PER; ++t)
+                if (l0 + t < k) dot = cp_addmod61(dot, cp_mulmod61(CP_FVQ_LD(u + l0 + t), CP_FVQ_LD(v + l0 + t)));
+        }
+    }
+    // the block's shares, then the last block's sum of every block's, and the counters cleared for the next launch
+    dot = cp_warp_sum61(dot);
+    sw = cp_warp_sum61(sw);
+    if (lane == 0) {
+        wsum[0][warp] = dot;
+        wsum[1][warp] = sw;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        uint64_t d = 0, t = 0;
+        for (uint32_t w = 0; w < (blockDim.x >> 5); ++w) {
+            d = cp_addmod61(d, wsum[0][w]);
+            t = cp_addmod61(t, wsum[1][w]);
+        }
+        bpart[2u * blockIdx.x] = d;
+        bpart[2u * blockIdx.x + 1u] = t;
+        __threadfence();
+        last = atomicAdd(ctr + 1, 1u) == gridDim.x - 1u;
+    }
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    uint64_t d = 0, t = 0;
+    for (uint32_t b = threadIdx.x; b < gridDim.x; b += blockDim.x) {
+        d = cp_addmod61(d, CP_FVQ_LD(bpart + 2u * b));
+        t = cp_addmod61(t, CP_FVQ_LD(bpart + 2u * b + 1u));
+    }
+    d = cp_warp_sum61(d);
+    t = cp_warp_sum61(t);
+    __syncthreads();
+    if (lane == 0) {
+        wsum[0][warp] = d;
+        wsum[1][warp] = t;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        d = t = 0;
+        for (uint32_t w = 0; w < (blockDim.x >> 5); ++w) {
+            d = cp_addmod61(d, wsum[0][w]);
+            t = cp_addmod61(t, wsum[1][w]);
+        }
+        out[0] = d;
+        out[1] = t;
+        ctr[0] = 0;
+        ctr[1] = 0;
+    }
+    for (uint32_t g = threadIdx.x; g < 3u * sh.groups; g += blockDim.x) done[g] = 0;
+}
+
+// The queue kernels: column items of PER l per lane (8: the production B·r's 8-byte loads, double-buffered; 4: the
+// narrow B·r's 4-byte loads), by IMAD or dp2a. Every variant computes the same u, v and sides. minBlocks bounds the
+// registers (2: <= 128, for the 8-l column path's ~100-120; 4: <= 64) so that the persistent grid's blocks all fit.
+#define CP_FVQ_ENTRY(name, PER, kDp2a, kMinBlocks)                                                               \
+    extern "C" __global__ void __launch_bounds__(256, kMinBlocks)                                                \
+        name(const int8_t* __restrict__ bt, const int8_t* __restrict__ a, const int32_t* __restrict__ c,         \
+             const uint64_t* __restrict__ r, const uint64_t* __restrict__ s, uint32_t m, uint32_t n, uint32_t k,  \
+             uint32_t slices, uint32_t cr_chunk, uint64_t* part_v, uint64_t* part_u, uint64_t* v, uint64_t* u,   \
+             uint32_t* ctr, uint64_t* bpart, uint64_t* __restrict__ out) {                                        \
+        cp_fvq_run<PER, kDp2a>(bt, a, c, r, s, m, n, k, slices, cr_chunk, part_v, part_u, v, u, ctr, bpart, out); \
+    }
+
+CP_FVQ_ENTRY(cuproof_freivalds_bilinear_queue, 8, false, 2)
+CP_FVQ_ENTRY(cuproof_freivalds_bilinear_queue_dp2a, 8, true, 2)
+CP_FVQ_ENTRY(cuproof_freivalds_bilinear_queue4, 4, false, 4)
+CP_FVQ_ENTRY(cuproof_freivalds_bilinear_queue4_dp2a, 4, true, 4)
 
 // ---- Tensor-core Freivalds (freivalds_tc.cuh): prep, B r, finish y, A y, C r, finish z/w ----
 

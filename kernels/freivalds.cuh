@@ -184,3 +184,98 @@ CP_HD uint64_t cp_fv_y_from_halves(uint64_t lo, uint64_t hi) { return cp_addmod6
 
 // r_j = (LE word j of the fill stream) & (2^61 - 1), reduced mod p.
 CP_HD uint64_t cp_freivalds_r_from_word(uint64_t w) { return cp_mod61_u64(w & CP_P61); }
+
+// ---- The bilinear check as one persistent kernel over a work queue (docs/kernels.md §4f) ----
+//
+// The three passes of the bilinear check (v = B·r over Bt, u = sᵀA over A, s·w = sᵀ(C r) over C) cut into warp-sized
+// items that every warp of a persistent grid takes from one atomic counter, so that no stream schedule decides when
+// a pass ends: every SM streams until the last item. Items:
+//   * column items (kind 0: Bt with r -> v; kind 1: A with s -> u): column group g (the 32 * per columns l from
+//     32 * per * g) over row slice sl of `slices` (rows [sl * q, (sl + 1) * q), q = ceil(rows / slices)); the warp
+//     writes its partial residues part[sl][l]; the group's last item to finish sums the slices into v or u, and the
+//     second of a group's two finished vectors adds the group's terms of u·v;
+//   * C·r items (kind 2): rows [CP_FV_ROWS_I32 * rg, ...) over columns [chunk * cr_chunk, ...): the warp adds
+//     s_i * (its row sums) to s·w. w itself is never stored.
+// Queue position i maps to an item so that the column items are spread evenly (Bresenham) over the first `lead`
+// positions and the last cr_items / CP_FVQ_TAIL_DIV positions are C·r items only: the tail is made of small items.
+// The mapping and the finishing arithmetic are here, shared with the host model (host_api.cpp).
+#define CP_FVQ_TAIL_DIV 8u
+#define CP_FVQ_KIND_V 0u
+#define CP_FVQ_KIND_U 1u
+#define CP_FVQ_KIND_CR 2u
+
+struct cp_fvq_shape {
+    uint32_t groups;      // column groups, ceil(k / (32 per))
+    uint32_t slices;      // row slices of the column passes
+    uint32_t col_items;   // 2 groups slices
+    uint32_t chunks;      // column chunks of a C·r row group, ceil(n / cr_chunk)
+    uint32_t cr_items;    // ceil(m / CP_FV_ROWS_I32) chunks (CP_FV_ROWS_I32 rows per item)
+    uint32_t lead;        // positions over which the column items are spread
+    uint32_t total;       // col_items + cr_items
+};
+
+// The shape for an m x k by k x n product (the runtime keeps every count below 2^31: src/kernels/freivalds.rs).
+CP_HD cp_fvq_shape cp_fvq_make(uint32_t m, uint32_t n, uint32_t k, uint32_t per, uint32_t slices,
+                               uint32_t cr_chunk, uint32_t rows_per_item) {
+    cp_fvq_shape s;
+    s.groups = (k + 32u * per - 1u) / (32u * per);
+    s.slices = slices;
+    s.col_items = 2u * s.groups * slices;
+    s.chunks = (n + cr_chunk - 1u) / cr_chunk;
+    s.cr_items = (m + rows_per_item - 1u) / rows_per_item * s.chunks;
+    s.lead = s.col_items + (s.cr_items - s.cr_items / CP_FVQ_TAIL_DIV);
+    s.total = s.col_items + s.cr_items;
+    return s;
+}
+
+// Column items among queue positions [0, i).
+CP_HD uint32_t cp_fvq_cols_before(const cp_fvq_shape& s, uint32_t i) {
+    return i >= s.lead ? s.col_items : (uint32_t)((uint64_t)i * s.col_items / s.lead);
+}
+
+struct cp_fvq_item {
+    uint32_t kind;  // CP_FVQ_KIND_*
+    uint32_t a;     // column group (kinds V, U) or row group (CR)
+    uint32_t b;     // row slice (V, U) or column chunk (CR)
+};
+
+// The item at queue position i < s.total. Column items run group-major (a group's 2 slices items are consecutive
+// in the order, so groups finish early and one after another), alternating V and U.
+CP_HD cp_fvq_item cp_fvq_decode(const cp_fvq_shape& s, uint32_t i) {
+    const uint32_t c0 = cp_fvq_cols_before(s, i);
+    cp_fvq_item it;
+    if (cp_fvq_cols_before(s, i + 1u) > c0) {
+        const uint32_t rest = c0 >> 1;
+        it.kind = c0 & 1u;
+        it.a = rest / s.slices;
+        it.b = rest % s.slices;
+    } else {
+        const uint32_t cr = i - c0;
+        it.kind = CP_FVQ_KIND_CR;
+        it.a = cr / s.chunks;
+        it.b = cr % s.chunks;
+    }
+    return it;
+}
+
+// Rows [*j0, *j1) of row slice `slice` of `rows` rows cut in `slices` (empty past the end).
+CP_HD void cp_fvq_slice_rows(uint32_t rows, uint32_t slices, uint32_t slice, uint32_t* j0, uint32_t* j1) {
+    const uint32_t q = (rows + slices - 1u) / slices;
+    const uint64_t a = (uint64_t)slice * q;
+    *j0 = a < rows ? (uint32_t)a : rows;
+    *j1 = a + q < rows ? (uint32_t)(a + q) : rows;
+}
+
+// Loads of values other warps wrote during the launch: through L2 on the device (L1 is not coherent).
+#if CP_DEVICE_CODE
+#define CP_FVQ_LD(p) __ldcg(p)
+#else
+#define CP_FVQ_LD(p) (*(p))
+#endif
+
+// v[l] from the slices' partials part[sl][l] (sl < slices, row stride k).
+CP_HD uint64_t cp_fvq_slice_sum(const uint64_t* part, uint32_t k, uint32_t slices, uint32_t l) {
+    uint64_t s = 0;
+    for (uint32_t sl = 0; sl < slices; ++sl) s = cp_addmod61(s, CP_FVQ_LD(part + (size_t)sl * k + l));
+    return s;
+}

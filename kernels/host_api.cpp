@@ -238,6 +238,90 @@ void cuproof_host_y_from_slices(const uint64_t* parts, uint32_t slices, uint32_t
     }
 }
 
+// The item at queue position i of the bilinear queue schedule (cp_fvq_decode): out = [kind, a, b].
+void cuproof_host_fvq_decode(uint32_t m, uint32_t n, uint32_t k, uint32_t per, uint32_t slices, uint32_t cr_chunk,
+                             uint32_t rows_per_item, uint32_t i, uint32_t out[3]) {
+    const cp_fvq_item it = cp_fvq_decode(cp_fvq_make(m, n, k, per, slices, cr_chunk, rows_per_item), i);
+    out[0] = it.kind;
+    out[1] = it.a;
+    out[2] = it.b;
+}
+
+// The bilinear queue kernel (freivalds.cu, cp_fvq_run) on the host: the items of the schedule (cp_fvq_make,
+// cp_fvq_decode) completed one at a time in the order `order` (a permutation of the queue positions: the order in
+// which the device's warps might finish them), each with the kernel's limb arithmetic over its rows or columns and
+// the kernel's counters: a column group's last slice sums the slices (cp_fvq_slice_sum), the second of its two
+// vectors adds the group's terms of u·v. Writes u, v and out = [u·v, s·w]. Returns 0, or -1 if `order` is not a
+// permutation of the positions, -2 if two positions decode to one item, -3 if a group's counters did not end at
+// slices and 2.
+int cuproof_host_freivalds_queue(const int8_t* A, const int8_t* Bt, const int32_t* C, const uint64_t* r,
+                                 const uint64_t* s, uint32_t m, uint32_t n, uint32_t k, uint32_t per,
+                                 uint32_t slices, uint32_t cr_chunk, uint32_t rows_per_item, const uint32_t* order,
+                                 uint64_t* u, uint64_t* v, uint64_t* part_u, uint64_t* part_v, uint32_t* ctr,
+                                 uint8_t* seen, uint64_t out[2]) {
+    const cp_fvq_shape sh = cp_fvq_make(m, n, k, per, slices, cr_chunk, rows_per_item);
+    uint32_t* const done = ctr;  // [2][groups] slices finished, [groups] vectors finished (zeroed by the caller)
+    uint64_t dot = 0, sw = 0;
+    for (uint32_t x = 0; x < sh.total; ++x) {
+        const uint32_t i = order[x];
+        if (i >= sh.total || seen[i] & 1u) return -1;
+        seen[i] |= 1u;
+        const cp_fvq_item it = cp_fvq_decode(sh, i);
+        // the item's identity, marked once: column items 2 (g slices + sl) + kind, C·r items after them
+        const uint64_t id = it.kind == CP_FVQ_KIND_CR
+                                ? (uint64_t)sh.col_items + (uint64_t)it.a * sh.chunks + it.b
+                                : 2ull * ((uint64_t)it.a * slices + it.b) + it.kind;
+        if (id >= sh.total || seen[id] & 2u) return -2;
+        seen[id] |= 2u;
+        if (it.kind == CP_FVQ_KIND_CR) {
+            const uint32_t j0 = it.b * cr_chunk, j1 = n - j0 < cr_chunk ? n : j0 + cr_chunk;
+            for (uint32_t q = 0; q < rows_per_item; ++q) {
+                const uint32_t row = it.a * rows_per_item + q;
+                if (row >= m) break;
+                uint64_t t = 0;
+                for (uint32_t jb = j0; jb < j1; jb += (uint32_t)CP_ACC32_TERMS) {
+                    cp_acc32 acc;
+                    cp_acc32_init(&acc);
+                    for (uint32_t j = jb; j < j1 && j - jb < (uint32_t)CP_ACC32_TERMS; ++j)
+                        cp_acc32_add(&acc, C[(size_t)row * n + j], cp_limb21(r[j], 0), cp_limb21(r[j], 1),
+                                     cp_limb21(r[j], 2));
+                    t = cp_addmod61(t, cp_acc32_finish(&acc));
+                }
+                sw = cp_addmod61(sw, cp_mulmod61(s[row], t));
+            }
+            continue;
+        }
+        const bool is_u = it.kind == CP_FVQ_KIND_U;
+        const int8_t* mat = is_u ? A : Bt;
+        const uint64_t* vec = is_u ? s : r;
+        uint64_t* part = is_u ? part_u : part_v;
+        uint32_t j0, j1;
+        cp_fvq_slice_rows(is_u ? m : n, slices, it.b, &j0, &j1);
+        const uint32_t lo = 32u * per * it.a, hi = lo + 32u * per < k ? lo + 32u * per : k;
+        for (uint32_t l = lo; l < hi; ++l) {
+            uint64_t acc = 0;
+            int32_t p[4] = {0, 0, 0, 0};
+            for (uint32_t j = j0; j < j1; ++j) {
+                uint32_t lim[4];
+                cp_limbs16(vec[j], lim);
+                cp_acc8_add(p, (int32_t)mat[(size_t)j * k + l], lim);
+                if ((j - j0 + 1) % CP_ACC8_FOLD == 0) acc = cp_acc8_fold(acc, p);
+            }
+            part[(size_t)it.b * k + l] = cp_acc8_fold(acc, p);
+        }
+        if (done[it.kind * sh.groups + it.a]++ != slices - 1u) continue;
+        uint64_t* vout = is_u ? u : v;
+        for (uint32_t l = lo; l < hi; ++l) vout[l] = cp_fvq_slice_sum(part, k, slices, l);
+        if (done[2u * sh.groups + it.a]++ != 1u) continue;
+        for (uint32_t l = lo; l < hi; ++l) dot = cp_addmod61(dot, cp_mulmod61(u[l], v[l]));
+    }
+    for (uint32_t g = 0; g < sh.groups; ++g)
+        if (done[g] != slices || done[sh.groups + g] != slices || done[2u * sh.groups + g] != 2u) return -3;
+    out[0] = dot;
+    out[1] = sw;
+    return 0;
+}
+
 // A dot product mod p as cuproof_freivalds_dot2 computes it: `threads` strided partial sums, then their sum.
 uint64_t cuproof_host_dot61(const uint64_t* a, const uint64_t* b, uint32_t n, uint32_t threads) {
     uint64_t total = 0;

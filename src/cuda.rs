@@ -281,6 +281,10 @@ pub struct BilinearScratch {
     pub w: DeviceBuffer<u64>,
     /// [u·v, s·w].
     pub out: DeviceBuffer<u64>,
+    /// The queue kernel's u32 counters (zeroed here; the kernel leaves them zero), sized for 4 l per lane.
+    queue_ctr: DeviceBuffer<u8>,
+    /// The queue kernel's two partial residues per block.
+    queue_blocks: DeviceBuffer<u64>,
 }
 
 impl BilinearScratch {
@@ -295,6 +299,8 @@ impl BilinearScratch {
             v: exec.zeros_u64(k)?,
             w: exec.zeros_u64(m)?,
             out: exec.zeros_u64(2)?,
+            queue_ctr: exec.alloc(4 * (2 + 3 * k.div_ceil(32 * 4)))?,
+            queue_blocks: exec.zeros_u64(2 * freivalds::queue::MAX_BLOCKS as usize)?,
         })
     }
 }
@@ -1911,6 +1917,82 @@ impl CudaExec {
         }
         let (entry, cfg, args) = &planned[5];
         self.issue(&self.stream, "freivalds", entry, *cfg, args)
+    }
+
+    /// The bilinear check as one persistent kernel over a work queue (docs/kernels.md §4f) on preallocated
+    /// buffers: u, v and both sides land in `scratch` (w is not computed: its terms go straight into s·w). One
+    /// launch on the main stream, recorded as such; returns the grid it used (`shape.blocks_per_sm` per SM, or as
+    /// many as fit by the occupancy query, at most `freivalds::queue::MAX_BLOCKS`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn freivalds_bilinear_queue_launch(
+        &self,
+        rec: &mut Recorder,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &DeviceBuffer<u64>,
+        s: &DeviceBuffer<u64>,
+        scratch: &BilinearScratch,
+        shape: freivalds::queue::Shape,
+    ) -> Result<u32, RuntimeError> {
+        let (m, n, k) = scratch.shape;
+        gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+        if c.len() < m * n * 4 || r.len() < n || s.len() < m {
+            return Err(RuntimeError::Shape(
+                "freivalds (bilinear queue): a buffer is too small for the shape".into(),
+            ));
+        }
+        let items = shape.items(m, n, k)?;
+        if 4 * items.counters() > scratch.queue_ctr.len() {
+            return Err(RuntimeError::Shape(
+                "freivalds (bilinear queue): the scratch has too few counters for the shape".into(),
+            ));
+        }
+        let entry = shape.entry();
+        let per_sm = match shape.blocks_per_sm {
+            0 => {
+                let f = self
+                    .modules
+                    .get("freivalds")
+                    .ok_or_else(|| RuntimeError::Unmeasured("freivalds".into()))?
+                    .get_function(entry)
+                    .map_err(err("cuModuleGetFunction"))?;
+                f.max_active_blocks_per_multiprocessor(freivalds::queue::BLOCK.into(), 0)
+                    .map_err(err("cuOccupancyMaxActiveBlocksPerMultiprocessor"))?
+                    .max(1)
+            }
+            b => b,
+        };
+        let grid = (per_sm * self.info.sm_count).clamp(1, freivalds::queue::MAX_BLOCKS);
+        let p = |b: &DeviceBuffer<u8>| Arg::Ptr(b.as_device_ptr().as_raw());
+        let q = |b: &DeviceBuffer<u64>| Arg::Ptr(b.as_device_ptr().as_raw());
+        let sc = scratch;
+        let args = [
+            p(bt),
+            p(a),
+            p(c),
+            q(r),
+            q(s),
+            Arg::U32(m as u32),
+            Arg::U32(n as u32),
+            Arg::U32(k as u32),
+            Arg::U32(shape.slices),
+            Arg::U32(shape.cr_chunk),
+            q(&sc.part_v),
+            q(&sc.part_u),
+            q(&sc.v),
+            q(&sc.u),
+            p(&sc.queue_ctr),
+            q(&sc.queue_blocks),
+            q(&sc.out),
+        ];
+        let cfg = LaunchCfg {
+            grid: [grid, 1, 1],
+            block: [freivalds::queue::BLOCK, 1, 1],
+            shared: 0,
+        };
+        self.launch(rec, "freivalds", entry, cfg, &args)?;
+        Ok(grid)
     }
 
     /// One of the four Freivalds launches (`entry` is one of the `freivalds::ENTRY_*`), default launch.

@@ -75,6 +75,39 @@ mod ffi {
             y: *mut u64,
             z: *mut u64,
         );
+        pub fn cuproof_host_freivalds_queue(
+            a: *const i8,
+            bt: *const i8,
+            c: *const i32,
+            r: *const u64,
+            s: *const u64,
+            m: u32,
+            n: u32,
+            k: u32,
+            per: u32,
+            slices: u32,
+            cr_chunk: u32,
+            rows_per_item: u32,
+            order: *const u32,
+            u: *mut u64,
+            v: *mut u64,
+            part_u: *mut u64,
+            part_v: *mut u64,
+            ctr: *mut u32,
+            seen: *mut u8,
+            out: *mut u64,
+        ) -> i32;
+        pub fn cuproof_host_fvq_decode(
+            m: u32,
+            n: u32,
+            k: u32,
+            per: u32,
+            slices: u32,
+            cr_chunk: u32,
+            rows_per_item: u32,
+            i: u32,
+            out: *mut u32,
+        );
         pub fn cuproof_host_dot61(a: *const u64, b: *const u64, n: u32, threads: u32) -> u64;
         pub fn cuproof_host_y_from_slices(parts: *const u64, slices: u32, k: u32, y: *mut u64);
         pub fn cuproof_host_freivalds_tc(
@@ -294,6 +327,122 @@ pub fn freivalds_dp2a(
         )
     };
     Ok((y, z))
+}
+
+/// The item at queue position `i` of the bilinear queue schedule for an m×k by k×n product (`cp_fvq_decode`):
+/// `[kind, a, b]` — kind 0 (Bt with r) or 1 (A with s) with column group a and row slice b, or kind 2 (C·r) with
+/// row group a and column chunk b.
+pub fn fvq_item(
+    shape: &crate::kernels::freivalds::queue::Shape,
+    m: usize,
+    n: usize,
+    k: usize,
+    i: u32,
+) -> Result<[u32; 3], RuntimeError> {
+    let items = shape.items(m, n, k)?;
+    if i >= items.col_items + items.cr_items {
+        return Err(RuntimeError::Shape(format!(
+            "fvq_item: position {i} past the queue"
+        )));
+    }
+    let mut out = [0u32; 3];
+    // SAFETY: out holds the 3 words the C function writes; Shape::items bounded the dimensions and counts.
+    unsafe {
+        ffi::cuproof_host_fvq_decode(
+            m as u32,
+            n as u32,
+            k as u32,
+            shape.per,
+            shape.slices,
+            shape.cr_chunk,
+            crate::kernels::freivalds::queue::ROWS_PER_ITEM,
+            i,
+            out.as_mut_ptr(),
+        )
+    };
+    Ok(out)
+}
+
+/// What the bilinear queue kernel (`cuproof_freivalds_bilinear_queue*`) computes, run on the host with the same
+/// schedule and counters: `order` is the order in which the queue positions' items complete (a permutation of
+/// `0..items`, as the device's warps might finish them). Returns `(u, v, [u·v, s·w])`, or an error if the order
+/// is not a permutation, two positions decode to one item, or a column group's counters did not complete.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub fn freivalds_queue(
+    a: &[i8],
+    bt: &[i8],
+    c: &[i32],
+    r: &[u64],
+    s: &[u64],
+    m: usize,
+    n: usize,
+    k: usize,
+    shape: &crate::kernels::freivalds::queue::Shape,
+    order: &[u32],
+) -> Result<(Vec<u64>, Vec<u64>, [u64; 2]), RuntimeError> {
+    use crate::kernels::freivalds::{queue, P};
+    crate::kernels::gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+    let items = shape.items(m, n, k)?;
+    let total = (items.col_items + items.cr_items) as usize;
+    if c.len() != m * n
+        || r.len() != n
+        || s.len() != m
+        || order.len() != total
+        || r.iter().chain(s).any(|&x| x >= P)
+    {
+        return Err(RuntimeError::Shape(format!(
+            "freivalds (queue): C has {} entries, r {}, s {} (residues), order {} for {m}x{n}x{k} with {total} items",
+            c.len(),
+            r.len(),
+            s.len(),
+            order.len()
+        )));
+    }
+    let slices = shape.slices as usize;
+    let (mut u, mut v) = (vec![0u64; k], vec![0u64; k]);
+    let (mut part_u, mut part_v) = (vec![0u64; slices * k], vec![0u64; slices * k]);
+    let mut ctr = vec![0u32; 3 * items.groups as usize];
+    let mut seen = vec![0u8; total];
+    let mut out = [0u64; 2];
+    // SAFETY: check_shape and the checks above fix every length the C function reads or writes: a m·k, bt n·k,
+    // c m·n, r n, s m, order `total` entries (dims < 2^31, total < 2^31: Shape::items); u, v k; the partials
+    // slices·k; ctr 3·groups; seen `total`; out 2.
+    let rc = unsafe {
+        ffi::cuproof_host_freivalds_queue(
+            a.as_ptr(),
+            bt.as_ptr(),
+            c.as_ptr(),
+            r.as_ptr(),
+            s.as_ptr(),
+            m as u32,
+            n as u32,
+            k as u32,
+            shape.per,
+            shape.slices,
+            shape.cr_chunk,
+            queue::ROWS_PER_ITEM,
+            order.as_ptr(),
+            u.as_mut_ptr(),
+            v.as_mut_ptr(),
+            part_u.as_mut_ptr(),
+            part_v.as_mut_ptr(),
+            ctr.as_mut_ptr(),
+            seen.as_mut_ptr(),
+            out.as_mut_ptr(),
+        )
+    };
+    match rc {
+        0 => Ok((u, v, out)),
+        -1 => Err(RuntimeError::Shape(
+            "freivalds (queue): the order is not a permutation of the queue positions".into(),
+        )),
+        -2 => Err(RuntimeError::Shape(
+            "freivalds (queue): two queue positions decode to the same item".into(),
+        )),
+        code => Err(RuntimeError::Shape(format!(
+            "freivalds (queue): a column group's counters did not complete ({code})"
+        ))),
+    }
 }
 
 /// `a · b mod p` (residues, equal lengths) as `cuproof_freivalds_dot2` computes it with `threads` threads.

@@ -53,6 +53,10 @@ fn modules_export_the_runtime_entries() {
                 freivalds::ENTRY_ROWS_I8,
                 freivalds::ENTRY_ROWS_I8_DP2A,
                 freivalds::ENTRY_ROWS_I32,
+                freivalds::queue::ENTRY,
+                freivalds::queue::ENTRY_DP2A,
+                freivalds::queue::ENTRY4,
+                freivalds::queue::ENTRY4_DP2A,
             ],
         ),
         (ptx::KECCAK_F1600, &[keccak::ENTRY_F1600_BATCH]),
@@ -197,6 +201,35 @@ fn dp2a_freivalds_kernels_use_two_way_dot_products() {
                 mads(d),
                 mads(i)
             );
+        }
+    }
+}
+
+#[test]
+fn bilinear_queue_kernels_take_items_from_one_counter() {
+    use cuproof::kernels::freivalds::queue;
+    for text in [ptx::FREIVALDS, ptx::FREIVALDS_PDL_SM90] {
+        for e in queue::ENTRIES {
+            let t = entry_text(text, e);
+            // the queue head, the column groups' counters and the blocks' counter: atomic adds on global u32
+            assert!(t.contains("atom.global.add.u32"), "{e}: no atomic queue");
+            // writes that other warps read are fenced, and read back through L2
+            assert!(
+                t.contains("membar.gl")
+                    || t.contains("fence.sc.gpu")
+                    || t.contains("fence.acq_rel.gpu"),
+                "{e}"
+            );
+            assert!(
+                t.contains("ld.global.cg.u64"),
+                "{e}: no L2 loads of the partials"
+            );
+            // the two sides need the exact 122-bit products
+            assert!(t.contains("mul.hi.u64"), "{e}");
+            // it depends on no other grid: nothing but the queue orders its work
+            assert!(!t.contains("griddepcontrol"), "{e}");
+            let dp2a = e.ends_with("_dp2a");
+            assert_eq!(t.contains("dp2a.lo.u32.s32"), dp2a, "{e}");
         }
     }
 }

@@ -1603,6 +1603,7 @@ mod device {
         let mut rng = Rng(seed);
         let mut all = true;
         let mut dp2a_ok = true;
+        let mut queue_ok = true;
         // u, v, w and both sides a launch left in `sc`
         let outcome = |sc: &cuproof::cuda::BilinearScratch| -> Result<_, RuntimeError> {
             let out = exec.download_u64(&sc.out)?;
@@ -1636,6 +1637,29 @@ mod device {
                 );
                 dp2a_ok &= outcome(&sc)? == want;
             }
+            // the persistent queue kernel (§4f): every entry, as many blocks as fit and one block per SM (more
+            // items per warp), two slicings; accept then reject on the same scratch (the second launch finds the
+            // counters the first left zero)
+            for qs in queue_shapes() {
+                for blocks_per_sm in [0, 1] {
+                    let qs = freivalds::queue::Shape {
+                        blocks_per_sm,
+                        ..qs
+                    };
+                    for (dcx, twin) in [(&dc, &bil), (&dbad, &bil_rej)] {
+                        exec.freivalds_bilinear_queue_launch(
+                            &mut rec, &da, &db, dcx, &dr, &ds, &sc, qs,
+                        )?;
+                        let ok = exec.download_u64(&sc.out)? == [twin.lhs, twin.rhs]
+                            && exec.download_u64(&sc.u)? == twin.u
+                            && exec.download_u64(&sc.v)? == twin.v;
+                        if !ok {
+                            println!("  bilinear queue mismatch at {m}x{n}x{k}: {qs:?}");
+                        }
+                        queue_ok &= ok;
+                    }
+                }
+            }
             let got = exec.freivalds_bilinear_device(&mut rec, &da, &db, &dc, &r, &s, m, n, k)?;
             let rej = exec.freivalds_bilinear_device(&mut rec, &da, &db, &dbad, &r, &s, m, n, k)?;
             if !(got == bil && got.accept && !rej.accept && rej == bil_rej) {
@@ -1660,6 +1684,14 @@ mod device {
             "freivalds (bilinear, column passes by dp2a)",
             dp2a_ok,
             "7 shapes, accept and reject: u, v, w, both sides bit-identical to twin".into(),
+        );
+        rep.check(
+            "freivalds (bilinear queue)",
+            queue_ok,
+            format!(
+                "7 shapes x {} queue shapes (4 entries) x 2 grids, accept and reject: u, v, both sides == twin",
+                queue_shapes().len()
+            ),
         );
         // the public API on both backends
         let (m, n, k) = (300, 260, 520);
@@ -1742,6 +1774,147 @@ mod device {
             timed_ok,
             "both sides and u left by each timed launch (IMAD and dp2a) == CPU twin".into(),
         );
+        bilinear_queue_timed(&exec, b, &da, &db, &dc, &dr, &ds, &scratch, &twin, rep)
+    }
+
+    /// The queue shapes checked on the 7 test shapes: every entry, 3 and 32 slices, C·r chunks of 128 and 2,048.
+    fn queue_shapes() -> Vec<freivalds::queue::Shape> {
+        let base = freivalds::queue::Shape::default();
+        [(8, false), (8, true), (4, false), (4, true)]
+            .into_iter()
+            .flat_map(|(per, dp2a)| {
+                [(32, 2048), (3, 128)].map(|(slices, cr_chunk)| freivalds::queue::Shape {
+                    per,
+                    dp2a,
+                    slices,
+                    cr_chunk,
+                    ..base
+                })
+            })
+            .collect()
+    }
+
+    /// The queue kernel at nn on the main run's operands: each shape timed in two rounds (reversed order in the
+    /// second) beside the production chain check in the same context, the sides and u, v checked after each;
+    /// then the fastest against production.
+    #[allow(clippy::too_many_arguments)]
+    fn bilinear_queue_timed(
+        exec: &CudaExec,
+        b: &Bases,
+        da: &cust::memory::DeviceBuffer<u8>,
+        db: &cust::memory::DeviceBuffer<u8>,
+        dc: &cust::memory::DeviceBuffer<u8>,
+        dr: &cust::memory::DeviceBuffer<u64>,
+        ds: &cust::memory::DeviceBuffer<u64>,
+        scratch: &cuproof::cuda::BilinearScratch,
+        twin: &freivalds::BilinearOutcome,
+        rep: &mut Report,
+    ) -> Result<(), RuntimeError> {
+        let nn = b.nn;
+        let mut tr = rec_dummy(exec.gpu_info().compute_capability);
+        let base = freivalds::queue::Shape::default();
+        let q = |per, dp2a, slices, cr_chunk, blocks_per_sm| freivalds::queue::Shape {
+            per,
+            dp2a,
+            slices,
+            cr_chunk,
+            blocks_per_sm,
+        };
+        let mut shapes: Vec<freivalds::queue::Shape> = vec![
+            base,
+            q(8, true, 32, 2048, 0),
+            q(4, false, 32, 2048, 0),
+            q(4, true, 32, 2048, 0),
+            q(8, true, 32, 1024, 0),
+            q(8, true, 32, 4096, 0),
+            q(8, true, 64, 2048, 0),
+            q(8, true, 16, 2048, 0),
+            q(4, true, 32, 1024, 0),
+            q(4, true, 64, 2048, 0),
+            q(4, true, 32, 2048, 3),
+        ];
+        shapes.dedup();
+        let chain = FreivaldsScratch::new(exec, nn, nn)?;
+        let fb = chain.bufs(da, db, dc, dr);
+        let mut times = vec![Vec::new(); shapes.len() + 1];
+        let mut grids = vec![0u32; shapes.len()];
+        let mut ok = true;
+        for round in 0..2 {
+            for x in 0..=shapes.len() {
+                let i = if round == 0 { x } else { shapes.len() - x };
+                let ms = if i == shapes.len() {
+                    exec.time_ms(b.iters, || {
+                        exec.freivalds_launches(
+                            &mut tr,
+                            &fb,
+                            nn,
+                            nn,
+                            nn,
+                            FreivaldsLaunch::default(),
+                        )
+                    })?
+                } else {
+                    exec.time_ms(b.iters, || {
+                        grids[i] = exec.freivalds_bilinear_queue_launch(
+                            &mut tr, da, db, dc, dr, ds, scratch, shapes[i],
+                        )?;
+                        Ok(())
+                    })?
+                };
+                times[i].push(ms);
+                if i < shapes.len() {
+                    ok &= exec.download_u64(&scratch.out)? == [twin.lhs, twin.rhs]
+                        && exec.download_u64(&scratch.u)? == twin.u
+                        && exec.download_u64(&scratch.v)? == twin.v;
+                }
+            }
+        }
+        rep.check(
+            &format!("freivalds {nn} (bilinear queue) after timing"),
+            ok,
+            format!(
+                "u, v and both sides left by each of {} timed queue shapes == CPU twin",
+                shapes.len()
+            ),
+        );
+        let best = |t: &Vec<f64>| t.iter().cloned().fold(f64::INFINITY, f64::min);
+        let prod = best(&times[shapes.len()]);
+        for (i, sh) in shapes.iter().enumerate() {
+            let t = best(&times[i]);
+            rep.row(
+                &format!(
+                    "Freivalds n={nn} queue {}{} slices {} chunk {} grid {}",
+                    sh.per,
+                    if sh.dp2a { " dp2a" } else { "" },
+                    sh.slices,
+                    sh.cr_chunk,
+                    grids[i]
+                ),
+                format!("{t:.4} ms"),
+                format!(
+                    "{:.3} x fastest GEMM time (target <= 0.2); production chain {prod:.4} ms here ({:+.1} %)",
+                    t / b.gemm_ms,
+                    100.0 * (t - prod) / prod
+                ),
+            );
+        }
+        if let Some((i, t)) = times[..shapes.len()]
+            .iter()
+            .enumerate()
+            .min_by(|x, y| best(x.1).total_cmp(&best(y.1)))
+        {
+            rep.row(
+                &format!("Freivalds n={nn} queue fastest"),
+                format!("{:.4} ms", best(t)),
+                format!(
+                    "= {:.3} x fastest GEMM time; production chain {prod:.4} ms = {:.3} x ({:+.1} %): {:?}",
+                    best(t) / b.gemm_ms,
+                    prod / b.gemm_ms,
+                    100.0 * (best(t) - prod) / prod,
+                    shapes[i]
+                ),
+            );
+        }
         Ok(())
     }
 

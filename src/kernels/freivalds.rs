@@ -456,6 +456,129 @@ pub mod tc {
     }
 }
 
+/// The bilinear check as one persistent kernel over a work queue (`cp_fvq_run` in `kernels/freivalds.cu`,
+/// docs/kernels.md §4f): the passes over Bt, A and C cut into warp-sized items that every warp takes from one
+/// atomic counter, the slice sums and the dot products done by the warps that finish the last item of a column
+/// group, the two sides by the last block. The same u, v and sides as [`super::bilinear_from`]; w is not stored.
+pub mod queue {
+    use crate::error::RuntimeError;
+
+    /// Entry: column items of 8 l per lane (8-byte loads, double-buffered), IMAD.
+    pub const ENTRY: &str = "cuproof_freivalds_bilinear_queue";
+    /// Entry: 8 l per lane, `dp2a`.
+    pub const ENTRY_DP2A: &str = "cuproof_freivalds_bilinear_queue_dp2a";
+    /// Entry: 4 l per lane (4-byte loads), IMAD.
+    pub const ENTRY4: &str = "cuproof_freivalds_bilinear_queue4";
+    /// Entry: 4 l per lane, `dp2a`.
+    pub const ENTRY4_DP2A: &str = "cuproof_freivalds_bilinear_queue4_dp2a";
+    /// The four entries.
+    pub const ENTRIES: [&str; 4] = [ENTRY, ENTRY_DP2A, ENTRY4, ENTRY4_DP2A];
+    /// Threads per block.
+    pub const BLOCK: u32 = 256;
+    /// Rows of C per C·r item (`CP_FV_ROWS_I32`).
+    pub const ROWS_PER_ITEM: u32 = super::ROWS_I32_PER_WARP;
+    /// The C·r items of the last 1/`TAIL_DIV` of the queue come after every column item (`CP_FVQ_TAIL_DIV`).
+    pub const TAIL_DIV: u32 = 8;
+    /// Row slices of the column passes at most (the executor's partial buffers hold this many).
+    pub const MAX_SLICES: u32 = super::SLICES;
+    /// Blocks at most (two partial residues each in the executor's buffer).
+    pub const MAX_BLOCKS: u32 = 4096;
+
+    /// Launch shape (tuning; every valid shape gives the same u, v and sides).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Shape {
+        /// l per lane in a column item: 8 or 4.
+        pub per: u32,
+        /// Column items by `dp2a`.
+        pub dp2a: bool,
+        /// Row slices of the column passes, 1..=[`MAX_SLICES`].
+        pub slices: u32,
+        /// Columns of C per C·r item: a multiple of 128, at most 2^16.
+        pub cr_chunk: u32,
+        /// Persistent blocks per SM (0: as many as fit, from the occupancy query).
+        pub blocks_per_sm: u32,
+    }
+
+    impl Default for Shape {
+        /// 8 l per lane by IMAD, 32 slices (64 KiB column items at n = 8192), C·r items of 2 rows × 2,048
+        /// columns (16 KiB), as many blocks as fit.
+        fn default() -> Self {
+            Shape {
+                per: 8,
+                dp2a: false,
+                slices: 32,
+                cr_chunk: 2048,
+                blocks_per_sm: 0,
+            }
+        }
+    }
+
+    impl Shape {
+        /// The kernel's entry.
+        pub fn entry(&self) -> &'static str {
+            match (self.per, self.dp2a) {
+                (8, false) => ENTRY,
+                (8, true) => ENTRY_DP2A,
+                (_, false) => ENTRY4,
+                (_, true) => ENTRY4_DP2A,
+            }
+        }
+
+        /// The schedule's counts for an m×k by k×n product, or why the shape does not apply.
+        pub fn items(&self, m: usize, n: usize, k: usize) -> Result<Items, RuntimeError> {
+            let bad = |why: &str| {
+                Err(RuntimeError::Shape(format!(
+                    "freivalds (bilinear queue): {why} ({m}x{n}x{k}, {self:?})"
+                )))
+            };
+            if self.per != 8 && self.per != 4 {
+                return bad("l per lane must be 8 or 4");
+            }
+            if self.slices == 0 || self.slices > MAX_SLICES {
+                return bad("slices out of range");
+            }
+            if self.cr_chunk == 0 || !self.cr_chunk.is_multiple_of(128) || self.cr_chunk > 1 << 16 {
+                return bad("the C·r chunk must be a multiple of 128 up to 65,536 columns");
+            }
+            if m == 0 || n == 0 || k == 0 || m.max(n).max(k) >= 1 << 31 {
+                return bad("dimensions must be in 1..2^31");
+            }
+            let groups = k.div_ceil(32 * self.per as usize);
+            let col_items = 2 * groups * self.slices as usize;
+            let chunks = n.div_ceil(self.cr_chunk as usize);
+            let cr_items = m.div_ceil(ROWS_PER_ITEM as usize) * chunks;
+            // the kernel's u32 queue head passes total by one per warp: keep far below 2^32 (and i · col_items
+            // below 2^64 in cp_fvq_cols_before)
+            if col_items + cr_items >= 1 << 31 {
+                return bad("more than 2^31 work items");
+            }
+            Ok(Items {
+                groups: groups as u32,
+                col_items: col_items as u32,
+                cr_items: cr_items as u32,
+            })
+        }
+    }
+
+    /// The schedule's counts (`cp_fvq_make`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Items {
+        /// Column groups of 32 · per l.
+        pub groups: u32,
+        /// Column items, both passes.
+        pub col_items: u32,
+        /// C·r items.
+        pub cr_items: u32,
+    }
+
+    impl Items {
+        /// u32 counters the kernel uses (`ctr`: queue head, blocks done, 3 per column group).
+        pub fn counters(&self) -> usize {
+            2 + 3 * self.groups as usize
+        }
+    }
+}
+
 /// The Hopper row passes (`kernels/freivalds_sm90.cu`): C·r and A·y with the matrix streamed into shared memory by
 /// 1-D bulk copies (one producer thread per block keeps `stages` tiles in flight), so the bytes in flight no longer
 /// occupy the consumer warps' registers. The same w and z as the SIMT kernels, bit for bit.
