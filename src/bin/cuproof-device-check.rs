@@ -144,7 +144,7 @@ mod device {
 
     /// `--profile`: each hot kernel launched once at its benchmark size and nothing checked, for a profiler
     /// wrapped around the binary (`scripts/device-check --ncu`): the 1 GiB commitment, both GEMM kernels at
-    /// 8192³ and the four Freivalds phases at n = 8192.
+    /// 8192³, the four Freivalds phases and the four bilinear queue kernels at n = 8192.
     fn profile_run() -> Result<(), RuntimeError> {
         let mut exec = CudaExec::new(0)?;
         let mut rec = Recorder::new();
@@ -187,7 +187,24 @@ mod device {
             nn,
             nn,
         )?;
+        // the queue kernel, each entry once (`CUPROOF_NCU_KERNELS=bilinear_queue` profiles them)
+        let (dr, ds) = (
+            exec.upload_u64(&r)?,
+            exec.upload_u64(&freivalds::s_vector(&seed, nn))?,
+        );
+        let qs = cuproof::cuda::BilinearScratch::new(&exec, nn, nn, nn)?;
+        let mut queue_same = true;
+        for (per, dp2a) in [(8, false), (8, true), (4, false), (4, true)] {
+            let shape = freivalds::queue::Shape {
+                per,
+                dp2a,
+                ..freivalds::queue::Shape::default()
+            };
+            exec.freivalds_bilinear_queue_launch(&mut rec, &da, &db, &dc, &dr, &ds, &qs, shape)?;
+            queue_same &= exec.download_u64(&qs.out)? == [bil.lhs, bil.rhs];
+        }
         exec.sync()?;
+        println!("bilinear queue sides == bilinear sides: {queue_same}");
         println!("tensor-core Freivalds == SIMT: {}", tc == out);
         println!(
             "bilinear Freivalds v, w == SIMT y, w: {}",
