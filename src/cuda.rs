@@ -303,6 +303,25 @@ impl BilinearScratch {
             queue_blocks: exec.zeros_u64(2 * freivalds::queue::MAX_BLOCKS as usize)?,
         })
     }
+
+    /// The shape (m, n, k), if the operands fit it: A m×k and Bt n×k bytes, C m×n int32, r n and s m words.
+    fn check(
+        &self,
+        a: &DeviceBuffer<u8>,
+        bt: &DeviceBuffer<u8>,
+        c: &DeviceBuffer<u8>,
+        r: &DeviceBuffer<u64>,
+        s: &DeviceBuffer<u64>,
+    ) -> Result<(usize, usize, usize), RuntimeError> {
+        let (m, n, k) = self.shape;
+        gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+        if c.len() < m * n * 4 || r.len() < n || s.len() < m {
+            return Err(RuntimeError::Shape(
+                "freivalds (bilinear): a buffer is too small for the shape".into(),
+            ));
+        }
+        Ok((m, n, k))
+    }
 }
 
 /// A GPU with the cuproof modules loaded.
@@ -1820,13 +1839,7 @@ impl CudaExec {
         scratch: &BilinearScratch,
         launch: FreivaldsLaunch,
     ) -> Result<(), RuntimeError> {
-        let (m, n, k) = scratch.shape;
-        gemm::check_shape(a.len(), bt.len(), m, n, k)?;
-        if c.len() < m * n * 4 || r.len() < n || s.len() < m {
-            return Err(RuntimeError::Shape(
-                "freivalds (bilinear): a buffer is too small for the shape".into(),
-            ));
-        }
+        let (m, n, k) = scratch.check(a, bt, c, r, s)?;
         let (m32, n32, k32) = (m as u32, n as u32, k as u32);
         let slices = launch.slices();
         let cap = launch.cr_blocks_per_sm * self.info.sm_count;
@@ -1935,13 +1948,7 @@ impl CudaExec {
         scratch: &BilinearScratch,
         shape: freivalds::queue::Shape,
     ) -> Result<u32, RuntimeError> {
-        let (m, n, k) = scratch.shape;
-        gemm::check_shape(a.len(), bt.len(), m, n, k)?;
-        if c.len() < m * n * 4 || r.len() < n || s.len() < m {
-            return Err(RuntimeError::Shape(
-                "freivalds (bilinear queue): a buffer is too small for the shape".into(),
-            ));
-        }
+        let (m, n, k) = scratch.check(a, bt, c, r, s)?;
         let items = shape.items(m, n, k)?;
         if 4 * items.counters() > scratch.queue_ctr.len() {
             return Err(RuntimeError::Shape(
