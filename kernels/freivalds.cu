@@ -582,18 +582,117 @@ extern "C" __global__ void __launch_bounds__(1024) cuproof_freivalds_dot2(const 
 }
 
 // ---- The bilinear check as one persistent kernel over a work queue (freivalds.cuh, docs/kernels.md §4f) ----
-//
+
+// v[l0 + t] (t < PER, l0 + t < k) from the slices' partials part[sl][l]: PER contiguous words per slice read as
+// 16-byte loads through L2, four slices per batch (a warp then has 4 KiB in flight: the group's 32 · PER · slices
+// words take a few microseconds, not one L2 latency per word), or word by word (cp_fvq_slice_sum) when the
+// lane's words are not whole 16-byte pairs.
+template <int PER>
+__device__ __forceinline__ void cp_fvq_group_sum(const uint64_t* part, uint32_t k, uint32_t slices, uint32_t l0,
+                                                 uint64_t* vec) {
+    if (l0 + PER > k || (k & 1u) != 0 || (((uintptr_t)part) & 15u) != 0) {
+        for (uint32_t t = 0; t < PER && l0 + t < k; ++t) vec[l0 + t] = cp_fvq_slice_sum(part, k, slices, l0 + t);
+        return;
+    }
+    uint64_t acc[PER];
+#pragma unroll
+    for (int t = 0; t < PER; ++t) acc[t] = 0;
+    uint32_t sl = 0;
+    for (; sl + 4u <= slices; sl += 4u) {
+        ulonglong2 x[4][PER / 2];
+#pragma unroll
+        for (int q = 0; q < 4; ++q)
+#pragma unroll
+            for (int h = 0; h < PER / 2; ++h) x[q][h] = __ldcg((const ulonglong2*)(part + (size_t)(sl + q) * k + l0) + h);
+#pragma unroll
+        for (int q = 0; q < 4; ++q)
+#pragma unroll
+            for (int h = 0; h < PER / 2; ++h) {
+                acc[2 * h] = cp_addmod61(acc[2 * h], x[q][h].x);
+                acc[2 * h + 1] = cp_addmod61(acc[2 * h + 1], x[q][h].y);
+            }
+    }
+    for (; sl < slices; ++sl)
+#pragma unroll
+        for (int h = 0; h < PER / 2; ++h) {
+            const ulonglong2 x = __ldcg((const ulonglong2*)(part + (size_t)sl * k + l0) + h);
+            acc[2 * h] = cp_addmod61(acc[2 * h], x.x);
+            acc[2 * h + 1] = cp_addmod61(acc[2 * h + 1], x.y);
+        }
+#pragma unroll
+    for (int t = 0; t < PER; ++t) vec[l0 + t] = acc[t];
+}
+
+// One queue item (cp_fvq_decode) done by the whole warp; dot and sw are the lane's shares of u·v and s·w.
+template <int PER, bool kDp2a>
+__device__ __forceinline__ void cp_fvq_item_run(const cp_fvq_shape& sh, const cp_fvq_item& it,
+                                                const int8_t* __restrict__ bt, const int8_t* __restrict__ a,
+                                                const int32_t* __restrict__ c, const uint64_t* __restrict__ r,
+                                                const uint64_t* __restrict__ s, uint32_t m, uint32_t n, uint32_t k,
+                                                uint32_t cr_chunk, uint64_t* part_v, uint64_t* part_u, uint64_t* v,
+                                                uint64_t* u, uint32_t* done, uint32_t lane, uint64_t& dot,
+                                                uint64_t& sw) {
+    if (it.kind == CP_FVQ_KIND_CR) {
+        const uint32_t row0 = it.a * CP_FV_ROWS_I32;
+        const uint32_t j0 = it.b * cr_chunk;
+        const uint32_t j1 = n - j0 < cr_chunk ? n : j0 + cr_chunk;
+        uint64_t rs[CP_FV_ROWS_I32];
+        cp_fv_cr_span(c, r, m, n, row0, j0, j1, lane, rs);
+#pragma unroll
+        for (int q = 0; q < CP_FV_ROWS_I32; ++q) {
+            const uint64_t t = cp_warp_sum61(rs[q]);
+            if (lane == 0 && row0 + q < m) sw = cp_addmod61(sw, cp_mulmod61(__ldg(s + row0 + q), t));
+        }
+        return;
+    }
+    const bool is_u = it.kind == CP_FVQ_KIND_U;
+    uint64_t* const part = is_u ? part_u : part_v;
+    uint32_t j0, j1;
+    cp_fvq_slice_rows(is_u ? m : n, sh.slices, it.b, &j0, &j1);
+    const uint32_t l0 = PER * (32u * it.a + lane);
+    if (l0 < k) {
+        uint64_t pv[PER];
+        cp_fv_br_rows_t<PER, PER == CP_FV_BR_PER_THREAD && CP_FV_PREFETCH_BR != 0, kDp2a>(
+            is_u ? a : bt, is_u ? s : r, j0, j1, k, l0, pv);
+#pragma unroll
+        for (int t = 0; t < PER; ++t)
+            if (l0 + t < k) part[(size_t)it.b * k + l0 + t] = pv[t];
+    }
+    // the group's last slice sums the slices; the second of its two vectors adds the group's terms of u·v
+    __threadfence();
+    __syncwarp();
+    uint32_t prev = 0;
+    if (lane == 0) prev = atomicAdd(done + it.kind * sh.groups + it.a, 1u);
+    prev = __shfl_sync(0xffffffffu, prev, 0);
+    if (prev != sh.slices - 1u) return;
+    __threadfence();
+    if (l0 < k) cp_fvq_group_sum<PER>(part, k, sh.slices, l0, is_u ? u : v);
+    __threadfence();
+    __syncwarp();
+    if (lane == 0) prev = atomicAdd(done + 2u * sh.groups + it.a, 1u);
+    prev = __shfl_sync(0xffffffffu, prev, 0);
+    if (prev != 1u) return;
+    __threadfence();
+    if (l0 < k) {
+#pragma unroll
+        for (int t = 0; t < PER; ++t)
+            if (l0 + t < k) dot = cp_addmod61(dot, cp_mulmod61(CP_FVQ_LD(u + l0 + t), CP_FVQ_LD(v + l0 + t)));
+    }
+}
+
 // ctr (u32, zero before the first launch; the last block leaves it zero): [0] the queue head, [1] blocks done,
 // [2 + kind * groups + g] finished slices of column group g for kind V / U, [2 + 2 groups + g] finished vectors of
-// group g. part_v, part_u: slices x k partial residues. bpart: 2 per block. out = [u·v, s·w].
+// group g. part_v, part_u: slices x k partial residues. bpart: 2 per block. out = [u·v, s·w]. With `ahead` a
+// warp claims its next item when it starts one (the claim's latency hidden behind the item; a warp may then hold
+// one item more than the others at the end), otherwise when it has finished one.
 // grid: any (persistent: blocks_per_sm x SMs), block = 256.
 template <int PER, bool kDp2a>
 __device__ __forceinline__ void cp_fvq_run(const int8_t* __restrict__ bt, const int8_t* __restrict__ a,
                                            const int32_t* __restrict__ c, const uint64_t* __restrict__ r,
                                            const uint64_t* __restrict__ s, uint32_t m, uint32_t n, uint32_t k,
-                                           uint32_t slices, uint32_t cr_chunk, uint64_t* part_v, uint64_t* part_u,
-                                           uint64_t* v, uint64_t* u, uint32_t* ctr, uint64_t* bpart,
-                                           uint64_t* __restrict__ out) {
+                                           uint32_t slices, uint32_t cr_chunk, uint32_t ahead, uint64_t* part_v,
+                                           uint64_t* part_u, uint64_t* v, uint64_t* u, uint32_t* ctr,
+                                           uint64_t* bpart, uint64_t* __restrict__ out) {
     __shared__ uint64_t wsum[2][8];
     __shared__ uint32_t last;
     const cp_fvq_shape sh = cp_fvq_make(m, n, k, PER, slices, cr_chunk, CP_FV_ROWS_I32);
@@ -601,63 +700,16 @@ __device__ __forceinline__ void cp_fvq_run(const int8_t* __restrict__ bt, const 
     uint32_t* const done = ctr + 2;
     uint64_t dot = 0;  // this lane's share of u·v
     uint64_t sw = 0;   // this lane's share of s·w
-    for (;;) {
-        uint32_t i = 0;
-        if (lane == 0) i = atomicAdd(ctr, 1u);
-        i = __shfl_sync(0xffffffffu, i, 0);
-        if (i >= sh.total) break;
-        const cp_fvq_item it = cp_fvq_decode(sh, i);
-        if (it.kind == CP_FVQ_KIND_CR) {
-            const uint32_t row0 = it.a * CP_FV_ROWS_I32;
-            const uint32_t j0 = it.b * cr_chunk;
-            const uint32_t j1 = n - j0 < cr_chunk ? n : j0 + cr_chunk;
-            uint64_t rs[CP_FV_ROWS_I32];
-            cp_fv_cr_span(c, r, m, n, row0, j0, j1, lane, rs);
-#pragma unroll
-            for (int q = 0; q < CP_FV_ROWS_I32; ++q) {
-                const uint64_t t = cp_warp_sum61(rs[q]);
-                if (lane == 0 && row0 + q < m) sw = cp_addmod61(sw, cp_mulmod61(__ldg(s + row0 + q), t));
-            }
-            continue;
-        }
-        const bool is_u = it.kind == CP_FVQ_KIND_U;
-        uint64_t* const part = is_u ? part_u : part_v;
-        uint32_t j0, j1;
-        cp_fvq_slice_rows(is_u ? m : n, slices, it.b, &j0, &j1);
-        const uint32_t l0 = PER * (32u * it.a + lane);
-        if (l0 < k) {
-            uint64_t pv[PER];
-            cp_fv_br_rows_t<PER, PER == CP_FV_BR_PER_THREAD && CP_FV_PREFETCH_BR != 0, kDp2a>(
-                is_u ? a : bt, is_u ? s : r, j0, j1, k, l0, pv);
-#pragma unroll
-            for (int t = 0; t < PER; ++t)
-                if (l0 + t < k) part[(size_t)it.b * k + l0 + t] = pv[t];
-        }
-        // the group's last slice sums the slices; the second of its two vectors adds the group's terms of u·v
-        __threadfence();
-        __syncwarp();
-        uint32_t prev = 0;
-        if (lane == 0) prev = atomicAdd(done + it.kind * sh.groups + it.a, 1u);
-        prev = __shfl_sync(0xffffffffu, prev, 0);
-        if (prev != slices - 1u) continue;
-        __threadfence();
-        uint64_t* const vec = is_u ? u : v;
-        if (l0 < k) {
-#pragma unroll
-            for (int t = 0; t < PER; ++t)
-                if (l0 + t < k) vec[l0 + t] = cp_fvq_slice_sum(part, k, slices, l0 + t);
-        }
-        __threadfence();
-        __syncwarp();
-        if (lane == 0) prev = atomicAdd(done + 2u * sh.groups + it.a, 1u);
-        prev = __shfl_sync(0xffffffffu, prev, 0);
-        if (prev != 1u) continue;
-        __threadfence();
-        if (l0 < k) {
-#pragma unroll
-            for (int t = 0; t < PER; ++t)
-                if (l0 + t < k) dot = cp_addmod61(dot, cp_mulmod61(CP_FVQ_LD(u + l0 + t), CP_FVQ_LD(v + l0 + t)));
-        }
+    uint32_t i = 0;
+    if (lane == 0) i = atomicAdd(ctr, 1u);
+    i = __shfl_sync(0xffffffffu, i, 0);
+    while (i < sh.total) {
+        uint32_t next = 0;
+        if (ahead && lane == 0) next = atomicAdd(ctr, 1u);
+        cp_fvq_item_run<PER, kDp2a>(sh, cp_fvq_decode(sh, i), bt, a, c, r, s, m, n, k, cr_chunk, part_v, part_u, v,
+                                    u, done, lane, dot, sw);
+        if (!ahead && lane == 0) next = atomicAdd(ctr, 1u);
+        i = __shfl_sync(0xffffffffu, next, 0);
     }
     // the block's shares, then the last block's sum of every block's, and the counters cleared for the next launch
     dot = cp_warp_sum61(dot);
@@ -715,9 +767,10 @@ __device__ __forceinline__ void cp_fvq_run(const int8_t* __restrict__ bt, const 
     extern "C" __global__ void __launch_bounds__(256, kMinBlocks)                                                \
         name(const int8_t* __restrict__ bt, const int8_t* __restrict__ a, const int32_t* __restrict__ c,         \
              const uint64_t* __restrict__ r, const uint64_t* __restrict__ s, uint32_t m, uint32_t n, uint32_t k,  \
-             uint32_t slices, uint32_t cr_chunk, uint64_t* part_v, uint64_t* part_u, uint64_t* v, uint64_t* u,   \
-             uint32_t* ctr, uint64_t* bpart, uint64_t* __restrict__ out) {                                        \
-        cp_fvq_run<PER, kDp2a>(bt, a, c, r, s, m, n, k, slices, cr_chunk, part_v, part_u, v, u, ctr, bpart, out); \
+             uint32_t slices, uint32_t cr_chunk, uint32_t ahead, uint64_t* part_v, uint64_t* part_u, uint64_t* v, \
+             uint64_t* u, uint32_t* ctr, uint64_t* bpart, uint64_t* __restrict__ out) {                           \
+        cp_fvq_run<PER, kDp2a>(bt, a, c, r, s, m, n, k, slices, cr_chunk, ahead, part_v, part_u, v, u, ctr, bpart, \
+                               out);                                                                              \
     }
 
 CP_FVQ_ENTRY(cuproof_freivalds_bilinear_queue, 8, false, 2)

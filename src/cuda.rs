@@ -1985,6 +1985,7 @@ impl CudaExec {
             Arg::U32(k as u32),
             Arg::U32(shape.slices),
             Arg::U32(shape.cr_chunk),
+            Arg::U32(shape.claim_ahead.into()),
             q(&sc.part_v),
             q(&sc.part_u),
             q(&sc.v),

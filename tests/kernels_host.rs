@@ -351,7 +351,7 @@ fn bilinear_queue_schedule_matches_twin_in_any_completion_order() {
                 dp2a,
                 slices,
                 cr_chunk,
-                blocks_per_sm: 0,
+                ..freivalds::queue::Shape::default()
             };
             let items = shape.items(m, n, k).unwrap();
             let total = (items.col_items + items.cr_items) as usize;

@@ -222,7 +222,12 @@ fn bilinear_queue_kernels_take_items_from_one_counter() {
             );
             assert!(
                 t.contains("ld.global.cg.u64"),
-                "{e}: no L2 loads of the partials"
+                "{e}: no L2 loads of the vectors"
+            );
+            // the group's slice sum reads a lane's partials as 16-byte pairs, not word by word
+            assert!(
+                t.contains("ld.global.cg.v2.u64"),
+                "{e}: slice sum not vectorised"
             );
             // the two sides need the exact 122-bit products
             assert!(t.contains("mul.hi.u64"), "{e}");

@@ -1658,9 +1658,10 @@ mod device {
             // items per warp), two slicings; accept then reject on the same scratch (the second launch finds the
             // counters the first left zero)
             for qs in queue_shapes() {
-                for blocks_per_sm in [0, 1] {
+                for (blocks_per_sm, claim_ahead) in [(0, true), (1, false)] {
                     let qs = freivalds::queue::Shape {
                         blocks_per_sm,
+                        claim_ahead,
                         ..qs
                     };
                     for (dcx, twin) in [(&dc, &bil), (&dbad, &bil_rej)] {
@@ -1706,7 +1707,7 @@ mod device {
             "freivalds (bilinear queue)",
             queue_ok,
             format!(
-                "7 shapes x {} queue shapes (4 entries) x 2 grids, accept and reject: u, v, both sides == twin",
+                "7 shapes x {} queue shapes (4 entries) x 2 grids (all blocks claiming ahead, one per SM claiming after), accept and reject: u, v, both sides == twin",
                 queue_shapes().len()
             ),
         );
@@ -1836,12 +1837,19 @@ mod device {
             slices,
             cr_chunk,
             blocks_per_sm,
+            ..base
+        };
+        let after = |sh: freivalds::queue::Shape| freivalds::queue::Shape {
+            claim_ahead: false,
+            ..sh
         };
         let mut shapes: Vec<freivalds::queue::Shape> = vec![
             base,
+            after(base),
             q(8, true, 32, 2048, 0),
             q(4, false, 32, 2048, 0),
             q(4, true, 32, 2048, 0),
+            after(q(4, true, 32, 2048, 0)),
             q(8, true, 32, 1024, 0),
             q(8, true, 32, 4096, 0),
             q(8, true, 64, 2048, 0),
@@ -1900,12 +1908,13 @@ mod device {
             let t = best(&times[i]);
             rep.row(
                 &format!(
-                    "Freivalds n={nn} queue {}{} slices {} chunk {} grid {}",
+                    "Freivalds n={nn} queue {}{} slices {} chunk {} grid {}{}",
                     sh.per,
                     if sh.dp2a { " dp2a" } else { "" },
                     sh.slices,
                     sh.cr_chunk,
-                    grids[i]
+                    grids[i],
+                    if sh.claim_ahead { "" } else { " claim after" }
                 ),
                 format!("{t:.4} ms"),
                 format!(

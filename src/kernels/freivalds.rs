@@ -497,11 +497,14 @@ pub mod queue {
         pub cr_chunk: u32,
         /// Persistent blocks per SM (0: as many as fit, from the occupancy query).
         pub blocks_per_sm: u32,
+        /// A warp claims its next item when it starts one (the atomic's latency hidden behind the item; at the
+        /// end a warp may hold one item more than the others), not when it has finished one.
+        pub claim_ahead: bool,
     }
 
     impl Default for Shape {
         /// 8 l per lane by IMAD, 32 slices (64 KiB column items at n = 8192), C·r items of 2 rows × 2,048
-        /// columns (16 KiB), as many blocks as fit.
+        /// columns (16 KiB), as many blocks as fit, next item claimed ahead.
         fn default() -> Self {
             Shape {
                 per: 8,
@@ -509,6 +512,7 @@ pub mod queue {
                 slices: 32,
                 cr_chunk: 2048,
                 blocks_per_sm: 0,
+                claim_ahead: true,
             }
         }
     }
