@@ -682,21 +682,32 @@ __device__ __forceinline__ void cp_fvq_item_run(const cp_fvq_shape& sh, const cp
 
 // ctr (u32, zero before the first launch; the last block leaves it zero): [0] the queue head, [1] blocks done,
 // [2 + kind * groups + g] finished slices of column group g for kind V / U, [2 + 2 groups + g] finished vectors of
-// group g. part_v, part_u: slices x k partial residues. bpart: 2 per block. out = [u·v, s·w]. With `ahead` a
+// group g. part_v, part_u: slices x k partial residues. bpart: 2 per block. times: null, or 2 words per warp (the
+// global timer when it starts and ends its items). out = [u·v, s·w]. With `ahead` a
 // warp claims its next item when it starts one (the claim's latency hidden behind the item; a warp may then hold
 // one item more than the others at the end), otherwise when it has finished one.
 // grid: any (persistent: blocks_per_sm x SMs), block = 256.
+__device__ __forceinline__ uint64_t cp_globaltimer() {
+    uint64_t t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+}
+
 template <int PER, bool kDp2a>
 __device__ __forceinline__ void cp_fvq_run(const int8_t* __restrict__ bt, const int8_t* __restrict__ a,
                                            const int32_t* __restrict__ c, const uint64_t* __restrict__ r,
                                            const uint64_t* __restrict__ s, uint32_t m, uint32_t n, uint32_t k,
-                                           uint32_t slices, uint32_t cr_chunk, uint32_t ahead, uint64_t* part_v,
-                                           uint64_t* part_u, uint64_t* v, uint64_t* u, uint32_t* ctr,
-                                           uint64_t* bpart, uint64_t* __restrict__ out) {
+                                           uint32_t slices, uint32_t cr_chunk, uint32_t tail_div, uint32_t ahead,
+                                           uint64_t* part_v, uint64_t* part_u, uint64_t* v, uint64_t* u,
+                                           uint32_t* ctr, uint64_t* bpart, uint64_t* times,
+                                           uint64_t* __restrict__ out) {
     __shared__ uint64_t wsum[2][8];
     __shared__ uint32_t last;
-    const cp_fvq_shape sh = cp_fvq_make(m, n, k, PER, slices, cr_chunk, CP_FV_ROWS_I32);
+    const cp_fvq_shape sh = cp_fvq_make(m, n, k, PER, slices, cr_chunk, tail_div, CP_FV_ROWS_I32);
     const uint32_t lane = threadIdx.x & 31u, warp = threadIdx.x >> 5;
+    // where the time goes (times != null): each warp's start and end of its items, ns of the global timer
+    const size_t tw = 2u * ((size_t)blockIdx.x * (blockDim.x >> 5) + warp);
+    if (times && lane == 0) times[tw] = cp_globaltimer();
     uint32_t* const done = ctr + 2;
     uint64_t dot = 0;  // this lane's share of u·v
     uint64_t sw = 0;   // this lane's share of s·w
@@ -711,6 +722,7 @@ __device__ __forceinline__ void cp_fvq_run(const int8_t* __restrict__ bt, const 
         if (!ahead && lane == 0) next = atomicAdd(ctr, 1u);
         i = __shfl_sync(0xffffffffu, next, 0);
     }
+    if (times && lane == 0) times[tw + 1] = cp_globaltimer();
     // the block's shares, then the last block's sum of every block's, and the counters cleared for the next launch
     dot = cp_warp_sum61(dot);
     sw = cp_warp_sum61(sw);
@@ -767,10 +779,11 @@ __device__ __forceinline__ void cp_fvq_run(const int8_t* __restrict__ bt, const 
     extern "C" __global__ void __launch_bounds__(256, kMinBlocks)                                                \
         name(const int8_t* __restrict__ bt, const int8_t* __restrict__ a, const int32_t* __restrict__ c,         \
              const uint64_t* __restrict__ r, const uint64_t* __restrict__ s, uint32_t m, uint32_t n, uint32_t k,  \
-             uint32_t slices, uint32_t cr_chunk, uint32_t ahead, uint64_t* part_v, uint64_t* part_u, uint64_t* v, \
-             uint64_t* u, uint32_t* ctr, uint64_t* bpart, uint64_t* __restrict__ out) {                           \
-        cp_fvq_run<PER, kDp2a>(bt, a, c, r, s, m, n, k, slices, cr_chunk, ahead, part_v, part_u, v, u, ctr, bpart, \
-                               out);                                                                              \
+             uint32_t slices, uint32_t cr_chunk, uint32_t tail_div, uint32_t ahead, uint64_t* part_v,             \
+             uint64_t* part_u, uint64_t* v, uint64_t* u, uint32_t* ctr, uint64_t* bpart, uint64_t* times,          \
+             uint64_t* __restrict__ out) {                                                                        \
+        cp_fvq_run<PER, kDp2a>(bt, a, c, r, s, m, n, k, slices, cr_chunk, tail_div, ahead, part_v, part_u, v, u,  \
+                               ctr, bpart, times, out);                                                           \
     }
 
 CP_FVQ_ENTRY(cuproof_freivalds_bilinear_queue, 8, false, 2)

@@ -197,9 +197,9 @@ CP_HD uint64_t cp_freivalds_r_from_word(uint64_t w) { return cp_mod61_u64(w & CP
 //   * C·r items (kind 2): rows [CP_FV_ROWS_I32 * rg, ...) over columns [chunk * cr_chunk, ...): the warp adds
 //     s_i * (its row sums) to s·w. w itself is never stored.
 // Queue position i maps to an item so that the column items are spread evenly (Bresenham) over the first `lead`
-// positions and the last cr_items / CP_FVQ_TAIL_DIV positions are C·r items only: the tail is made of small items.
-// The mapping and the finishing arithmetic are here, shared with the host model (host_api.cpp).
-#define CP_FVQ_TAIL_DIV 8u
+// positions and the last cr_items / tail_div positions are C·r items only: the tail is made of small items
+// (tail_div = 1: every column item first, then every C·r item; a tail_div above cr_items: spread over the whole
+// queue). The mapping and the finishing arithmetic are here, shared with the host model (host_api.cpp).
 #define CP_FVQ_KIND_V 0u
 #define CP_FVQ_KIND_U 1u
 #define CP_FVQ_KIND_CR 2u
@@ -216,14 +216,14 @@ struct cp_fvq_shape {
 
 // The shape for an m x k by k x n product (the runtime keeps every count below 2^31: src/kernels/freivalds.rs).
 CP_HD cp_fvq_shape cp_fvq_make(uint32_t m, uint32_t n, uint32_t k, uint32_t per, uint32_t slices,
-                               uint32_t cr_chunk, uint32_t rows_per_item) {
+                               uint32_t cr_chunk, uint32_t tail_div, uint32_t rows_per_item) {
     cp_fvq_shape s;
     s.groups = (k + 32u * per - 1u) / (32u * per);
     s.slices = slices;
     s.col_items = 2u * s.groups * slices;
     s.chunks = (n + cr_chunk - 1u) / cr_chunk;
     s.cr_items = (m + rows_per_item - 1u) / rows_per_item * s.chunks;
-    s.lead = s.col_items + (s.cr_items - s.cr_items / CP_FVQ_TAIL_DIV);
+    s.lead = s.col_items + (s.cr_items - s.cr_items / (tail_div ? tail_div : 1u));
     s.total = s.col_items + s.cr_items;
     return s;
 }

@@ -240,8 +240,8 @@ void cuproof_host_y_from_slices(const uint64_t* parts, uint32_t slices, uint32_t
 
 // The item at queue position i of the bilinear queue schedule (cp_fvq_decode): out = [kind, a, b].
 void cuproof_host_fvq_decode(uint32_t m, uint32_t n, uint32_t k, uint32_t per, uint32_t slices, uint32_t cr_chunk,
-                             uint32_t rows_per_item, uint32_t i, uint32_t out[3]) {
-    const cp_fvq_item it = cp_fvq_decode(cp_fvq_make(m, n, k, per, slices, cr_chunk, rows_per_item), i);
+                             uint32_t tail_div, uint32_t rows_per_item, uint32_t i, uint32_t out[3]) {
+    const cp_fvq_item it = cp_fvq_decode(cp_fvq_make(m, n, k, per, slices, cr_chunk, tail_div, rows_per_item), i);
     out[0] = it.kind;
     out[1] = it.a;
     out[2] = it.b;
@@ -256,10 +256,11 @@ void cuproof_host_fvq_decode(uint32_t m, uint32_t n, uint32_t k, uint32_t per, u
 // slices and 2.
 int cuproof_host_freivalds_queue(const int8_t* A, const int8_t* Bt, const int32_t* C, const uint64_t* r,
                                  const uint64_t* s, uint32_t m, uint32_t n, uint32_t k, uint32_t per,
-                                 uint32_t slices, uint32_t cr_chunk, uint32_t rows_per_item, const uint32_t* order,
+                                 uint32_t slices, uint32_t cr_chunk, uint32_t tail_div, uint32_t rows_per_item,
+                                 const uint32_t* order,
                                  uint64_t* u, uint64_t* v, uint64_t* part_u, uint64_t* part_v, uint32_t* ctr,
                                  uint8_t* seen, uint64_t out[2]) {
-    const cp_fvq_shape sh = cp_fvq_make(m, n, k, per, slices, cr_chunk, rows_per_item);
+    const cp_fvq_shape sh = cp_fvq_make(m, n, k, per, slices, cr_chunk, tail_div, rows_per_item);
     uint32_t* const done = ctr;  // [2][groups] slices finished, [groups] vectors finished (zeroed by the caller)
     uint64_t dot = 0, sw = 0;
     for (uint32_t x = 0; x < sh.total; ++x) {

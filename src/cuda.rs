@@ -1935,7 +1935,8 @@ impl CudaExec {
     /// The bilinear check as one persistent kernel over a work queue (docs/kernels.md §4f) on preallocated
     /// buffers: u, v and both sides land in `scratch` (w is not computed: its terms go straight into s·w). One
     /// launch on the main stream, recorded as such; returns the grid it used (`shape.blocks_per_sm` per SM, or as
-    /// many as fit by the occupancy query, at most `freivalds::queue::MAX_BLOCKS`).
+    /// many as fit by the occupancy query, at most `freivalds::queue::MAX_BLOCKS`). With `times`, every warp
+    /// writes the global timer (ns) when it starts and ends its items there (2 words per warp).
     #[allow(clippy::too_many_arguments)]
     pub fn freivalds_bilinear_queue_launch(
         &self,
@@ -1947,6 +1948,7 @@ impl CudaExec {
         s: &DeviceBuffer<u64>,
         scratch: &BilinearScratch,
         shape: freivalds::queue::Shape,
+        times: Option<&DeviceBuffer<u64>>,
     ) -> Result<u32, RuntimeError> {
         let (m, n, k) = scratch.check(a, bt, c, r, s)?;
         let items = shape.items(m, n, k)?;
@@ -1971,6 +1973,13 @@ impl CudaExec {
             b => b,
         };
         let grid = (per_sm * self.info.sm_count).clamp(1, freivalds::queue::MAX_BLOCKS);
+        if times
+            .is_some_and(|t| t.len() < 2 * grid as usize * (freivalds::queue::BLOCK as usize / 32))
+        {
+            return Err(RuntimeError::Shape(
+                "freivalds (bilinear queue): the timeline buffer needs 2 words per warp".into(),
+            ));
+        }
         let p = |b: &DeviceBuffer<u8>| Arg::Ptr(b.as_device_ptr().as_raw());
         let q = |b: &DeviceBuffer<u64>| Arg::Ptr(b.as_device_ptr().as_raw());
         let sc = scratch;
@@ -1985,6 +1994,7 @@ impl CudaExec {
             Arg::U32(k as u32),
             Arg::U32(shape.slices),
             Arg::U32(shape.cr_chunk),
+            Arg::U32(shape.tail_div),
             Arg::U32(shape.claim_ahead.into()),
             q(&sc.part_v),
             q(&sc.part_u),
@@ -1992,6 +2002,7 @@ impl CudaExec {
             q(&sc.u),
             p(&sc.queue_ctr),
             q(&sc.queue_blocks),
+            times.map_or(Arg::Ptr(0), q),
             q(&sc.out),
         ];
         let cfg = LaunchCfg {

@@ -340,17 +340,18 @@ fn bilinear_queue_schedule_matches_twin_in_any_completion_order() {
         let idx = r.gen_range(0..bad.len());
         bad[idx] = bad[idx].wrapping_add(1);
         let twin_bad = freivalds::bilinear_cpu(&a, &bt, &bad, m, n, k, &seed).unwrap();
-        for (per, dp2a, slices, cr_chunk) in [
-            (8, false, 32, 2048),
-            (4, true, 3, 128),
-            (8, true, 64, 256),
-            (4, false, 1, 65536),
+        for (per, dp2a, slices, cr_chunk, tail_div) in [
+            (8, false, 32, 2048, 8),
+            (4, true, 3, 128, 1),
+            (8, true, 64, 256, u32::MAX),
+            (4, false, 1, 65536, 3),
         ] {
             let shape = freivalds::queue::Shape {
                 per,
                 dp2a,
                 slices,
                 cr_chunk,
+                tail_div,
                 ..freivalds::queue::Shape::default()
             };
             let items = shape.items(m, n, k).unwrap();
@@ -401,10 +402,28 @@ fn bilinear_queue_places_every_item_once_with_a_tail_of_cr_items() {
                 ..shape
             },
         ),
+        (
+            300,
+            700,
+            260,
+            freivalds::queue::Shape {
+                tail_div: 1,
+                ..shape
+            },
+        ),
+        (
+            300,
+            700,
+            260,
+            freivalds::queue::Shape {
+                tail_div: u32::MAX,
+                ..shape
+            },
+        ),
     ] {
         let it = shape.items(m, n, k).unwrap();
         let total = it.col_items + it.cr_items;
-        let tail = it.cr_items / freivalds::queue::TAIL_DIV;
+        let tail = it.cr_items / shape.tail_div;
         let mut seen = std::collections::HashSet::new();
         let (mut last_col, mut max_gap, mut group_order) = (0u32, 0u32, Vec::new());
         for i in 0..total {
@@ -454,6 +473,10 @@ fn bilinear_queue_places_every_item_once_with_a_tail_of_cr_items() {
         },
         freivalds::queue::Shape {
             cr_chunk: 1 << 17,
+            ..shape
+        },
+        freivalds::queue::Shape {
+            tail_div: 0,
             ..shape
         },
     ] {

@@ -200,7 +200,9 @@ mod device {
                 dp2a,
                 ..freivalds::queue::Shape::default()
             };
-            exec.freivalds_bilinear_queue_launch(&mut rec, &da, &db, &dc, &dr, &ds, &qs, shape)?;
+            exec.freivalds_bilinear_queue_launch(
+                &mut rec, &da, &db, &dc, &dr, &ds, &qs, shape, None,
+            )?;
             queue_same &= exec.download_u64(&qs.out)? == [bil.lhs, bil.rhs];
         }
         exec.sync()?;
@@ -1666,7 +1668,7 @@ mod device {
                     };
                     for (dcx, twin) in [(&dc, &bil), (&dbad, &bil_rej)] {
                         exec.freivalds_bilinear_queue_launch(
-                            &mut rec, &da, &db, dcx, &dr, &ds, &sc, qs,
+                            &mut rec, &da, &db, dcx, &dr, &ds, &sc, qs, None,
                         )?;
                         let ok = exec.download_u64(&sc.out)? == [twin.lhs, twin.rhs]
                             && exec.download_u64(&sc.u)? == twin.u
@@ -1857,6 +1859,18 @@ mod device {
             q(4, true, 32, 1024, 0),
             q(4, true, 64, 2048, 0),
             q(4, true, 32, 2048, 3),
+            freivalds::queue::Shape {
+                tail_div: 1,
+                ..base
+            },
+            freivalds::queue::Shape {
+                tail_div: u32::MAX,
+                ..base
+            },
+            freivalds::queue::Shape {
+                tail_div: 1,
+                ..q(4, true, 32, 2048, 0)
+            },
         ];
         shapes.dedup();
         let chain = FreivaldsScratch::new(exec, nn, nn)?;
@@ -1881,7 +1895,7 @@ mod device {
                 } else {
                     exec.time_ms(b.iters, || {
                         grids[i] = exec.freivalds_bilinear_queue_launch(
-                            &mut tr, da, db, dc, dr, ds, scratch, shapes[i],
+                            &mut tr, da, db, dc, dr, ds, scratch, shapes[i], None,
                         )?;
                         Ok(())
                     })?
@@ -1908,12 +1922,13 @@ mod device {
             let t = best(&times[i]);
             rep.row(
                 &format!(
-                    "Freivalds n={nn} queue {}{} slices {} chunk {} grid {}{}",
+                    "Freivalds n={nn} queue {}{} slices {} chunk {} grid {} tail 1/{}{}",
                     sh.per,
                     if sh.dp2a { " dp2a" } else { "" },
                     sh.slices,
                     sh.cr_chunk,
                     grids[i],
+                    sh.tail_div,
                     if sh.claim_ahead { "" } else { " claim after" }
                 ),
                 format!("{t:.4} ms"),
@@ -1929,6 +1944,49 @@ mod device {
             .enumerate()
             .min_by(|x, y| best(x.1).total_cmp(&best(y.1)))
         {
+            // where the time goes: every warp's start and end (global timer), default and fastest shape
+            let words =
+                2 * freivalds::queue::MAX_BLOCKS as usize * (freivalds::queue::BLOCK as usize / 32);
+            let tbuf = exec.zeros_u64(words)?;
+            for (label, sh) in [("default", base), ("fastest", shapes[i])] {
+                let grid = exec.freivalds_bilinear_queue_launch(
+                    &mut tr,
+                    da,
+                    db,
+                    dc,
+                    dr,
+                    ds,
+                    scratch,
+                    sh,
+                    Some(&tbuf),
+                )?;
+                let tw = exec.download_u64(&tbuf)?;
+                let used = 2 * grid as usize * (freivalds::queue::BLOCK as usize / 32);
+                let (starts, mut ends): (Vec<u64>, Vec<u64>) =
+                    tw[..used].chunks(2).map(|p| (p[0], p[1])).unzip();
+                let t0 = starts.iter().copied().min().unwrap_or(0);
+                let us = |t: u64| t.saturating_sub(t0) as f64 / 1e3;
+                ends.sort_unstable();
+                let pick = |q: usize| {
+                    ends.get((ends.len().max(1) - 1) * q / 100)
+                        .copied()
+                        .unwrap_or(t0)
+                };
+                rep.row(
+                    &format!("Freivalds n={nn} queue timeline ({label})"),
+                    format!("{:.1} us", us(pick(100))),
+                    format!(
+                        "{} warps; last start {:.1} us; warps end: first {:.1}, 10 % {:.1}, median {:.1}, 90 % {:.1}, last {:.1} us",
+                        ends.len(),
+                        us(starts.iter().copied().max().unwrap_or(t0)),
+                        us(pick(0)),
+                        us(pick(10)),
+                        us(pick(50)),
+                        us(pick(90)),
+                        us(pick(100))
+                    ),
+                );
+            }
             rep.row(
                 &format!("Freivalds n={nn} queue fastest"),
                 format!("{:.4} ms", best(t)),

@@ -477,8 +477,6 @@ pub mod queue {
     pub const BLOCK: u32 = 256;
     /// Rows of C per C·r item (`CP_FV_ROWS_I32`).
     pub const ROWS_PER_ITEM: u32 = super::ROWS_I32_PER_WARP;
-    /// The C·r items of the last 1/`TAIL_DIV` of the queue come after every column item (`CP_FVQ_TAIL_DIV`).
-    pub const TAIL_DIV: u32 = 8;
     /// Row slices of the column passes at most (the executor's partial buffers hold this many).
     pub const MAX_SLICES: u32 = super::SLICES;
     /// Blocks at most (two partial residues each in the executor's buffer).
@@ -497,6 +495,9 @@ pub mod queue {
         pub cr_chunk: u32,
         /// Persistent blocks per SM (0: as many as fit, from the occupancy query).
         pub blocks_per_sm: u32,
+        /// The last `cr_items / tail_div` positions of the queue are C·r items only, after every column item
+        /// (≥ 1; 1: all column items first; more than the C·r items: spread over the whole queue).
+        pub tail_div: u32,
         /// A warp claims its next item when it starts one (the atomic's latency hidden behind the item; at the
         /// end a warp may hold one item more than the others), not when it has finished one.
         pub claim_ahead: bool,
@@ -504,7 +505,8 @@ pub mod queue {
 
     impl Default for Shape {
         /// 8 l per lane by IMAD, 32 slices (64 KiB column items at n = 8192), C·r items of 2 rows × 2,048
-        /// columns (16 KiB), as many blocks as fit, next item claimed ahead.
+        /// columns (16 KiB), as many blocks as fit, the last ⅛ of the C·r items as the tail, next item claimed
+        /// ahead.
         fn default() -> Self {
             Shape {
                 per: 8,
@@ -512,6 +514,7 @@ pub mod queue {
                 slices: 32,
                 cr_chunk: 2048,
                 blocks_per_sm: 0,
+                tail_div: 8,
                 claim_ahead: true,
             }
         }
@@ -543,6 +546,9 @@ pub mod queue {
             }
             if self.cr_chunk == 0 || !self.cr_chunk.is_multiple_of(128) || self.cr_chunk > 1 << 16 {
                 return bad("the C·r chunk must be a multiple of 128 up to 65,536 columns");
+            }
+            if self.tail_div == 0 {
+                return bad("tail_div must be at least 1");
             }
             if m == 0 || n == 0 || k == 0 || m.max(n).max(k) >= 1 << 31 {
                 return bad("dimensions must be in 1..2^31");
