@@ -64,6 +64,8 @@ fn main() {
         "freivalds.cuh",
         "freivalds_tc.cuh",
         "host_api.cpp",
+        "simt_emu.hpp",
+        "emu_freivalds.cpp",
         "keccak.ptx",
         "cuda_stub_symbols.txt",
     ] {
@@ -98,6 +100,22 @@ fn main() {
         .opt_level(2)
         .warnings(true)
         .compile("cuproof_kernels_host");
+    // the Freivalds kernels whole (freivalds.cu's __global__ functions) under the SIMT emulator, for the CPU tests
+    cc::Build::new()
+        .cpp(true)
+        .file(kdir.join("emu_freivalds.cpp"))
+        .include(&kdir)
+        .flag_if_supported("-std=c++17")
+        .flag_if_supported("-fno-exceptions")
+        .flag_if_supported("-fno-rtti")
+        .flag_if_supported("-pthread")
+        // `#pragma unroll` is nvcc's
+        .flag_if_supported("-Wno-unknown-pragmas")
+        .cpp_link_stdlib(None)
+        .define("CUPROOF_HOST_BUILD", "1")
+        .opt_level(2)
+        .warnings(true)
+        .compile("cuproof_kernels_emu");
 
     // 2. PTX
     let nvcc = find_nvcc(&root);

@@ -688,9 +688,13 @@ __device__ __forceinline__ void cp_fvq_item_run(const cp_fvq_shape& sh, const cp
 // one item more than the others at the end), otherwise when it has finished one.
 // grid: any (persistent: blocks_per_sm x SMs), block = 256.
 __device__ __forceinline__ uint64_t cp_globaltimer() {
+#if defined(CP_SIMT_EMU)
+    return emu_globaltimer();
+#else
     uint64_t t;
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
     return t;
+#endif
 }
 
 template <int PER, bool kDp2a>
@@ -792,6 +796,8 @@ CP_FVQ_ENTRY(cuproof_freivalds_bilinear_queue4, 4, false, 4)
 CP_FVQ_ENTRY(cuproof_freivalds_bilinear_queue4_dp2a, 4, true, 4)
 
 // ---- Tensor-core Freivalds (freivalds_tc.cuh): prep, B r, finish y, A y, C r, finish z/w ----
+// (inline PTX mma: not in the host emulation, kernels/simt_emu.hpp)
+#if !defined(CP_SIMT_EMU)
 
 __device__ __forceinline__ void cp_mma_s8u8(int32_t c[4], const uint32_t a[4], const uint32_t b[2]) {
     asm volatile(
@@ -971,3 +977,4 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_tc_finish_zw
     for (uint32_t s = 0; s < wslices; ++s) ws = cp_addmod61(ws, __ldg(w_part + (size_t)s * m + i));
     w[i] = cp_submod61(ws, cp_fvtc_offset(rs));
 }
+#endif  // !CP_SIMT_EMU

@@ -8,6 +8,8 @@
 use crate::error::RuntimeError;
 use cuproof_core::commitment::CommitParams;
 
+pub mod emu;
+
 mod ffi {
     extern "C" {
         pub fn cuproof_host_keccak_f1600(state: *mut u64);

@@ -1,0 +1,137 @@
+// The Freivalds kernels of freivalds.cu run whole on the host under the SIMT emulator (simt_emu.hpp): the same
+// __global__ functions nvcc compiles, launched with the grids the runtime uses (src/kernels/freivalds.rs), so the CPU
+// tests check their index arithmetic, early exits, shuffles, barriers and counters against the Rust twin.
+#include "simt_emu.hpp"
+
+#include "freivalds.cu"
+
+static inline dim3 emu_dim(unsigned x, unsigned y = 1) { return dim3{x ? x : 1u, y ? y : 1u, 1u}; }
+
+extern "C" {
+
+// The chain check's four launches (B·r partials over `slices` column slices, their sum, A·y, C·r) as the runtime
+// issues them: variant bit 0 = dp2a (B·r and A·y), bit 1 = the 4-l B·r; C·r with `cr_grid` blocks (0: one per 8 row
+// groups) of `cr_threads` threads (a multiple of 32 up to 256). Writes y (k), z (m), w (m). Returns 0, or -1 if a
+// launch failed or the shape is not one the kernels take.
+int cuproof_emu_freivalds_chain(const int8_t* A, const int8_t* Bt, const int32_t* C, const uint64_t* r, uint32_t m,
+                                uint32_t n, uint32_t k, uint32_t slices, uint32_t variant, uint32_t cr_grid,
+                                uint32_t cr_threads, uint64_t* y, uint64_t* z, uint64_t* w) {
+    if (slices == 0 || cr_threads == 0 || cr_threads > 256 || cr_threads % 32 != 0) return -1;
+    uint64_t* part = (uint64_t*)calloc((size_t)slices * k, sizeof(uint64_t));
+    if (!part) return -1;
+    const bool dp2a = variant & 1u, narrow = variant & 2u;
+    const uint32_t per = narrow ? 4u : 8u;
+    int rc = 0;
+    auto br = [&]() {
+        if (narrow && dp2a) cuproof_freivalds_br_partial4_dp2a(Bt, r, n, k, part);
+        else if (narrow) cuproof_freivalds_br_partial4(Bt, r, n, k, part);
+        else if (dp2a) cuproof_freivalds_br_partial_dp2a(Bt, r, n, k, part);
+        else cuproof_freivalds_br_partial(Bt, r, n, k, part);
+    };
+    rc |= emu_launch(emu_dim((k + 256 * per - 1) / (256 * per), slices), emu_dim(256), br);
+    auto sum = [&]() { cuproof_freivalds_sum_slices(part, k, slices, y); };
+    rc |= emu_launch(emu_dim((k + 31) / 32), emu_dim(256), sum);
+    auto ay = [&]() {
+        if (dp2a) cuproof_freivalds_rows_i8_dp2a(A, y, m, k, z);
+        else cuproof_freivalds_rows_i8(A, y, m, k, z);
+    };
+    rc |= emu_launch(emu_dim((m + 31) / 32), emu_dim(256), ay);
+    const uint32_t groups = (m + 8 * CP_FV_ROWS_I32 - 1) / (8 * CP_FV_ROWS_I32);
+    auto cr = [&]() { cuproof_freivalds_rows_i32(C, r, m, n, w); };
+    rc |= emu_launch(emu_dim(cr_grid ? cr_grid : groups), emu_dim(cr_threads), cr);
+    free(part);
+    return rc ? -1 : 0;
+}
+
+// y = B·r by the fused kernel (atomic slice accumulation, the last block of a column group finishes y), launched
+// `runs` times on the same accumulators. Returns 0, -1 if a launch failed, -2 if the accumulators or counters were
+// not left zero after a launch.
+int cuproof_emu_freivalds_br_fused(const int8_t* Bt, const uint64_t* r, uint32_t n, uint32_t k, uint32_t slices,
+                                   uint32_t runs, uint64_t* y) {
+    const uint32_t gx = (k + 256 * CP_FV_BR_PER_THREAD - 1) / (256 * CP_FV_BR_PER_THREAD);
+    unsigned long long* acc = (unsigned long long*)calloc(2 * (size_t)k + 1, sizeof(unsigned long long));
+    unsigned int* done = (unsigned int*)calloc(gx ? gx : 1, sizeof(unsigned int));
+    int rc = 0;
+    if (!acc || !done) rc = -1;
+    for (uint32_t i = 0; i < runs && rc == 0; ++i) {
+        auto f = [&]() { cuproof_freivalds_br_fused(Bt, r, n, k, acc, done, y); };
+        if (emu_launch(emu_dim(gx, slices), emu_dim(256), f)) rc = -1;
+        for (size_t j = 0; j < 2 * (size_t)k && rc == 0; ++j)
+            if (acc[j]) rc = -2;
+        for (uint32_t g = 0; g < gx && rc == 0; ++g)
+            if (done[g]) rc = -2;
+    }
+    free(acc);
+    free(done);
+    return rc;
+}
+
+// The bilinear check's column pass on A with s (u = sᵀA through the B·r kernel), its sum, C·r, and the dot
+// products, as the runtime's six launches compute them (the B·r pass is cuproof_emu_freivalds_chain's). Writes u,
+// w and out = [u·v, s·w] for the given v. Returns 0 or -1.
+int cuproof_emu_freivalds_bilinear(const int8_t* A, const int32_t* C, const uint64_t* r, const uint64_t* s,
+                                   const uint64_t* v, uint32_t m, uint32_t n, uint32_t k, uint32_t slices,
+                                   uint64_t* u, uint64_t* w, uint64_t out[2]) {
+    uint64_t* part = (uint64_t*)calloc((size_t)(slices ? slices : 1) * k, sizeof(uint64_t));
+    if (!part || slices == 0) {
+        free(part);
+        return -1;
+    }
+    int rc = 0;
+    auto su = [&]() { cuproof_freivalds_br_partial(A, s, m, k, part); };
+    rc |= emu_launch(emu_dim((k + 2047) / 2048, slices), emu_dim(256), su);
+    auto sum = [&]() { cuproof_freivalds_sum_slices(part, k, slices, u); };
+    rc |= emu_launch(emu_dim((k + 31) / 32), emu_dim(256), sum);
+    auto cr = [&]() { cuproof_freivalds_rows_i32(C, r, m, n, w); };
+    rc |= emu_launch(emu_dim((m + 15) / 16), emu_dim(256), cr);
+    auto dot = [&]() { cuproof_freivalds_dot2(u, v, k, s, w, m, out); };
+    rc |= emu_launch(emu_dim(2), emu_dim(1024), dot);
+    free(part);
+    return rc ? -1 : 0;
+}
+
+// The bilinear queue kernel (cp_fvq_run) with `grid` blocks of 256 threads, launched `runs` times on the same
+// counters; entry by per (8 or 4) and dp2a. Writes u, v, out = [u·v, s·w] of the last launch and, when `times` is
+// not null, every warp's start and end of the last launch (2 words per warp). Returns 0, -1 if a launch failed or
+// the entry does not exist, -2 if a launch left a counter nonzero.
+int cuproof_emu_freivalds_queue(const int8_t* A, const int8_t* Bt, const int32_t* C, const uint64_t* r,
+                                const uint64_t* s, uint32_t m, uint32_t n, uint32_t k, uint32_t per, uint32_t dp2a,
+                                uint32_t slices, uint32_t cr_chunk, uint32_t tail_div, uint32_t ahead, uint32_t grid,
+                                uint32_t runs, uint64_t* u, uint64_t* v, uint64_t out[2], uint64_t* times) {
+    if ((per != 4 && per != 8) || slices == 0 || grid == 0) return -1;
+    const cp_fvq_shape sh = cp_fvq_make(m, n, k, per, slices, cr_chunk, tail_div, CP_FV_ROWS_I32);
+    const size_t nctr = 2 + 3 * (size_t)sh.groups;
+    uint64_t* part_v = (uint64_t*)calloc((size_t)slices * k, sizeof(uint64_t));
+    uint64_t* part_u = (uint64_t*)calloc((size_t)slices * k, sizeof(uint64_t));
+    uint32_t* ctr = (uint32_t*)calloc(nctr, sizeof(uint32_t));
+    uint64_t* bpart = (uint64_t*)calloc(2 * (size_t)grid, sizeof(uint64_t));
+    int rc = 0;
+    if (!part_v || !part_u || !ctr || !bpart) rc = -1;
+    for (uint32_t i = 0; i < runs && rc == 0; ++i) {
+        uint64_t* t = i + 1 == runs ? times : NULL;
+        auto f = [&]() {
+            if (per == 8 && !dp2a)
+                cuproof_freivalds_bilinear_queue(Bt, A, C, r, s, m, n, k, slices, cr_chunk, tail_div, ahead, part_v,
+                                                 part_u, v, u, ctr, bpart, t, out);
+            else if (per == 8)
+                cuproof_freivalds_bilinear_queue_dp2a(Bt, A, C, r, s, m, n, k, slices, cr_chunk, tail_div, ahead,
+                                                      part_v, part_u, v, u, ctr, bpart, t, out);
+            else if (!dp2a)
+                cuproof_freivalds_bilinear_queue4(Bt, A, C, r, s, m, n, k, slices, cr_chunk, tail_div, ahead, part_v,
+                                                  part_u, v, u, ctr, bpart, t, out);
+            else
+                cuproof_freivalds_bilinear_queue4_dp2a(Bt, A, C, r, s, m, n, k, slices, cr_chunk, tail_div, ahead,
+                                                       part_v, part_u, v, u, ctr, bpart, t, out);
+        };
+        if (emu_launch(emu_dim(grid), emu_dim(256), f)) rc = -1;
+        for (size_t j = 0; j < nctr && rc == 0; ++j)
+            if (ctr[j]) rc = -2;
+    }
+    free(part_v);
+    free(part_u);
+    free(ctr);
+    free(bpart);
+    return rc;
+}
+
+}  // extern "C"
