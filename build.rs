@@ -101,21 +101,10 @@ fn main() {
         .warnings(true)
         .compile("cuproof_kernels_host");
     // the Freivalds kernels whole (freivalds.cu's __global__ functions) under the SIMT emulator, for the CPU tests
-    cc::Build::new()
-        .cpp(true)
-        .file(kdir.join("emu_freivalds.cpp"))
-        .include(&kdir)
-        .flag_if_supported("-std=c++17")
-        .flag_if_supported("-fno-exceptions")
-        .flag_if_supported("-fno-rtti")
-        .flag_if_supported("-pthread")
-        // `#pragma unroll` is nvcc's
-        .flag_if_supported("-Wno-unknown-pragmas")
-        .cpp_link_stdlib(None)
-        .define("CUPROOF_HOST_BUILD", "1")
-        .opt_level(2)
-        .warnings(true)
-        .compile("cuproof_kernels_emu");
+    // (POSIX threads and Linux futexes)
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        emu_build(&kdir);
+    }
 
     // 2. PTX
     let nvcc = find_nvcc(&root);
@@ -353,4 +342,23 @@ fn build_stub_libcuda(symbols: &Path, out: &Path) -> PathBuf {
         panic!("cuda_stub_symbols.txt lists no symbols");
     }
     dir
+}
+
+/// The SIMT-emulated build of the Freivalds kernels (`kernels/emu_freivalds.cpp`, `cuproof::host::emu`).
+fn emu_build(kdir: &Path) {
+    cc::Build::new()
+        .cpp(true)
+        .file(kdir.join("emu_freivalds.cpp"))
+        .include(kdir)
+        .flag_if_supported("-std=c++17")
+        .flag_if_supported("-fno-exceptions")
+        .flag_if_supported("-fno-rtti")
+        .flag_if_supported("-pthread")
+        // `#pragma unroll` is nvcc's
+        .flag_if_supported("-Wno-unknown-pragmas")
+        .cpp_link_stdlib(None)
+        .define("CUPROOF_HOST_BUILD", "1")
+        .opt_level(2)
+        .warnings(true)
+        .compile("cuproof_kernels_emu");
 }

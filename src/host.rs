@@ -8,6 +8,7 @@
 use crate::error::RuntimeError;
 use cuproof_core::commitment::CommitParams;
 
+#[cfg(target_os = "linux")]
 pub mod emu;
 
 mod ffi {

@@ -3,6 +3,7 @@
 //! Shapes cover the kernels' fast and generic paths (k % 8, k % 4, n % 4), partial column groups and row groups,
 //! more slices than rows, folds of the int8 and int32 accumulators, and grids smaller than the work (grid-stride
 //! loops, the queue's persistent blocks).
+#![cfg(target_os = "linux")]
 
 use cuproof::host::emu::{self, ChainLaunch};
 use cuproof::kernels::{freivalds, gemm};
