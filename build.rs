@@ -66,6 +66,7 @@ fn main() {
         "host_api.cpp",
         "simt_emu.hpp",
         "emu_freivalds.cpp",
+        "emu_keccak.cpp",
         "keccak.ptx",
         "cuda_stub_symbols.txt",
     ] {
@@ -349,6 +350,7 @@ fn emu_build(kdir: &Path) {
     cc::Build::new()
         .cpp(true)
         .file(kdir.join("emu_freivalds.cpp"))
+        .file(kdir.join("emu_keccak.cpp"))
         .include(kdir)
         .flag_if_supported("-std=c++17")
         .flag_if_supported("-fno-exceptions")

@@ -134,4 +134,61 @@ int cuproof_emu_freivalds_queue(const int8_t* A, const int8_t* Bt, const int32_t
     return rc;
 }
 
+// Launch of a SIMT Freivalds kernel by name with the kernel's arguments as 64-bit words (pointers are host
+// addresses; 32-bit arguments in the low half), as the runtime issues it. Returns 0, or -1 for an unknown entry, a
+// wrong argument count or a launch the emulator cannot run.
+int cuproof_emu_launch_freivalds(const char* entry, uint32_t gx, uint32_t gy, uint32_t block, const uint64_t* a,
+                                 uint32_t nargs) {
+    const dim3 grid = dim3{gx, gy, 1u}, blk = dim3{block, 1u, 1u};
+    typedef void (*br_fn)(const int8_t*, const uint64_t*, uint32_t, uint32_t, uint64_t*);
+    typedef void (*rows_fn)(const int8_t*, const uint64_t*, uint32_t, uint32_t, uint64_t*);
+    struct named_br {
+        const char* name;
+        br_fn fn;
+    };
+    const named_br brs[] = {
+        {"cuproof_freivalds_br_partial", cuproof_freivalds_br_partial},
+        {"cuproof_freivalds_br_partial4", cuproof_freivalds_br_partial4},
+        {"cuproof_freivalds_br_partial_dp2a", cuproof_freivalds_br_partial_dp2a},
+        {"cuproof_freivalds_br_partial4_dp2a", cuproof_freivalds_br_partial4_dp2a},
+    };
+    for (const named_br& b : brs)
+        if (strcmp(entry, b.name) == 0 && nargs == 5) {
+            auto f = [&]() {
+                b.fn((const int8_t*)a[0], (const uint64_t*)a[1], (uint32_t)a[2], (uint32_t)a[3], (uint64_t*)a[4]);
+            };
+            return emu_launch(grid, blk, f);
+        }
+    const rows_fn i8 = strcmp(entry, "cuproof_freivalds_rows_i8") == 0        ? cuproof_freivalds_rows_i8
+                       : strcmp(entry, "cuproof_freivalds_rows_i8_dp2a") == 0 ? cuproof_freivalds_rows_i8_dp2a
+                                                                               : (rows_fn)NULL;
+    if (i8 && nargs == 5) {
+        auto f = [&]() {
+            i8((const int8_t*)a[0], (const uint64_t*)a[1], (uint32_t)a[2], (uint32_t)a[3], (uint64_t*)a[4]);
+        };
+        return emu_launch(grid, blk, f);
+    }
+    if (strcmp(entry, "cuproof_freivalds_rows_i32") == 0 && nargs == 5) {
+        auto f = [&]() {
+            cuproof_freivalds_rows_i32((const int32_t*)a[0], (const uint64_t*)a[1], (uint32_t)a[2], (uint32_t)a[3],
+                                       (uint64_t*)a[4]);
+        };
+        return emu_launch(grid, blk, f);
+    }
+    if (strcmp(entry, "cuproof_freivalds_sum_slices") == 0 && nargs == 4) {
+        auto f = [&]() {
+            cuproof_freivalds_sum_slices((const uint64_t*)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint64_t*)a[3]);
+        };
+        return emu_launch(grid, blk, f);
+    }
+    if (strcmp(entry, "cuproof_freivalds_dot2") == 0 && nargs == 7) {
+        auto f = [&]() {
+            cuproof_freivalds_dot2((const uint64_t*)a[0], (const uint64_t*)a[1], (uint32_t)a[2], (const uint64_t*)a[3],
+                                   (const uint64_t*)a[4], (uint32_t)a[5], (uint64_t*)a[6]);
+        };
+        return emu_launch(grid, blk, f);
+    }
+    return -1;
+}
+
 }  // extern "C"

@@ -203,3 +203,167 @@ fn emulated_kernels_refuse_bad_shapes() {
     assert!(emu::freivalds_queue(&t.a, &t.bt, &t.c, &t.r, &t.s, 4, 4, 8, &shape, 0, 1).is_err());
     assert!(emu::freivalds_br_fused(&t.bt, &t.r, 4, 8, 0, 1).is_err());
 }
+
+#[test]
+fn emulated_commitment_kernels_follow_every_launch_plan_to_the_reference_root() {
+    use cuproof::kernels::merkle::CommitSchedule;
+    use cuproof_core::commitment::{commit, CommitParams};
+    use cuproof_core::HashAlg;
+    let mut g = rng();
+    // (bytes, chunk_log2): empty, one partial leaf, unaligned tails, one and two subtree groups, 5,000 leaves
+    // (three subtree passes' worth of grouping with segments), 2^18 + 3 leaves (Auto pipelines from 2^18)
+    for (len, k) in [
+        (0usize, 12u8),
+        (1, 12),
+        (135, 5),
+        (4097, 12),
+        (512 * 32, 5),
+        (513 * 32 + 7, 5),
+        (5000 * 32 - 3, 5),
+        ((1 << 18) * 32 + 3 * 32, 5),
+    ] {
+        let mut data = vec![0u8; len];
+        g.fill_bytes(&mut data);
+        for alg in [HashAlg::Keccak256, HashAlg::Sha3_256] {
+            let params = CommitParams { alg, chunk_log2: k };
+            let want = commit(&data, &params);
+            let schedules: &[CommitSchedule] = if len > (1 << 20) {
+                &[CommitSchedule::Auto]
+            } else {
+                &[
+                    CommitSchedule::Serial,
+                    CommitSchedule::Pipelined { segments: 2 },
+                    CommitSchedule::Pipelined { segments: 4 },
+                ]
+            };
+            for &schedule in schedules {
+                let got = emu::commit(&data, &params, schedule).unwrap();
+                assert_eq!(
+                    got, want,
+                    "{len} bytes, 2^{k} chunks, {alg:?}, {schedule:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn emulated_fill_kernel_matches_twin_at_any_offset() {
+    let mut g = rng();
+    let mut seed = [0u8; 32];
+    g.fill_bytes(&mut seed);
+    for (len, offset) in [
+        (0usize, 0usize),
+        (1, 0),
+        (136, 0),
+        (137 * 129, 0),
+        (1000, 3),
+        (136 * 128 + 5, 1),
+    ] {
+        for stream in [0xA0u8, 0xF0] {
+            assert_eq!(
+                emu::fill(&seed, stream, len, offset).unwrap(),
+                cuproof::kernels::fill::fill_cpu(&seed, stream, len),
+                "{len} bytes at offset {offset}, stream {stream:#x}"
+            );
+        }
+    }
+}
+
+#[test]
+fn emulated_freivalds_launches_with_the_runtimes_grids_match_twin() {
+    use cuproof::runtime::Arg;
+    let mut g = rng();
+    for (m, n, k) in SHAPES {
+        let t = case(&mut g, m, n, k);
+        for (slices, cap, dp2a) in [
+            (freivalds::DEFAULT_SLICES, 0, false),
+            (5, 3, true),
+            (64, 1, false),
+        ] {
+            let (br, ay) = if dp2a {
+                (
+                    freivalds::ENTRY_BR_PARTIAL_DP2A,
+                    freivalds::ENTRY_ROWS_I8_DP2A,
+                )
+            } else {
+                (freivalds::ENTRY_BR_PARTIAL, freivalds::ENTRY_ROWS_I8)
+            };
+            let mut part = vec![0u64; k * freivalds::SLICES as usize];
+            let (mut y, mut z, mut w) = (vec![0u64; k], vec![0u64; m], vec![0u64; m]);
+            let p = |x: *const u8| Arg::Ptr(x as u64);
+            let (m32, n32, k32) = (m as u32, n as u32, k as u32);
+            let launches = [
+                (
+                    br,
+                    vec![
+                        p(t.bt.as_ptr().cast()),
+                        p(t.r.as_ptr().cast()),
+                        Arg::U32(n32),
+                        Arg::U32(k32),
+                        p(part.as_mut_ptr().cast()),
+                    ],
+                ),
+                (
+                    freivalds::ENTRY_SUM_SLICES,
+                    vec![
+                        p(part.as_ptr().cast()),
+                        Arg::U32(k32),
+                        Arg::U32(slices),
+                        p(y.as_mut_ptr().cast()),
+                    ],
+                ),
+                (
+                    ay,
+                    vec![
+                        p(t.a.as_ptr().cast()),
+                        p(y.as_ptr().cast()),
+                        Arg::U32(m32),
+                        Arg::U32(k32),
+                        p(z.as_mut_ptr().cast()),
+                    ],
+                ),
+                (
+                    freivalds::ENTRY_ROWS_I32,
+                    vec![
+                        p(t.c.as_ptr().cast()),
+                        p(t.r.as_ptr().cast()),
+                        Arg::U32(m32),
+                        Arg::U32(n32),
+                        p(w.as_mut_ptr().cast()),
+                    ],
+                ),
+            ];
+            for (entry, args) in launches {
+                let grid = freivalds::grid(entry, m32, k32, slices, cap).unwrap();
+                // SAFETY: every pointer is a live host buffer of the size the kernel's arguments imply (A m·k,
+                // Bt n·k, C m·n, r n, partials SLICES·k, y k, z and w m), as the CUDA backend allocates them.
+                unsafe {
+                    emu::launch(
+                        emu::Module::Freivalds,
+                        entry,
+                        [grid[0], grid[1]],
+                        freivalds::BLOCK,
+                        &args,
+                    )
+                }
+                .unwrap();
+            }
+            assert_eq!(
+                (&y, &z, &w),
+                (&t.twin.y, &t.twin.z, &t.twin.w),
+                "{m}x{n}x{k} slices {slices} cap {cap}"
+            );
+        }
+    }
+    let f = unsafe {
+        emu::launch(
+            emu::Module::Freivalds,
+            "cuproof_no_such_kernel",
+            [1, 1],
+            32,
+            &[],
+        )
+    };
+    assert!(f.is_err());
+}

@@ -1,15 +1,36 @@
-//! Whole Freivalds kernels (`kernels/freivalds.cu`'s `__global__` functions) run on the host by the SIMT emulator
-//! of `kernels/simt_emu.hpp` (`kernels/emu_freivalds.cpp`): the blocks of a launch one after another, the threads of
-//! a block as concurrent POSIX threads, with the grids the runtime launches. For the tests: the kernels' index
+//! Whole kernels (the `__global__` functions of `kernels/freivalds.cu` and `kernels/keccak_merkle.cu`) run on the
+//! host by the SIMT emulator of `kernels/simt_emu.hpp` (`kernels/emu_freivalds.cpp`, `kernels/emu_keccak.cpp`): the
+//! blocks of a launch one after another, the threads of a block as concurrent POSIX threads, with the grids and
+//! arguments the runtime launches ([`launch`] takes them as the CUDA backend issues them). For the tests: the kernels' index
 //! arithmetic, early exits, shuffles, barriers and counters against the Rust twins, with no GPU. Not modelled:
 //! concurrent blocks, the GPU's weaker memory ordering, inline PTX (the tensor-core kernels are not in this build).
 
 use crate::error::RuntimeError;
 use crate::kernels::freivalds::{self, queue, P};
-use crate::kernels::gemm;
+use crate::kernels::merkle::{self, CommitBuffers, CommitSchedule};
+use crate::kernels::{fill, gemm};
+use crate::runtime::Arg;
+use cuproof_core::commitment::{CommitParams, Commitment};
+use std::ffi::CString;
 
 mod ffi {
     extern "C" {
+        pub fn cuproof_emu_launch_keccak(
+            entry: *const std::ffi::c_char,
+            gx: u32,
+            gy: u32,
+            block: u32,
+            args: *const u64,
+            nargs: u32,
+        ) -> i32;
+        pub fn cuproof_emu_launch_freivalds(
+            entry: *const std::ffi::c_char,
+            gx: u32,
+            gy: u32,
+            block: u32,
+            args: *const u64,
+            nargs: u32,
+        ) -> i32;
         pub fn cuproof_emu_freivalds_chain(
             a: *const i8,
             bt: *const i8,
@@ -321,4 +342,135 @@ pub fn freivalds_queue(
     };
     emu_result(rc, "bilinear queue")?;
     Ok((u, v, out, times))
+}
+
+/// The emulated module a launch goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Module {
+    /// `kernels/keccak_merkle.cu`: the commitment's leaf, subtree and root kernels and the seeded fill.
+    KeccakMerkle,
+    /// `kernels/freivalds.cu`: the SIMT Freivalds kernels (B·r, slice sum, A·y, C·r, dot products).
+    Freivalds,
+}
+
+/// Launches `entry` of `module` on the emulator with grid `(grid[0], grid[1])`, `block` threads and the arguments
+/// as the runtime passes them to the driver ([`Arg::Ptr`] holding host addresses here).
+///
+/// # Safety
+/// Every pointer argument must be the address of host memory that stays valid for the call and that the kernel may
+/// read and write as far as its other arguments say (the kernels trust their arguments as on the device).
+pub unsafe fn launch(
+    module: Module,
+    entry: &str,
+    grid: [u32; 2],
+    block: u32,
+    args: &[Arg],
+) -> Result<(), RuntimeError> {
+    let name = CString::new(entry)
+        .map_err(|_| RuntimeError::Shape(format!("emulated launch: bad entry name {entry:?}")))?;
+    let words: Vec<u64> = args
+        .iter()
+        .map(|a| match *a {
+            Arg::Ptr(p) | Arg::U64(p) => p,
+            Arg::U32(v) => u64::from(v),
+        })
+        .collect();
+    let f = match module {
+        Module::KeccakMerkle => ffi::cuproof_emu_launch_keccak,
+        Module::Freivalds => ffi::cuproof_emu_launch_freivalds,
+    };
+    // SAFETY: the name is NUL-terminated and `words` holds `args.len()` words; the caller vouches for the memory
+    // the pointer arguments name.
+    let rc = unsafe {
+        f(
+            name.as_ptr(),
+            grid[0],
+            grid[1],
+            block,
+            words.as_ptr(),
+            words.len() as u32,
+        )
+    };
+    if rc != 0 {
+        return Err(RuntimeError::Shape(format!(
+            "emulated launch of {entry}: unknown entry, wrong argument count or a block the emulator cannot run"
+        )));
+    }
+    Ok(())
+}
+
+/// The commitment of `data` computed as the CUDA backend computes it: the launch plan of `schedule`
+/// ([`merkle::commit_plan`]) step by step, each step's launch ([`merkle::step_launch`]) run by the emulated leaf,
+/// subtree and root kernels on host buffers laid out as the executor's scratch. The plan's steps run in order
+/// (one valid serialisation of its streams).
+pub fn commit(
+    data: &[u8],
+    params: &CommitParams,
+    schedule: CommitSchedule,
+) -> Result<Commitment, RuntimeError> {
+    let len = data.len() as u64;
+    let n = params.leaf_count(len);
+    let n_words = usize::try_from(n.saturating_mul(4))
+        .map_err(|_| RuntimeError::Shape("emulated commit: too many leaves".into()))?;
+    // one readable byte even for an empty buffer (the leaf kernel hashes zero bytes of it)
+    let mut buf = data.to_vec();
+    buf.push(0);
+    let mut leaves = vec![0u64; n_words];
+    let mut other = vec![0u64; 4 * (n_words / 4).div_ceil(2).max(1)];
+    let mut root = vec![0u64; 4];
+    let bufs = CommitBuffers {
+        data: buf.as_ptr() as u64,
+        leaves: leaves.as_mut_ptr() as u64,
+        other: other.as_mut_ptr() as u64,
+        root: root.as_mut_ptr() as u64,
+    };
+    for step in merkle::commit_plan(n, schedule) {
+        if let Some(l) = merkle::step_launch(&step, &bufs, len, params) {
+            // SAFETY: the buffers above are the executor's layout for n leaves (data: len bytes and one more;
+            // leaves 4n words; other 4·ceil(n/2); root 4), alive until the end of this function, and step_launch
+            // only offsets into them as the CUDA backend does.
+            unsafe { launch(Module::KeccakMerkle, l.entry, [l.grid, 1], l.block, &l.args)? };
+        }
+    }
+    Ok(Commitment {
+        params: *params,
+        len,
+        root: merkle::lanes_to_digest(&root),
+    })
+}
+
+/// `len` bytes of fill stream `stream` under `seed` by the emulated `cuproof_fill` (the CUDA backend's grid),
+/// written at byte `offset` of a buffer (so unaligned starts take the kernel's byte path).
+pub fn fill(
+    seed: &[u8; 32],
+    stream: u8,
+    len: usize,
+    offset: usize,
+) -> Result<Vec<u8>, RuntimeError> {
+    let mut out = vec![0u8; offset + len + 8];
+    let w = fill::seed_words(seed);
+    let blocks = (len as u64).div_ceil(fill::RATE as u64);
+    let grid = u32::try_from(blocks.div_ceil(u64::from(fill::BLOCK)).max(1))
+        .map_err(|_| RuntimeError::Shape("emulated fill: too long".into()))?;
+    let args = [
+        Arg::Ptr(out.as_mut_ptr() as u64 + offset as u64),
+        Arg::U64(len as u64),
+        Arg::U64(w[0]),
+        Arg::U64(w[1]),
+        Arg::U64(w[2]),
+        Arg::U64(w[3]),
+        Arg::U32(u32::from(stream)),
+    ];
+    // SAFETY: the kernel writes bytes [offset, offset + len) of `out`, which holds offset + len + 8 bytes.
+    unsafe {
+        launch(
+            Module::KeccakMerkle,
+            fill::ENTRY,
+            [grid, 1],
+            fill::BLOCK,
+            &args,
+        )?
+    };
+    out.truncate(offset + len);
+    Ok(out.split_off(offset))
 }
