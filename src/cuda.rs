@@ -1675,12 +1675,7 @@ impl CudaExec {
             let dependent = *module == freivalds::PDL_MODULE
                 && i > 0
                 && i != last
-                && matches!(
-                    *entry,
-                    freivalds::ENTRY_SUM_SLICES
-                        | freivalds::ENTRY_ROWS_I8
-                        | freivalds::ENTRY_ROWS_I8_DP2A
-                );
+                && freivalds::waits_for_primary(entry);
             self.issue_with(stream, module, entry, *cfg, args, dependent)?;
             if let Some(marks) = marks.as_mut() {
                 let e = Event::new(EventFlags::DEFAULT).map_err(err("cuEventCreate"))?;

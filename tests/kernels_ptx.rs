@@ -139,8 +139,21 @@ fn hopper_freivalds_pdl_module_waits_for_its_primary() {
     ] {
         assert!(text.contains(&format!(".entry {e}(")), "missing entry {e}");
     }
-    // the dependents (sum, both A·y) wait; the four B·r kernels and the sum release their dependents; the sm_80
-    // module has neither
+    // the dependents (sum, both A·y) wait — exactly the entries the launch code issues as dependents; the four
+    // B·r kernels and the sum release their dependents; the sm_80 module has neither
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split(".entry ").nth(1))
+        .filter_map(|l| l.split('(').next())
+        .collect();
+    assert!(names.len() >= 12, "{names:?}");
+    for name in names {
+        assert_eq!(
+            entry_text(text, name).contains("griddepcontrol.wait"),
+            freivalds::waits_for_primary(name),
+            "{name}"
+        );
+    }
     assert_eq!(text.matches("griddepcontrol.wait").count(), 3);
     assert_eq!(text.matches("griddepcontrol.launch_dependents").count(), 5);
     assert!(!ptx::FREIVALDS.contains("griddepcontrol"));

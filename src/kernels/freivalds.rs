@@ -55,6 +55,13 @@ pub const CR_BLOCKS_PER_SM: u32 = 2;
 /// Threads per block of the four kernels.
 pub const BLOCK: u32 = 256;
 
+/// Whether `entry`, from the [`PDL_MODULE`], waits for its predecessor on the stream itself (`griddepcontrol.wait`
+/// at its start: the slice sum and both A·y): such a launch may be issued as a programmatic dependent of the one
+/// before it. `tests/kernels_ptx.rs` checks this against the module's PTX, entry by entry.
+pub fn waits_for_primary(entry: &str) -> bool {
+    matches!(entry, ENTRY_SUM_SLICES | ENTRY_ROWS_I8 | ENTRY_ROWS_I8_DP2A)
+}
+
 /// Grid of one of the four launches for an m×k by k×n product: `slices` column slices of B·r (1..=[`SLICES`]),
 /// C·r's grid capped at `cr_cap` blocks (0: one block per 8 row groups). `None` for an unknown entry. Shared by
 /// the CUDA backend and the CPU backend's launch records, so both logs carry the same launch shapes (the cap
