@@ -248,6 +248,11 @@ fn bilinear_queue_kernels_take_items_from_one_counter() {
             assert!(!t.contains("griddepcontrol"), "{e}");
             let dp2a = e.ends_with("_dp2a");
             assert_eq!(t.contains("dp2a.lo.u32.s32"), dp2a, "{e}");
+            // the register bound that lets the persistent grid fill each SM: 2 blocks of 256 (<= 128 registers)
+            // for the 8-l entries, 4 (<= 64) for the 4-l ones
+            let min_blocks = if e.contains("queue4") { 4 } else { 2 };
+            assert!(t.contains(".maxntid 256"), "{e}");
+            assert!(t.contains(&format!(".minnctapersm {min_blocks}")), "{e}");
         }
     }
 }
