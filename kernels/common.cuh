@@ -17,3 +17,13 @@
 #else
 #define CP_DEVICE_CODE 0
 #endif
+
+// A block's shared variable: CP_SHARED(type, name) or CP_SHARED(type, name, [extents]) declares
+// `__shared__ type name [extents]`. The host emulation of whole kernels (simt_emu.hpp) gives every block in flight
+// its own copy.
+#if defined(CP_SIMT_EMU)
+#define CP_SHARED(T, name, ...) \
+    emu_type<T __VA_ARGS__>& name = *(emu_type<T __VA_ARGS__>*)emu_shared(__COUNTER__, sizeof(T __VA_ARGS__))
+#else
+#define CP_SHARED(T, name, ...) __shared__ T name __VA_ARGS__
+#endif

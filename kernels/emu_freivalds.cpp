@@ -90,14 +90,15 @@ int cuproof_emu_freivalds_bilinear(const int8_t* A, const int32_t* C, const uint
     return rc ? -1 : 0;
 }
 
-// The bilinear queue kernel (cp_fvq_run) with `grid` blocks of 256 threads, launched `runs` times on the same
-// counters; entry by per (8 or 4) and dp2a. Writes u, v, out = [u·v, s·w] of the last launch and, when `times` is
+// The bilinear queue kernel (cp_fvq_run) with `grid` blocks of 256 threads, `in_flight` of them at a time, launched
+// `runs` times on the same counters; entry by per (8 or 4) and dp2a. Writes u, v, out = [u·v, s·w] of the last launch and, when `times` is
 // not null, every warp's start and end of the last launch (2 words per warp). Returns 0, -1 if a launch failed or
 // the entry does not exist, -2 if a launch left a counter nonzero.
 int cuproof_emu_freivalds_queue(const int8_t* A, const int8_t* Bt, const int32_t* C, const uint64_t* r,
                                 const uint64_t* s, uint32_t m, uint32_t n, uint32_t k, uint32_t per, uint32_t dp2a,
                                 uint32_t slices, uint32_t cr_chunk, uint32_t tail_div, uint32_t ahead, uint32_t grid,
-                                uint32_t runs, uint64_t* u, uint64_t* v, uint64_t out[2], uint64_t* times) {
+                                uint32_t in_flight, uint32_t runs, uint64_t* u, uint64_t* v, uint64_t out[2],
+                                uint64_t* times) {
     if ((per != 4 && per != 8) || slices == 0 || grid == 0) return -1;
     const cp_fvq_shape sh = cp_fvq_make(m, n, k, per, slices, cr_chunk, tail_div, CP_FV_ROWS_I32);
     const size_t nctr = 2 + 3 * (size_t)sh.groups;
@@ -123,7 +124,7 @@ int cuproof_emu_freivalds_queue(const int8_t* A, const int8_t* Bt, const int32_t
                 cuproof_freivalds_bilinear_queue4_dp2a(Bt, A, C, r, s, m, n, k, slices, cr_chunk, tail_div, ahead,
                                                        part_v, part_u, v, u, ctr, bpart, t, out);
         };
-        if (emu_launch(emu_dim(grid), emu_dim(256), f)) rc = -1;
+        if (emu_launch(emu_dim(grid), emu_dim(256), f, in_flight)) rc = -1;
         for (size_t j = 0; j < nctr && rc == 0; ++j)
             if (ctr[j]) rc = -2;
     }

@@ -233,7 +233,7 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_br_fused(con
                                                                              unsigned long long* __restrict__ acc,
                                                                              unsigned int* __restrict__ done,
                                                                              uint64_t* __restrict__ y) {
-    __shared__ uint32_t last;
+    CP_SHARED(uint32_t, last);
     const uint32_t l0 = CP_FV_BR_PER_THREAD * (blockIdx.x * blockDim.x + threadIdx.x);
     if (l0 < k) {
         uint64_t v[CP_FV_BR_PER_THREAD];
@@ -567,7 +567,7 @@ extern "C" __global__ void __launch_bounds__(1024) cuproof_freivalds_dot2(const 
                                                                         const uint64_t* __restrict__ s,
                                                                         const uint64_t* __restrict__ w, uint32_t m,
                                                                         uint64_t* __restrict__ out) {
-    __shared__ uint64_t warp_sums[32];
+    CP_SHARED(uint64_t, warp_sums, [32]);
     const bool second = blockIdx.x == 1;
     uint64_t acc = second ? cp_dot61_strided(s, w, m, threadIdx.x, blockDim.x)
                           : cp_dot61_strided(u, v, k, threadIdx.x, blockDim.x);
@@ -705,8 +705,8 @@ __device__ __forceinline__ void cp_fvq_run(const int8_t* __restrict__ bt, const 
                                            uint64_t* part_v, uint64_t* part_u, uint64_t* v, uint64_t* u,
                                            uint32_t* ctr, uint64_t* bpart, uint64_t* times,
                                            uint64_t* __restrict__ out) {
-    __shared__ uint64_t wsum[2][8];
-    __shared__ uint32_t last;
+    CP_SHARED(uint64_t, wsum, [2][8]);
+    CP_SHARED(uint32_t, last);
     const cp_fvq_shape sh = cp_fvq_make(m, n, k, PER, slices, cr_chunk, tail_div, CP_FV_ROWS_I32);
     const uint32_t lane = threadIdx.x & 31u, warp = threadIdx.x >> 5;
     // where the time goes (times != null): each warp's start and end of its items, ns of the global timer

@@ -75,7 +75,7 @@ __device__ __forceinline__ void cp_block_reduce(uint64_t* sh, uint32_t c, uint32
 // launch shrinks a level by 512 (1 GiB in 4 KiB chunks: two launches instead of eighteen one-level launches).
 extern "C" __global__ void __launch_bounds__(256) cuproof_merkle_subtree(const uint64_t* __restrict__ in, uint64_t cnt,
                                                                          uint32_t pad, uint64_t* __restrict__ out) {
-    __shared__ uint64_t sh[256 * 4];
+    CP_SHARED(uint64_t, sh, [256 * 4]);
     const uint32_t t = threadIdx.x;
     const uint64_t base = (uint64_t)blockIdx.x * CP_MERKLE_SUBTREE;
     if (base >= cnt) return;

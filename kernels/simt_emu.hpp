@@ -2,13 +2,13 @@
 // tests exercise whole kernels — their index arithmetic, bounds, early exits, warp shuffles, block barriers, atomic
 // counters and grid-stride loops — and not only the portable math of the headers.
 //
-// Model: the blocks of a launch run one after another; the threads of a block run concurrently, one POSIX thread
-// each (started once per launch, looping over the blocks), so the warps of a block really interleave (atomic
-// counters, fences and "last one finishes" logic race as they do on a GPU, between warps of one block). Warp
-// shuffles exchange through a per-warp slot array at a warp barrier; a thread that returns leaves its warp's and block's barriers (as an exited thread does on the
-// device), so divergent exits cannot hang the emulation. __shared__ variables are function statics: correct because
-// one block runs at a time. Not modelled: concurrent blocks, the GPU's weak memory ordering (x86 is stronger), inline
-// PTX (kernels using it stay outside the emulated build: CP_SIMT_EMU), timing.
+// Model: up to `in_flight` blocks of a launch run at a time (2 by default), each thread of each a POSIX thread
+// (started once per launch, looping over its slot's blocks), so warps and blocks really interleave (atomic
+// counters, fences and "last one finishes" logic race as they do on a GPU). Warp shuffles exchange through a
+// per-warp slot array at a warp barrier; a thread that returns leaves its warp's and block's barriers (as an exited
+// thread does on the device), so divergent exits cannot hang the emulation. Shared variables (CP_SHARED) live in each block slot's
+// arena. Not modelled: the GPU's weak memory ordering (x86 is stronger), inline PTX (kernels using it stay outside
+// the emulated build: CP_SIMT_EMU), timing, more blocks in flight than asked.
 //
 // Only the C library and POSIX threads are used (the host build links no C++ runtime).
 #pragma once
@@ -29,7 +29,8 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-#define __shared__ static
+// __shared__ is not defined: the kernels declare shared variables with CP_SHARED (common.cuh), which the emulation
+// turns into references into the block's own arena (emu_shared), so blocks can run side by side.
 
 struct dim3 {
     unsigned x, y, z;
@@ -106,10 +107,17 @@ struct emu_warp {
     // shuffle's barrier and read, so one barrier per shuffle suffices
     uint64_t slot[2][32];
 };
+#define EMU_SHARED_IDS 64
+#define EMU_SHARED_BYTES (64u << 10)
 struct emu_block {
     emu_bar bar;
     unsigned round;  // blocks finished (emu_block_end)
     emu_warp warps[EMU_MAX_THREADS / 32];
+    // shared memory: the CP_SHARED variables at offsets assigned on first use (one slot per declaration site)
+    pthread_mutex_t shared_mu;
+    uint32_t shared_off[EMU_SHARED_IDS];
+    uint32_t shared_used;
+    alignas(16) unsigned char shared[EMU_SHARED_BYTES];
 };
 
 static __thread dim3 threadIdx, blockIdx, blockDim, gridDim;
@@ -117,6 +125,26 @@ static __thread emu_block* emu_cur_block;
 static __thread unsigned emu_shfl_phase;
 
 static inline emu_warp* emu_my_warp() { return &emu_cur_block->warps[threadIdx.x / 32]; }
+
+// `T` itself (lets CP_SHARED spell a reference to an array type without a declarator).
+template <typename T>
+using emu_type = T;
+
+// The block's copy of shared variable `id` (a CP_SHARED declaration site) of `size` bytes.
+static inline void* emu_shared(unsigned id, size_t size) {
+    emu_block* b = emu_cur_block;
+    if (id >= EMU_SHARED_IDS) abort();
+    pthread_mutex_lock(&b->shared_mu);
+    if (b->shared_off[id] == 0) {
+        const uint32_t at = (b->shared_used + 15u) & ~15u;
+        if (at + size > EMU_SHARED_BYTES) abort();
+        b->shared_off[id] = at + 1u;  // stored + 1: 0 means unassigned
+        b->shared_used = at + (uint32_t)size;
+    }
+    void* p = b->shared + (b->shared_off[id] - 1u);
+    pthread_mutex_unlock(&b->shared_mu);
+    return p;
+}
 
 static inline void __syncthreads() { emu_bar_wait(&emu_cur_block->bar); }
 static inline void __syncwarp(unsigned = 0xffffffffu) { emu_bar_wait(&emu_my_warp()->bar); }
@@ -191,7 +219,8 @@ static inline uint64_t emu_globaltimer() {
 struct emu_launch_state {
     void (*body)(void*);
     void* ctx;
-    emu_block* block;
+    emu_block* blocks;  // one per slot: the blocks in flight
+    unsigned slots;
     dim3 grid, bdim;
     // the threads wait at the gate until all are started; `run` = 0 sends them home (a thread failed to start)
     pthread_mutex_t gate_mu;
@@ -201,6 +230,7 @@ struct emu_launch_state {
 
 struct emu_thread_arg {
     emu_launch_state* st;
+    unsigned slot;
     unsigned tid;
 };
 
@@ -247,44 +277,54 @@ static void* emu_thread_main(void* p) {
     threadIdx = dim3{a->tid, 0, 0};
     blockDim = st->bdim;
     gridDim = st->grid;
-    emu_cur_block = st->block;
-    for (unsigned bz = 0; bz < st->grid.z; ++bz)
-        for (unsigned by = 0; by < st->grid.y; ++by)
-            for (unsigned bx = 0; bx < st->grid.x; ++bx) {
-                blockIdx = dim3{bx, by, bz};
-                emu_shfl_phase = 0;
-                st->body(st->ctx);
-                // an exited thread no longer takes part in its warp's or block's barriers; the block's last thread
-                // makes them whole again for the next block and releases the others into it
-                emu_bar_drop(&emu_my_warp()->bar);
-                emu_block_end(st->block, st->bdim.x);
-            }
+    emu_cur_block = &st->blocks[a->slot];
+    const uint64_t total = (uint64_t)st->grid.x * st->grid.y * st->grid.z;
+    // slot s runs blocks s, s + slots, ... (linear order x, then y, then z)
+    for (uint64_t b = a->slot; b < total; b += st->slots) {
+        blockIdx = dim3{(unsigned)(b % st->grid.x), (unsigned)(b / st->grid.x % st->grid.y),
+                        (unsigned)(b / ((uint64_t)st->grid.x * st->grid.y))};
+        emu_shfl_phase = 0;
+        st->body(st->ctx);
+        // an exited thread no longer takes part in its warp's or block's barriers; the block's last thread makes
+        // them whole again for the slot's next block and releases the others into it
+        emu_bar_drop(&emu_my_warp()->bar);
+        emu_block_end(emu_cur_block, st->bdim.x);
+    }
     return NULL;
 }
 
-// Runs body(ctx) as every thread of every block of the grid (block.y = block.z = 1). Returns 0, or -1 if the launch
-// shape is not supported or its threads could not be started.
-static inline int emu_launch_raw(dim3 grid, dim3 block, void (*body)(void*), void* ctx) {
+// Runs body(ctx) as every thread of every block of the grid (block.y = block.z = 1), up to `in_flight` blocks at a
+// time (each with its own barriers and shared memory). Returns 0, or -1 if the launch shape is not supported or
+// its threads could not be started.
+static inline int emu_launch_raw(dim3 grid, dim3 block, void (*body)(void*), void* ctx, unsigned in_flight) {
     const unsigned nt = block.x;
     if (nt == 0 || nt > EMU_MAX_THREADS || block.y != 1 || block.z != 1) return -1;
-    if (grid.x == 0 || grid.y == 0 || grid.z == 0) return 0;
+    const uint64_t total = (uint64_t)grid.x * grid.y * grid.z;
+    if (total == 0) return 0;
+    const unsigned slots = (unsigned)(total < (in_flight ? in_flight : 1u) ? total : (in_flight ? in_flight : 1u));
+    const unsigned nthreads = slots * nt;
     emu_launch_state st;
     st.body = body;
     st.ctx = ctx;
     st.grid = grid;
     st.bdim = block;
-    st.block = (emu_block*)calloc(1, sizeof(emu_block));
-    emu_thread_arg* args = (emu_thread_arg*)calloc(nt, sizeof(emu_thread_arg));
-    pthread_t* th = (pthread_t*)calloc(nt, sizeof(pthread_t));
-    if (!st.block || !args || !th) {
-        free(st.block);
+    st.slots = slots;
+    st.blocks = (emu_block*)calloc(slots, sizeof(emu_block));
+    emu_thread_arg* args = (emu_thread_arg*)calloc(nthreads, sizeof(emu_thread_arg));
+    pthread_t* th = (pthread_t*)calloc(nthreads, sizeof(pthread_t));
+    if (!st.blocks || !args || !th) {
+        free(st.blocks);
         free(args);
         free(th);
         return -1;
     }
-    emu_bar_init(&st.block->bar, (int)nt);
-    for (unsigned w = 0; w < (nt + 31) / 32; ++w) emu_bar_init(&st.block->warps[w].bar, 32);
-    emu_block_reset(st.block, nt);
+    for (unsigned sl = 0; sl < slots; ++sl) {
+        emu_block* b = &st.blocks[sl];
+        emu_bar_init(&b->bar, (int)nt);
+        for (unsigned w = 0; w < (nt + 31) / 32; ++w) emu_bar_init(&b->warps[w].bar, 32);
+        emu_block_reset(b, nt);
+        pthread_mutex_init(&b->shared_mu, NULL);
+    }
     pthread_mutex_init(&st.gate_mu, NULL);
     pthread_cond_init(&st.gate_cv, NULL);
     st.open = 0;
@@ -293,15 +333,16 @@ static inline int emu_launch_raw(dim3 grid, dim3 block, void (*body)(void*), voi
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256u << 10);
     unsigned started = 0;
-    for (unsigned t = 0; t < nt; ++t) {
+    for (unsigned t = 0; t < nthreads; ++t) {
         args[t].st = &st;
-        args[t].tid = t;
+        args[t].slot = t / nt;
+        args[t].tid = t % nt;
         if (pthread_create(&th[t], &attr, emu_thread_main, &args[t]) != 0) break;
         started++;
     }
     // a launch whose threads could not all start does not run (it would hang at the first full barrier)
     pthread_mutex_lock(&st.gate_mu);
-    st.run = started == nt;
+    st.run = started == nthreads;
     st.open = 1;
     pthread_cond_broadcast(&st.gate_cv);
     pthread_mutex_unlock(&st.gate_mu);
@@ -309,16 +350,20 @@ static inline int emu_launch_raw(dim3 grid, dim3 block, void (*body)(void*), voi
     pthread_mutex_destroy(&st.gate_mu);
     pthread_cond_destroy(&st.gate_cv);
     pthread_attr_destroy(&attr);
-    for (unsigned w = 0; w < (nt + 31) / 32; ++w) emu_bar_destroy(&st.block->warps[w].bar);
-    emu_bar_destroy(&st.block->bar);
+    for (unsigned sl = 0; sl < slots; ++sl) {
+        emu_block* b = &st.blocks[sl];
+        for (unsigned w = 0; w < (nt + 31) / 32; ++w) emu_bar_destroy(&b->warps[w].bar);
+        emu_bar_destroy(&b->bar);
+        pthread_mutex_destroy(&b->shared_mu);
+    }
     free(th);
     free(args);
-    free(st.block);
-    return started == nt ? 0 : -1;
+    free(st.blocks);
+    return started == nthreads ? 0 : -1;
 }
 
 // Runs a callable (a lambda calling the kernel with its arguments) over the grid.
 template <typename F>
-static inline int emu_launch(dim3 grid, dim3 block, F& f) {
-    return emu_launch_raw(grid, block, [](void* p) { (*(F*)p)(); }, &f);
+static inline int emu_launch(dim3 grid, dim3 block, F& f, unsigned in_flight = 2) {
+    return emu_launch_raw(grid, block, [](void* p) { (*(F*)p)(); }, &f, in_flight);
 }

@@ -86,6 +86,7 @@ mod ffi {
             tail_div: u32,
             ahead: u32,
             grid: u32,
+            in_flight: u32,
             runs: u32,
             u: *mut u64,
             v: *mut u64,
@@ -288,8 +289,9 @@ pub fn freivalds_bilinear(
     Ok((u, w, out))
 }
 
-/// What the bilinear queue kernel computes with `grid` blocks, launched `runs` times on the same counters (each
-/// launch must leave them zero): `(u, v, [u·v, s·w], per-warp [start, end] times of the last launch)`.
+/// What the bilinear queue kernel computes with `grid` blocks, all of them in flight at once (they race for the
+/// queue and for being the last block), launched `runs` times on the same counters (each launch must leave them
+/// zero): `(u, v, [u·v, s·w], per-warp [start, end] times of the last launch)`.
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub fn freivalds_queue(
     a: &[i8],
@@ -332,6 +334,7 @@ pub fn freivalds_queue(
             shape.cr_chunk,
             shape.tail_div,
             shape.claim_ahead.into(),
+            grid,
             grid,
             runs,
             u.as_mut_ptr(),
