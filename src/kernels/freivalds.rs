@@ -466,7 +466,7 @@ pub mod tc {
 /// The bilinear check as one persistent kernel over a work queue (`cp_fvq_run` in `kernels/freivalds.cu`,
 /// docs/kernels.md §4f): the passes over Bt, A and C cut into warp-sized items that every warp takes from one
 /// atomic counter, the slice sums and the dot products done by the warps that finish the last item of a column
-/// group, the two sides by the last block. The same u, v and sides as [`super::bilinear_from`]; w is not stored.
+/// group, the two sides by the last block. The same u, v and sides as [`bilinear_from`]; w is not stored.
 pub mod queue {
     use crate::error::RuntimeError;
 
