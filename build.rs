@@ -67,6 +67,7 @@ fn main() {
         "simt_emu.hpp",
         "emu_freivalds.cpp",
         "emu_keccak.cpp",
+        "emu_gemm.cpp",
         "keccak.ptx",
         "cuda_stub_symbols.txt",
     ] {
@@ -351,6 +352,7 @@ fn emu_build(kdir: &Path) {
         .cpp(true)
         .file(kdir.join("emu_freivalds.cpp"))
         .file(kdir.join("emu_keccak.cpp"))
+        .file(kdir.join("emu_gemm.cpp"))
         .include(kdir)
         .flag_if_supported("-std=c++17")
         .flag_if_supported("-fno-exceptions")

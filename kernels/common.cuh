@@ -21,9 +21,12 @@
 // A block's shared variable: CP_SHARED(type, name) or CP_SHARED(type, name, [extents]) declares
 // `__shared__ type name [extents]`. The host emulation of whole kernels (simt_emu.hpp) gives every block in flight
 // its own copy.
+// CP_SHARED_ALIGNED(bytes, ...) adds __align__(bytes) (the emulation's arena is 16-byte aligned throughout).
 #if defined(CP_SIMT_EMU)
+#define CP_SHARED_ALIGNED(A, T, name, ...) CP_SHARED(T, name, __VA_ARGS__)
 #define CP_SHARED(T, name, ...) \
     emu_type<T __VA_ARGS__>& name = *(emu_type<T __VA_ARGS__>*)emu_shared(__COUNTER__, sizeof(T __VA_ARGS__))
 #else
+#define CP_SHARED_ALIGNED(A, T, name, ...) __shared__ __align__(A) T name __VA_ARGS__
 #define CP_SHARED(T, name, ...) __shared__ T name __VA_ARGS__
 #endif

@@ -182,6 +182,50 @@ int cuproof_emu_launch_freivalds(const char* entry, uint32_t gx, uint32_t gy, ui
         };
         return emu_launch(grid, blk, f);
     }
+    // the tensor-core kernels (mma.sync emulated warp-wide)
+    if (strcmp(entry, "cuproof_freivalds_tc_prep") == 0 && nargs == 6) {
+        auto f = [&]() {
+            cuproof_freivalds_tc_prep((const uint64_t*)a[0], (uint32_t)a[1], (uint8_t*)a[2], (uint32_t)a[3],
+                                      (uint8_t*)a[4], (uint64_t*)a[5]);
+        };
+        return emu_launch(grid, blk, f);
+    }
+    if (strcmp(entry, "cuproof_freivalds_tc_br") == 0 && nargs == 7) {
+        auto f = [&]() {
+            cuproof_freivalds_tc_br((const int8_t*)a[0], (const uint8_t*)a[1], (uint32_t)a[2], (uint32_t)a[3],
+                                    (uint32_t)a[4], (uint32_t)a[5], (uint64_t*)a[6]);
+        };
+        return emu_launch(grid, blk, f);
+    }
+    if (strcmp(entry, "cuproof_freivalds_tc_finish_y") == 0 && nargs == 6) {
+        auto f = [&]() {
+            cuproof_freivalds_tc_finish_y((const uint64_t*)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint64_t*)a[3],
+                                          (uint8_t*)a[4], (uint32_t)a[5]);
+        };
+        return emu_launch(grid, blk, f);
+    }
+    if (strcmp(entry, "cuproof_freivalds_tc_ay") == 0 && nargs == 7) {
+        auto f = [&]() {
+            cuproof_freivalds_tc_ay((const int8_t*)a[0], (const uint8_t*)a[1], (uint32_t)a[2], (uint32_t)a[3],
+                                    (uint32_t)a[4], (uint32_t)a[5], (uint64_t*)a[6]);
+        };
+        return emu_launch(grid, blk, f);
+    }
+    if (strcmp(entry, "cuproof_freivalds_tc_cr") == 0 && nargs == 7) {
+        auto f = [&]() {
+            cuproof_freivalds_tc_cr((const int32_t*)a[0], (const uint8_t*)a[1], (uint32_t)a[2], (uint32_t)a[3],
+                                    (uint32_t)a[4], (uint32_t)a[5], (uint64_t*)a[6]);
+        };
+        return emu_launch(grid, blk, f);
+    }
+    if (strcmp(entry, "cuproof_freivalds_tc_finish_zw") == 0 && nargs == 9) {
+        auto f = [&]() {
+            cuproof_freivalds_tc_finish_zw((const uint64_t*)a[0], (uint32_t)a[1], (const uint64_t*)a[2],
+                                           (uint32_t)a[3], (uint32_t)a[4], (const uint64_t*)a[5], (uint32_t)a[6],
+                                           (uint64_t*)a[7], (uint64_t*)a[8]);
+        };
+        return emu_launch(grid, blk, f);
+    }
     if (strcmp(entry, "cuproof_freivalds_dot2") == 0 && nargs == 7) {
         auto f = [&]() {
             cuproof_freivalds_dot2((const uint64_t*)a[0], (const uint64_t*)a[1], (uint32_t)a[2], (const uint64_t*)a[3],

@@ -796,9 +796,16 @@ CP_FVQ_ENTRY(cuproof_freivalds_bilinear_queue4, 4, false, 4)
 CP_FVQ_ENTRY(cuproof_freivalds_bilinear_queue4_dp2a, 4, true, 4)
 
 // ---- Tensor-core Freivalds (freivalds_tc.cuh): prep, B r, finish y, A y, C r, finish z/w ----
-// (inline PTX mma: not in the host emulation, kernels/simt_emu.hpp)
-#if !defined(CP_SIMT_EMU)
 
+#if defined(CP_SIMT_EMU)
+// host emulation (simt_emu.hpp): the warp's fragments gathered and the mma emulated
+__device__ __forceinline__ void cp_mma_s8u8(int32_t c[4], const uint32_t a[4], const uint32_t b[2]) {
+    emu_mma_m16n8k32(c, a, b, 1, 0);
+}
+__device__ __forceinline__ void cp_mma_u8u8(int32_t c[4], const uint32_t a[4], const uint32_t b[2]) {
+    emu_mma_m16n8k32(c, a, b, 0, 0);
+}
+#else
 __device__ __forceinline__ void cp_mma_s8u8(int32_t c[4], const uint32_t a[4], const uint32_t b[2]) {
     asm volatile(
         "mma.sync.aligned.m16n8k32.row.col.s32.s8.u8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
@@ -812,6 +819,7 @@ __device__ __forceinline__ void cp_mma_u8u8(int32_t c[4], const uint32_t a[4], c
         : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
+#endif
 
 // Sum over the four lanes of a quad (lanes differing in bits 0 and 1), mod p.
 __device__ __forceinline__ uint64_t cp_quad_sum61(uint64_t v) {
@@ -827,7 +835,7 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_tc_prep(cons
                                                                             uint32_t rstride,
                                                                             uint8_t* __restrict__ eplanes,
                                                                             uint64_t* __restrict__ rsum_part) {
-    __shared__ uint64_t ws[8];
+    CP_SHARED(uint64_t, ws, [8]);
     const uint32_t j = blockIdx.x * 256u + threadIdx.x;
     const uint64_t rj = j < n ? cp_mod61_u64(r[j]) : 0;
 #pragma unroll
@@ -977,4 +985,3 @@ extern "C" __global__ void __launch_bounds__(256) cuproof_freivalds_tc_finish_zw
     for (uint32_t s = 0; s < wslices; ++s) ws = cp_addmod61(ws, __ldg(w_part + (size_t)s * m + i));
     w[i] = cp_submod61(ws, cp_fvtc_offset(rs));
 }
-#endif  // !CP_SIMT_EMU

@@ -1,6 +1,20 @@
 // int8 GEMM on mma.sync m16n8k32 (layout and fragment maps in gemm.cuh).
 #include "gemm.cuh"
 
+#if defined(CP_SIMT_EMU)
+// Host emulation (simt_emu.hpp): the warp's fragments gathered, the mma emulated (gemm.cuh), each lane's own
+// accumulators kept; the asynchronous copies done at once (a wait then has nothing left to wait for).
+__device__ __forceinline__ void cp_mma_m16n8k32(int32_t c[4], const uint32_t a[4], const uint32_t b[2]) {
+    emu_mma_m16n8k32(c, a, b, 1, 1);
+}
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, uint32_t src_size) {
+    memset(smem, 0, 16);
+    memcpy(smem, gmem, src_size);
+}
+__device__ __forceinline__ void cp_async_commit() {}
+__device__ __forceinline__ void cp_async_wait_1() {}
+__device__ __forceinline__ void cp_async_wait_0() {}
+#else
 __device__ __forceinline__ void cp_mma_m16n8k32(int32_t c[4], const uint32_t a[4], const uint32_t b[2]) {
     asm volatile(
         "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
@@ -17,6 +31,7 @@ __device__ __forceinline__ void cp_async16(void* smem, const void* gmem, uint32_
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 __device__ __forceinline__ void cp_async_wait_1() { asm volatile("cp.async.wait_group 1;\n" ::); }
 __device__ __forceinline__ void cp_async_wait_0() { asm volatile("cp.async.wait_group 0;\n" ::); }
+#endif
 
 // Stage a 128 x 64 slice (rows row0.., columns k0..) of a rows x k row-major matrix; k % 16 == 0 and 16-byte aligned
 // base: each of the 256 threads moves two 16-byte segments; segments outside the matrix are zero-filled.
@@ -36,8 +51,8 @@ extern "C" __global__ void __launch_bounds__(CP_GEMM_THREADS) cuproof_gemm_i8(co
                                                                               const int8_t* __restrict__ Bt,
                                                                               int32_t* __restrict__ C, int m, int n,
                                                                               int k) {
-    __shared__ __align__(16) int8_t As[2][CP_GEMM_BM * CP_GEMM_LDS];
-    __shared__ __align__(16) int8_t Bs[2][CP_GEMM_BN * CP_GEMM_LDS];
+    CP_SHARED_ALIGNED(16, int8_t, As, [2][CP_GEMM_BM * CP_GEMM_LDS]);
+    CP_SHARED_ALIGNED(16, int8_t, Bs, [2][CP_GEMM_BN * CP_GEMM_LDS]);
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int wm = warp >> 2, wn = warp & 3;
     const int bm = blockIdx.y * CP_GEMM_BM, bn = blockIdx.x * CP_GEMM_BN;

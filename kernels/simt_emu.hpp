@@ -104,8 +104,12 @@ static inline void emu_bar_drop(emu_bar* b) {
 struct emu_warp {
     emu_bar bar;
     // shuffle slots, two phases: a lane can reach the next shuffle's write only after every lane has passed this
-    // shuffle's barrier and read, so one barrier per shuffle suffices
+    // shuffle's barrier and read, so one barrier per shuffle suffices (the mma exchange shares the phases)
     uint64_t slot[2][32];
+    struct {
+        uint32_t a[4], b[2];
+        int32_t c[4];
+    } mma[2][32];
 };
 #define EMU_SHARED_IDS 64
 #define EMU_SHARED_BYTES (64u << 10)
@@ -178,6 +182,33 @@ static inline T __shfl_down_sync(unsigned, T v, unsigned d) {
 template <typename T>
 static inline T __shfl_xor_sync(unsigned, T v, int mask) {
     return emu_shfl(v, (int)((threadIdx.x & 31u) ^ (unsigned)mask));
+}
+
+#include "gemm.cuh"  // cp_mma_emulate_typed
+
+// One warp-wide mma.sync m16n8k32 (int8 operands, signed or unsigned; int32 accumulators): every lane's fragments
+// gathered through the warp's exchange slots, the product emulated by gemm.cuh's cp_mma_emulate_typed (the layout
+// the host tests check), each lane keeping its own four accumulators.
+static inline void emu_mma_m16n8k32(int32_t c[4], const uint32_t a[4], const uint32_t b[2], int a_signed,
+                                    int b_signed) {
+    emu_warp* w = emu_my_warp();
+    const unsigned lane = threadIdx.x & 31u;
+    const unsigned ph = emu_shfl_phase;
+    emu_shfl_phase ^= 1u;
+    auto* f = &w->mma[ph][lane];
+    memcpy(f->a, a, sizeof f->a);
+    memcpy(f->b, b, sizeof f->b);
+    memcpy(f->c, c, sizeof f->c);
+    emu_bar_wait(&w->bar);
+    uint32_t A[32][4], B[32][2];
+    int32_t C[32][4];
+    for (unsigned l = 0; l < 32; ++l) {
+        memcpy(A[l], w->mma[ph][l].a, sizeof A[l]);
+        memcpy(B[l], w->mma[ph][l].b, sizeof B[l]);
+        memcpy(C[l], w->mma[ph][l].c, sizeof C[l]);
+    }
+    cp_mma_emulate_typed(C, A, B, a_signed, b_signed);
+    memcpy(c, C[lane], sizeof C[lane]);
 }
 
 static inline unsigned atomicAdd(unsigned* p, unsigned v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }

@@ -1439,94 +1439,30 @@ impl CudaExec {
                 "freivalds: a buffer is too small for the shape".into(),
             ));
         }
-        let plan = &scratch.plan;
-        let (m32, n32, k32) = (m as u32, n as u32, k as u32);
-        let p = |b: &DeviceBuffer<u8>| Arg::Ptr(b.as_device_ptr().as_raw());
-        let q = |b: &DeviceBuffer<u64>| Arg::Ptr(b.as_device_ptr().as_raw());
-        let cfg = |gx: u32, gy: u32| LaunchCfg {
-            grid: [gx.max(1), gy.max(1), 1],
+        let p = |b: &DeviceBuffer<u8>| b.as_device_ptr().as_raw();
+        let q = |b: &DeviceBuffer<u64>| b.as_device_ptr().as_raw();
+        let bufs = tc::Buffers {
+            a: p(a),
+            bt: p(bt),
+            c: p(c),
+            r: q(r),
+            rplanes: p(&scratch.rplanes),
+            eplanes: p(&scratch.eplanes),
+            rsum: q(&scratch.rsum),
+            ypart: q(&scratch.ypart),
+            yplanes: p(&scratch.yplanes),
+            zpart: q(&scratch.zpart),
+            wpart: q(&scratch.wpart),
+            y: q(y),
+            z: q(z),
+            w: q(w),
+        };
+        let (grid, args) = tc::launch(entry, &scratch.plan, m, n, k, &bufs)
+            .ok_or_else(|| RuntimeError::Shape(format!("freivalds: unknown entry {entry}")))?;
+        let launch_cfg = LaunchCfg {
+            grid: [grid[0], grid[1], 1],
             block: [256, 1, 1],
             shared: 0,
-        };
-        let row_blocks = m32.div_ceil(tc::WARPS * tc::ROWS_TILE);
-        let (launch_cfg, args) = match entry {
-            tc::ENTRY_PREP => (
-                cfg(plan.prep_blocks, 1),
-                vec![
-                    q(r),
-                    Arg::U32(n32),
-                    p(&scratch.rplanes),
-                    Arg::U32(plan.rstride),
-                    p(&scratch.eplanes),
-                    q(&scratch.rsum),
-                ],
-            ),
-            tc::ENTRY_BR => (
-                cfg(k32.div_ceil(tc::WARPS * tc::BR_COLS), plan.br_slices),
-                vec![
-                    p(bt),
-                    p(&scratch.rplanes),
-                    Arg::U32(plan.rstride),
-                    Arg::U32(n32),
-                    Arg::U32(k32),
-                    Arg::U32(plan.br_per),
-                    q(&scratch.ypart),
-                ],
-            ),
-            tc::ENTRY_FINISH_Y => (
-                cfg(k32.div_ceil(256), 1),
-                vec![
-                    q(&scratch.ypart),
-                    Arg::U32(k32),
-                    Arg::U32(plan.br_slices),
-                    q(y),
-                    p(&scratch.yplanes),
-                    Arg::U32(plan.ystride),
-                ],
-            ),
-            tc::ENTRY_AY => (
-                cfg(row_blocks, plan.ay_slices),
-                vec![
-                    p(a),
-                    p(&scratch.yplanes),
-                    Arg::U32(plan.ystride),
-                    Arg::U32(m32),
-                    Arg::U32(k32),
-                    Arg::U32(plan.ay_per),
-                    q(&scratch.zpart),
-                ],
-            ),
-            tc::ENTRY_CR => (
-                cfg(row_blocks, plan.cr_slices),
-                vec![
-                    p(c),
-                    p(&scratch.eplanes),
-                    Arg::U32(4 * plan.rstride),
-                    Arg::U32(m32),
-                    Arg::U32(n32),
-                    Arg::U32(plan.cr_per),
-                    q(&scratch.wpart),
-                ],
-            ),
-            tc::ENTRY_FINISH_ZW => (
-                cfg(m32.div_ceil(256), 1),
-                vec![
-                    q(&scratch.zpart),
-                    Arg::U32(plan.ay_slices),
-                    q(&scratch.wpart),
-                    Arg::U32(plan.cr_slices),
-                    Arg::U32(m32),
-                    q(&scratch.rsum),
-                    Arg::U32(plan.prep_blocks),
-                    q(z),
-                    q(w),
-                ],
-            ),
-            other => {
-                return Err(RuntimeError::Shape(format!(
-                    "freivalds: unknown entry {other}"
-                )))
-            }
         };
         Ok((launch_cfg, args))
     }

@@ -367,3 +367,51 @@ fn emulated_freivalds_launches_with_the_runtimes_grids_match_twin() {
     };
     assert!(f.is_err());
 }
+
+#[test]
+fn emulated_mma_sync_gemm_matches_naive_product() {
+    let mut g = rng();
+    // fast path (k % 16 = 0, aligned operands: cp.async staging), generic staging (k % 16 != 0 or an unaligned
+    // base), tails in m and n, more than one block in each direction and more than one k slice
+    for (m, n, k, a_off, bt_off) in [
+        (1, 1, 1, 0, 0),
+        (130, 68, 160, 0, 0),
+        (37, 45, 131, 0, 0),
+        (129, 257, 64, 0, 0),
+        (40, 24, 96, 3, 0),
+        (16, 136, 48, 0, 5),
+    ] {
+        let t = case(&mut g, m, n, k);
+        let c = emu::gemm_i8(&t.a, &t.bt, m, n, k, a_off, bt_off).unwrap();
+        assert_eq!(c, t.c, "{m}x{n}x{k}, offsets {a_off} / {bt_off}");
+    }
+    // extremes: -128 everywhere sums to 16,384 k without wrapping
+    let (m, n, k) = (20, 20, 64);
+    let c = emu::gemm_i8(&vec![-128; m * k], &vec![-128; n * k], m, n, k, 0, 0).unwrap();
+    assert!(c.iter().all(|&v| v == 16384 * k as i32));
+}
+
+#[test]
+fn emulated_tensor_core_freivalds_matches_twin_under_its_plans() {
+    use freivalds::tc;
+    let mut g = rng();
+    // shapes the tensor-core kernels take (k % 16 = 0, n % 4 = 0): tails in m, k % 128 and n % 32, C·r folds
+    let mut ran = 0;
+    for (m, n, k) in [(37, 68, 160), (130, 36, 1040), (5, 4, 16), (64, 260, 272)] {
+        assert!(tc::applies(m, n, k));
+        let t = case(&mut g, m, n, k);
+        for sms in [1, 8, 132] {
+            let plan = tc::plan(m, n, k, sms).unwrap();
+            let got = emu::freivalds_tc(&t.a, &t.bt, &t.c, &t.r, m, n, k, &plan).unwrap();
+            assert_eq!(
+                got,
+                (t.twin.y.clone(), t.twin.z.clone(), t.twin.w.clone()),
+                "{m}x{n}x{k} {plan:?}"
+            );
+            let (_, z, w) = emu::freivalds_tc(&t.a, &t.bt, &t.bad, &t.r, m, n, k, &plan).unwrap();
+            assert_ne!(z, w, "tampered C accepted: {m}x{n}x{k} {plan:?}");
+            ran += 1;
+        }
+    }
+    assert_eq!(ran, 12);
+}

@@ -23,6 +23,14 @@ mod ffi {
             args: *const u64,
             nargs: u32,
         ) -> i32;
+        pub fn cuproof_emu_launch_gemm(
+            entry: *const std::ffi::c_char,
+            gx: u32,
+            gy: u32,
+            block: u32,
+            args: *const u64,
+            nargs: u32,
+        ) -> i32;
         pub fn cuproof_emu_launch_freivalds(
             entry: *const std::ffi::c_char,
             gx: u32,
@@ -354,6 +362,8 @@ pub enum Module {
     KeccakMerkle,
     /// `kernels/freivalds.cu`: the SIMT Freivalds kernels (B·r, slice sum, A·y, C·r, dot products).
     Freivalds,
+    /// `kernels/gemm_i8.cu`: the `mma.sync` int8 GEMM (mma emulated warp-wide, `cp.async` done at once).
+    Gemm,
 }
 
 /// Launches `entry` of `module` on the emulator with grid `(grid[0], grid[1])`, `block` threads and the arguments
@@ -381,6 +391,7 @@ pub unsafe fn launch(
     let f = match module {
         Module::KeccakMerkle => ffi::cuproof_emu_launch_keccak,
         Module::Freivalds => ffi::cuproof_emu_launch_freivalds,
+        Module::Gemm => ffi::cuproof_emu_launch_gemm,
     };
     // SAFETY: the name is NUL-terminated and `words` holds `args.len()` words; the caller vouches for the memory
     // the pointer arguments name.
@@ -476,4 +487,114 @@ pub fn fill(
     };
     out.truncate(offset + len);
     Ok(out.split_off(offset))
+}
+
+/// C = A·B (int32) by the emulated `mma.sync` GEMM kernel with the CUDA backend's grid ([`gemm::grid`]); `a_off`
+/// and `bt_off` place the operands that many bytes into their buffers (an unaligned base takes the kernel's
+/// generic staging path, as k % 16 != 0 does).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_i8(
+    a: &[i8],
+    bt: &[i8],
+    m: usize,
+    n: usize,
+    k: usize,
+    a_off: usize,
+    bt_off: usize,
+) -> Result<Vec<i32>, RuntimeError> {
+    gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+    // operand copies at the requested offsets from a 16-byte-aligned base
+    let place = |src: &[i8], off: usize| -> Vec<u128> {
+        let mut words = vec![0u128; (off + src.len()).div_ceil(16).max(1)];
+        // SAFETY: `words` holds at least off + src.len() bytes; u128 has no invalid bit patterns.
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 16)
+        };
+        for (d, s) in bytes[off..off + src.len()].iter_mut().zip(src) {
+            *d = *s as u8;
+        }
+        words
+    };
+    let (ab, bb) = (place(a, a_off), place(bt, bt_off));
+    let mut c = vec![i32::MIN; m * n];
+    let g = gemm::grid(m, n);
+    let args = [
+        Arg::Ptr(ab.as_ptr() as u64 + a_off as u64),
+        Arg::Ptr(bb.as_ptr() as u64 + bt_off as u64),
+        Arg::Ptr(c.as_mut_ptr() as u64),
+        Arg::U32(m as u32),
+        Arg::U32(n as u32),
+        Arg::U32(k as u32),
+    ];
+    // SAFETY: A (m·k bytes at a_off) and Bt (n·k at bt_off) lie inside `ab` and `bb`; C holds m·n int32; the kernel
+    // reads and writes only inside those extents (bounds-checked staging and stores).
+    unsafe {
+        launch(
+            Module::Gemm,
+            gemm::ENTRY,
+            [g[0], g[1]],
+            gemm::THREADS,
+            &args,
+        )?
+    };
+    Ok(c)
+}
+
+/// `(y, z, w)` of the six tensor-core Freivalds kernels (`freivalds::tc::ENTRIES` in order, each launch from
+/// [`freivalds::tc::launch`], the CUDA backend's own arguments) under `plan`, with mma.sync emulated warp-wide.
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+pub fn freivalds_tc(
+    a: &[i8],
+    bt: &[i8],
+    c: &[i32],
+    r: &[u64],
+    m: usize,
+    n: usize,
+    k: usize,
+    plan: &freivalds::tc::Plan,
+) -> Result<(Vec<u64>, Vec<u64>, Vec<u64>), RuntimeError> {
+    use freivalds::tc;
+    check_operands(a, bt, c, r, m, n, k)?;
+    if !tc::applies(m, n, k) || !plan.fits(m, n, k) {
+        return Err(RuntimeError::Shape(format!(
+            "emulated tensor-core freivalds: {plan:?} does not apply to {m}x{n}x{k}"
+        )));
+    }
+    let limbs = tc::LIMBS as usize;
+    let words = |len: usize| vec![0u64; len.max(1)];
+    // byte buffers as u64 words (8-byte aligned, as device allocations are more than that)
+    let bytes = |len: usize| vec![0u64; len.div_ceil(8).max(1)];
+    let mut rplanes = bytes(limbs * plan.rstride as usize);
+    let mut eplanes = bytes(limbs * 4 * plan.rstride as usize);
+    let mut rsum = words(plan.prep_blocks as usize);
+    let mut ypart = words(plan.br_slices as usize * k);
+    let mut yplanes = bytes(limbs * plan.ystride as usize);
+    let mut zpart = words(plan.ay_slices as usize * m);
+    let mut wpart = words(plan.cr_slices as usize * m);
+    let (mut y, mut z, mut w) = (vec![0u64; k], vec![0u64; m], vec![0u64; m]);
+    let addr = |v: &mut Vec<u64>| v.as_mut_ptr() as u64;
+    let bufs = tc::Buffers {
+        a: a.as_ptr() as u64,
+        bt: bt.as_ptr() as u64,
+        c: c.as_ptr() as u64,
+        r: r.as_ptr() as u64,
+        rplanes: addr(&mut rplanes),
+        eplanes: addr(&mut eplanes),
+        rsum: addr(&mut rsum),
+        ypart: addr(&mut ypart),
+        yplanes: addr(&mut yplanes),
+        zpart: addr(&mut zpart),
+        wpart: addr(&mut wpart),
+        y: addr(&mut y),
+        z: addr(&mut z),
+        w: addr(&mut w),
+    };
+    for entry in tc::ENTRIES {
+        let (grid, args) = tc::launch(entry, plan, m, n, k, &bufs)
+            .ok_or_else(|| RuntimeError::Shape(format!("unknown entry {entry}")))?;
+        // SAFETY: every buffer above has the length the CUDA backend's scratch has for this plan
+        // (FreivaldsTcScratch), the operands were checked, and all live until the end of this function.
+        unsafe { launch(Module::Freivalds, entry, grid, 256, &args)? };
+    }
+    Ok((y, z, w))
 }

@@ -309,6 +309,7 @@ pub fn freivalds_cpu(
 /// multiply-add done by `mma.sync` against the byte limbs of the vector.
 pub mod tc {
     use crate::error::RuntimeError;
+    use crate::runtime::Arg;
 
     /// Entry: limb planes of r and of e = 2^(8p)·r, block sums of r.
     pub const ENTRY_PREP: &str = "cuproof_freivalds_tc_prep";
@@ -460,6 +461,133 @@ pub mod tc {
         };
         debug_assert!(plan.fits(m as usize, n as usize, k as usize));
         Ok(plan)
+    }
+
+    /// Addresses of the operands and scratch of one tensor-core check: device pointers on the GPU, host addresses
+    /// in the emulated kernels' tests. Scratch lengths per [`Plan`]: `rplanes` LIMBS·rstride bytes, `eplanes`
+    /// 4·LIMBS·rstride, `rsum` prep_blocks words, `ypart` br_slices·k, `yplanes` LIMBS·ystride bytes, `zpart`
+    /// ay_slices·m words, `wpart` cr_slices·m.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Buffers {
+        /// A (m·k int8).
+        pub a: u64,
+        /// Bt (n·k int8).
+        pub bt: u64,
+        /// C (m·n int32).
+        pub c: u64,
+        /// r (n words).
+        pub r: u64,
+        /// r's limb planes.
+        pub rplanes: u64,
+        /// The e planes of C·r.
+        pub eplanes: u64,
+        /// Partial sums of r.
+        pub rsum: u64,
+        /// B·r slice partials.
+        pub ypart: u64,
+        /// y's limb planes.
+        pub yplanes: u64,
+        /// A·y slice partials.
+        pub zpart: u64,
+        /// C·r slice partials.
+        pub wpart: u64,
+        /// y (k words).
+        pub y: u64,
+        /// z (m words).
+        pub z: u64,
+        /// w (m words).
+        pub w: u64,
+    }
+
+    /// Grid `(x, y)` (256 threads per block) and arguments of `entry` (one of [`ENTRIES`]) for an m×k by k×n
+    /// product under `plan`; `None` for another entry. Shared by the CUDA backend and the emulated kernels' tests.
+    pub fn launch(
+        entry: &str,
+        plan: &Plan,
+        m: usize,
+        n: usize,
+        k: usize,
+        b: &Buffers,
+    ) -> Option<([u32; 2], Vec<Arg>)> {
+        let (m32, n32, k32) = (m as u32, n as u32, k as u32);
+        let grid = |gx: u32, gy: u32| [gx.max(1), gy.max(1)];
+        let row_blocks = m32.div_ceil(WARPS * ROWS_TILE);
+        let p = Arg::Ptr;
+        Some(match entry {
+            ENTRY_PREP => (
+                grid(plan.prep_blocks, 1),
+                vec![
+                    p(b.r),
+                    Arg::U32(n32),
+                    p(b.rplanes),
+                    Arg::U32(plan.rstride),
+                    p(b.eplanes),
+                    p(b.rsum),
+                ],
+            ),
+            ENTRY_BR => (
+                grid(k32.div_ceil(WARPS * BR_COLS), plan.br_slices),
+                vec![
+                    p(b.bt),
+                    p(b.rplanes),
+                    Arg::U32(plan.rstride),
+                    Arg::U32(n32),
+                    Arg::U32(k32),
+                    Arg::U32(plan.br_per),
+                    p(b.ypart),
+                ],
+            ),
+            ENTRY_FINISH_Y => (
+                grid(k32.div_ceil(256), 1),
+                vec![
+                    p(b.ypart),
+                    Arg::U32(k32),
+                    Arg::U32(plan.br_slices),
+                    p(b.y),
+                    p(b.yplanes),
+                    Arg::U32(plan.ystride),
+                ],
+            ),
+            ENTRY_AY => (
+                grid(row_blocks, plan.ay_slices),
+                vec![
+                    p(b.a),
+                    p(b.yplanes),
+                    Arg::U32(plan.ystride),
+                    Arg::U32(m32),
+                    Arg::U32(k32),
+                    Arg::U32(plan.ay_per),
+                    p(b.zpart),
+                ],
+            ),
+            ENTRY_CR => (
+                grid(row_blocks, plan.cr_slices),
+                vec![
+                    p(b.c),
+                    p(b.eplanes),
+                    Arg::U32(4 * plan.rstride),
+                    Arg::U32(m32),
+                    Arg::U32(n32),
+                    Arg::U32(plan.cr_per),
+                    p(b.wpart),
+                ],
+            ),
+            ENTRY_FINISH_ZW => (
+                grid(m32.div_ceil(256), 1),
+                vec![
+                    p(b.zpart),
+                    Arg::U32(plan.ay_slices),
+                    p(b.wpart),
+                    Arg::U32(plan.cr_slices),
+                    Arg::U32(m32),
+                    p(b.rsum),
+                    Arg::U32(plan.prep_blocks),
+                    p(b.z),
+                    p(b.w),
+                ],
+            ),
+            _ => return None,
+        })
     }
 }
 
