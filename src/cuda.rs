@@ -342,6 +342,8 @@ pub struct CudaExec {
     /// The fused B·r kernel's accumulators and group counters for the last k (zeroed at allocation; the kernel
     /// leaves them zero).
     fused_scratch: std::cell::RefCell<Option<(usize, DeviceBuffer<u64>)>>,
+    /// Resident blocks per SM of each bilinear queue entry (the occupancy query, once per entry).
+    queue_occupancy: std::cell::RefCell<HashMap<&'static str, u32>>,
     _ctx: Context,
 }
 
@@ -443,6 +445,7 @@ impl CudaExec {
             tmaps: std::cell::RefCell::new(None),
             commit_scratch: std::cell::RefCell::new(None),
             fused_scratch: std::cell::RefCell::new(None),
+            queue_occupancy: std::cell::RefCell::new(HashMap::new()),
             _ctx: ctx,
         })
     }
@@ -1890,17 +1893,7 @@ impl CudaExec {
         }
         let entry = shape.entry();
         let per_sm = match shape.blocks_per_sm {
-            0 => {
-                let f = self
-                    .modules
-                    .get("freivalds")
-                    .ok_or_else(|| RuntimeError::Unmeasured("freivalds".into()))?
-                    .get_function(entry)
-                    .map_err(err("cuModuleGetFunction"))?;
-                f.max_active_blocks_per_multiprocessor(freivalds::queue::BLOCK.into(), 0)
-                    .map_err(err("cuOccupancyMaxActiveBlocksPerMultiprocessor"))?
-                    .max(1)
-            }
+            0 => self.queue_blocks_per_sm(entry)?,
             b => b,
         };
         let grid = (per_sm * self.info.sm_count).clamp(1, freivalds::queue::MAX_BLOCKS);
@@ -1943,6 +1936,26 @@ impl CudaExec {
         };
         self.launch(rec, "freivalds", entry, cfg, &args)?;
         Ok(grid)
+    }
+
+    /// Blocks of `entry` (a bilinear queue entry) that fit on an SM at once: the occupancy query, asked once per
+    /// entry and kept.
+    fn queue_blocks_per_sm(&self, entry: &'static str) -> Result<u32, RuntimeError> {
+        if let Some(&b) = self.queue_occupancy.borrow().get(entry) {
+            return Ok(b);
+        }
+        let f = self
+            .modules
+            .get("freivalds")
+            .ok_or_else(|| RuntimeError::Unmeasured("freivalds".into()))?
+            .get_function(entry)
+            .map_err(err("cuModuleGetFunction"))?;
+        let b = f
+            .max_active_blocks_per_multiprocessor(freivalds::queue::BLOCK.into(), 0)
+            .map_err(err("cuOccupancyMaxActiveBlocksPerMultiprocessor"))?
+            .max(1);
+        self.queue_occupancy.borrow_mut().insert(entry, b);
+        Ok(b)
     }
 
     /// One of the four Freivalds launches (`entry` is one of the `freivalds::ENTRY_*`), default launch.
