@@ -386,19 +386,13 @@ pub fn freivalds_queue(
     shape: &crate::kernels::freivalds::queue::Shape,
     order: &[u32],
 ) -> Result<(Vec<u64>, Vec<u64>, [u64; 2]), RuntimeError> {
-    use crate::kernels::freivalds::{queue, P};
-    crate::kernels::gemm::check_shape(a.len(), bt.len(), m, n, k)?;
+    use crate::kernels::freivalds::{self, queue, P};
+    freivalds::check(a, bt, c, m, n, k)?;
     let items = shape.items(m, n, k)?;
     let total = (items.col_items + items.cr_items) as usize;
-    if c.len() != m * n
-        || r.len() != n
-        || s.len() != m
-        || order.len() != total
-        || r.iter().chain(s).any(|&x| x >= P)
-    {
+    if r.len() != n || s.len() != m || order.len() != total || r.iter().chain(s).any(|&x| x >= P) {
         return Err(RuntimeError::Shape(format!(
-            "freivalds (queue): C has {} entries, r {}, s {} (residues), order {} for {m}x{n}x{k} with {total} items",
-            c.len(),
+            "freivalds (queue): r has {}, s {} (residues), order {} for {m}x{n}x{k} with {total} items",
             r.len(),
             s.len(),
             order.len()
@@ -410,7 +404,7 @@ pub fn freivalds_queue(
     let mut ctr = vec![0u32; 3 * items.groups as usize];
     let mut seen = vec![0u8; total];
     let mut out = [0u64; 2];
-    // SAFETY: check_shape and the checks above fix every length the C function reads or writes: a m·k, bt n·k,
+    // SAFETY: freivalds::check and the checks above fix every length the C function reads or writes: a m·k, bt n·k,
     // c m·n, r n, s m, order `total` entries (dims < 2^31, total < 2^31: Shape::items); u, v k; the partials
     // slices·k; ctr 3·groups; seen `total`; out 2.
     let rc = unsafe {

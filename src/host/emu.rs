@@ -140,11 +140,10 @@ fn check_operands(
     n: usize,
     k: usize,
 ) -> Result<(), RuntimeError> {
-    gemm::check_shape(a.len(), bt.len(), m, n, k)?;
-    if c.len() != m * n || r.len() != n || r.iter().any(|&x| x >= P) {
+    freivalds::check(a, bt, c, m, n, k)?;
+    if r.len() != n || r.iter().any(|&x| x >= P) {
         return Err(RuntimeError::Shape(format!(
-            "emulated freivalds: C has {} entries and r {} (residues) for {m}x{n}x{k}",
-            c.len(),
+            "emulated freivalds: r has {} entries (residues) for n = {n}",
             r.len()
         )));
     }
