@@ -344,7 +344,7 @@ pub struct CudaExec {
     fused_scratch: std::cell::RefCell<Option<(usize, DeviceBuffer<u64>)>>,
     /// Resident blocks per SM of each bilinear queue entry (the occupancy query, once per entry).
     queue_occupancy: std::cell::RefCell<HashMap<&'static str, u32>>,
-    _ctx: Context,
+    ctx: Context,
 }
 
 impl std::fmt::Debug for CudaExec {
@@ -446,8 +446,14 @@ impl CudaExec {
             commit_scratch: std::cell::RefCell::new(None),
             fused_scratch: std::cell::RefCell::new(None),
             queue_occupancy: std::cell::RefCell::new(HashMap::new()),
-            _ctx: ctx,
+            ctx,
         })
+    }
+
+    /// Makes this executor's context the calling thread's current one (a runtime moved to another thread calls
+    /// this before its first launch there; the driver's current context is per thread).
+    pub fn make_current(&self) -> Result<(), RuntimeError> {
+        cust::context::CurrentContext::set_current(&self.ctx).map_err(err("cuCtxSetCurrent"))
     }
 
     /// The device inventory entry.

@@ -213,6 +213,12 @@ pub struct Runtime {
     commit_progress: Option<CommitProgress>,
 }
 
+// A runtime may be moved to the thread that drives it (one runtime per GPU, `Runtime::bind_thread`).
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Runtime>();
+};
+
 /// A commitment on the host, reporting progress for large buffers when a callback is set.
 fn cpu_commit(
     progress: &mut Option<CommitProgress>,
@@ -413,6 +419,17 @@ impl Runtime {
     /// Close a checkpoint of the log (see [`Recorder::checkpoint`]); the caller extends the digest into the TPM.
     pub fn checkpoint(&mut self, pcr: u32) -> ([u8; 32], Vec<u8>) {
         self.rec.checkpoint(pcr)
+    }
+
+    /// Prepares the calling thread for this runtime: on the CUDA backend its device's context becomes the thread's
+    /// current one (the driver keeps the current context per thread); on the CPU backend nothing. A runtime moved
+    /// to another thread (e.g. one runtime per GPU, each driven from its own thread) calls this there first.
+    pub fn bind_thread(&self) -> Result<(), RuntimeError> {
+        match &self.exec {
+            Exec::Cpu => Ok(()),
+            #[cfg(feature = "cuda")]
+            Exec::Cuda(e) => e.make_current(),
+        }
     }
 
     /// The CUDA executor, when this runtime runs on a GPU.

@@ -18,28 +18,52 @@ fn load<T>(
     parse(&read_file(p, what)?).map_err(|e| CliError::input(format!("{what} {}: {e}", p.display())))
 }
 
-/// Verifier: a fresh challenge for `class`.
-pub fn new(class: &str, out: &Path) -> CliResult<i32> {
+/// Verifier: a fresh challenge for `cards` cards of `class`.
+pub fn new(class: &str, cards: u32, out: &Path) -> CliResult<i32> {
     let v = Verifier::new(Policy::default());
     let ch = v
-        .challenge(class, &mut rand::rngs::OsRng)
-        .map_err(|e| CliError::input(format!("class {class}: {e}")))?;
-    write_file(out, &ch.challenge().to_bytes(), "challenge")?;
+        .challenge_cards(class, cards, &mut rand::rngs::OsRng)
+        .map_err(|e| CliError::input(format!("class {class} × {cards}: {e}")))?;
+    let c = ch.challenge();
+    write_file(out, &c.to_bytes(), "challenge")?;
     println!(
-        "wrote {} (class {}, {} sampled rows)",
+        "wrote {} (class {}, {} card(s), {} iterations, {} sampled rows)",
         out.display(),
-        ch.challenge().class,
-        ch.challenge().samples
+        c.class,
+        c.cards,
+        c.workload.iterations,
+        c.samples
     );
     Ok(0)
+}
+
+/// One runtime per claimed card: the CPU backend `cards` times where no GPU is usable, else GPUs `0..cards`
+/// (exit 3 when the node has fewer).
+fn node_runtimes(cards: u32) -> CliResult<Vec<cuproof::Runtime>> {
+    let (first, _) = cuproof::Runtime::auto();
+    let mut v = Vec::with_capacity(cards as usize);
+    if first.backend() == cuproof_core::log::Backend::Cpu {
+        v.push(first);
+        v.extend((1..cards).map(|_| cuproof::Runtime::cpu()));
+        return Ok(v);
+    }
+    v.push(first);
+    #[cfg(feature = "cuda")]
+    for i in 1..cards {
+        v.push(cuproof::Runtime::cuda(i).map_err(|e| {
+            CliError::env(format!(
+                "the challenge claims {cards} cards and GPU {i} is not usable: {e}"
+            ))
+        })?);
+    }
+    Ok(v)
 }
 
 /// Node: take Q1, run the seeded workload, commit, take Q2.
 pub fn commit(challenge: &Path, ak: Option<&Path>, out: &Path) -> CliResult<i32> {
     let ch = load(challenge, "challenge", Challenge::from_bytes)?;
     let mut session = crate::node::NodeSession::open(ak)?;
-    let (rt, _) = cuproof::Runtime::auto();
-    let mut worker = node::Node::new(rt);
+    let mut worker = node::Node::with_runtimes(node_runtimes(ch.cards)?).map_err(cap)?;
     let (tpm, akh) = (&mut session.tpm, &session.ak);
     let mut quoter = TpmQuoter::new(tpm, akh);
     let started = node::begin(&ch, &mut quoter).map_err(|e| CliError::env(e.to_string()))?;
@@ -51,9 +75,10 @@ pub fn commit(challenge: &Path, ak: Option<&Path>, out: &Path) -> CliResult<i32>
         .map_err(|e| CliError::env(e.to_string()))?;
     write_file(out, &msg.to_bytes(), "commit message")?;
     println!(
-        "wrote {} ({} iteration commitments, Q1 and Q2)",
+        "wrote {} ({} iteration commitments on {} card(s), Q1 and Q2)",
         out.display(),
-        msg.commitments.len()
+        msg.commitments.len(),
+        worker.runtimes().len()
     );
     Ok(0)
 }
@@ -74,8 +99,7 @@ pub fn open(challenge: &Path, commit: &Path, rows: &Path, out: &Path) -> CliResu
     let ch = load(challenge, "challenge", Challenge::from_bytes)?;
     let cm = load(commit, "commit message", CommitMessage::from_bytes)?;
     let req = load(rows, "row request", SampleRequest::from_bytes)?;
-    let (rt, _) = cuproof::Runtime::auto();
-    let mut worker = node::Node::new(rt);
+    let mut worker = node::Node::with_runtimes(node_runtimes(ch.cards)?).map_err(cap)?;
     let session = node::resume(&ch, &cm, &mut worker).map_err(cap)?;
     let op = session.open(&req).map_err(cap)?;
     write_file(out, &op.to_bytes(), "openings")?;
@@ -121,8 +145,9 @@ pub fn judge(
     }
     if v.accepted {
         println!(
-            "class {} proven: TPM clock t2 − t1 = {} ms ≤ {} ms",
+            "class {} × {} proven: TPM clock t2 − t1 = {} ms ≤ {} ms",
             v.class,
+            v.cards,
             v.tpm_elapsed_ms.unwrap_or(0),
             v.bound_ms
         );

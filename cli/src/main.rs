@@ -333,6 +333,10 @@ enum ChallengeCmd {
         /// Claimed class, e.g. h100-sxm, h200, a100, cpu.
         #[arg(long)]
         class: String,
+        /// Number of cards claimed: the class's workload that many times over under the class's bound, so the
+        /// node's cards must work side by side (refused where the margin cannot tell N cards from N − 1).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+        cards: u32,
         /// Where to write the challenge.
         #[arg(long)]
         out: PathBuf,
@@ -481,7 +485,7 @@ fn dispatch(cmd: Cmd) -> CliResult<i32> {
         Cmd::Calldata(a) => calldata(a),
         Cmd::Enroll(e) => enroll(e),
         Cmd::Challenge(c) => match c {
-            ChallengeCmd::New { class, out } => capacity::new(&class, &out),
+            ChallengeCmd::New { class, cards, out } => capacity::new(&class, cards, &out),
             ChallengeCmd::Rows {
                 challenge,
                 commit,

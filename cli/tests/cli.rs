@@ -380,45 +380,99 @@ fn capacity_challenge_through_files() {
         &["challenge", "new", "--class", "cpu", "--out", "ch.bin"],
         p,
     ));
-    ok(&cuproof(
-        &[
-            "respond",
-            "commit",
-            "--challenge",
-            "ch.bin",
-            "--out",
-            "commit.bin",
-        ],
-        p,
-    ));
-    ok(&cuproof(
+    // the node's two rounds and the verifier's row choice, for challenge `ch`, files suffixed `tag`
+    let node_rounds = |ch: &str, tag: &str| {
+        let (commit, rows, open) = (
+            format!("commit{tag}.bin"),
+            format!("rows{tag}.bin"),
+            format!("open{tag}.bin"),
+        );
+        ok(&cuproof(
+            &["respond", "commit", "--challenge", ch, "--out", &commit],
+            p,
+        ));
+        ok(&cuproof(
+            &[
+                "challenge",
+                "rows",
+                "--challenge",
+                ch,
+                "--commit",
+                &commit,
+                "--out",
+                &rows,
+            ],
+            p,
+        ));
+        ok(&cuproof(
+            &[
+                "respond",
+                "open",
+                "--challenge",
+                ch,
+                "--commit",
+                &commit,
+                "--rows",
+                &rows,
+                "--out",
+                &open,
+            ],
+            p,
+        ));
+        cuproof(
+            &[
+                "challenge",
+                "judge",
+                "--challenge",
+                ch,
+                "--commit",
+                &commit,
+                "--rows",
+                &rows,
+                "--openings",
+                &open,
+            ],
+            p,
+        )
+    };
+    let o = node_rounds("ch.bin", "");
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("class cpu × 1 proven"));
+    // Two cards side by side: twice the workload under the same bound, two runtimes on the node.
+    let o = cuproof(
         &[
             "challenge",
-            "rows",
-            "--challenge",
-            "ch.bin",
-            "--commit",
-            "commit.bin",
+            "new",
+            "--class",
+            "cpu",
+            "--cards",
+            "2",
             "--out",
-            "rows.bin",
+            "ch-2.bin",
         ],
         p,
-    ));
-    ok(&cuproof(
+    );
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 card(s), 8 iterations"));
+    let o = node_rounds("ch-2.bin", "-2");
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("class cpu × 2 proven"));
+    // Eleven cards cannot be told from ten within the 10 % margin: refused (usage/input), no file written.
+    let o = cuproof(
         &[
-            "respond",
-            "open",
-            "--challenge",
-            "ch.bin",
-            "--commit",
-            "commit.bin",
-            "--rows",
-            "rows.bin",
+            "challenge",
+            "new",
+            "--class",
+            "cpu",
+            "--cards",
+            "11",
             "--out",
-            "open.bin",
+            "ch-11.bin",
         ],
         p,
-    ));
+    );
+    assert_fails(&o, 2, "cannot be told from 10");
+    assert!(!p.join("ch-11.bin").exists());
     let judge = |openings: &str| {
         cuproof(
             &[
@@ -436,9 +490,6 @@ fn capacity_challenge_through_files() {
             p,
         )
     };
-    let o = judge("open.bin");
-    ok(&o);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("class cpu proven"));
     // A node that answers with a wrong row value is caught.
     let mut b = std::fs::read(p.join("open.bin")).unwrap();
     let n = b.len();

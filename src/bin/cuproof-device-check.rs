@@ -699,6 +699,13 @@ mod device {
                 format!("aborted: {e}"),
             );
         }
+        if let Err(e) = runtimes_on_threads(rng.below(u64::MAX) | 1, &mut rep) {
+            rep.check(
+                "capacity: two runtimes on their own threads",
+                false,
+                format!("aborted: {e}"),
+            );
+        }
         if let Err(e) = tensor_core_freivalds(&base, rng.below(u64::MAX) | 1, &mut rep) {
             rep.check("freivalds (tensor cores)", false, format!("aborted: {e}"));
         }
@@ -813,6 +820,80 @@ mod device {
         fv: freivalds::FreivaldsOutcome,
         /// The fastest GEMM's time at nn (ms).
         gemm_ms: f64,
+    }
+
+    /// A multi-card node's path (docs/capacity.md, *Several cards*: `cuproof_capacity::node::Node::with_runtimes`):
+    /// two runtimes on device 0 (the lent machines have one GPU; both use its primary context, each with its own
+    /// streams and modules), moved to their own threads, bound there (`Runtime::bind_thread`: a new thread has no
+    /// current context) and driven side by side through the calls the node makes
+    /// (fill Bᵀ, per iteration fill A_t in place, C_t = A_t·B, commitment of C_t with leaves). Every root must
+    /// equal the CPU backend's for the same iterations.
+    fn runtimes_on_threads(seed: u64, rep: &mut Report) -> Result<(), RuntimeError> {
+        const M: usize = 1024;
+        const N: usize = 1024;
+        const K: usize = 2048;
+        const ITERATIONS: u32 = 6;
+        let mut rng = Rng(seed);
+        let work_seed: [u8; 32] = rng.bytes(32).try_into().unwrap_or([0; 32]);
+        let params = CommitParams::new(HashAlg::Keccak256, (4 * N).trailing_zeros() as u8)?;
+        let share = |rt: &mut cuproof::Runtime,
+                     range: std::ops::Range<u32>|
+         -> Result<Vec<cuproof_core::commitment::Commitment>, RuntimeError> {
+            rt.bind_thread()?;
+            let bt = rt.buf_fill(&work_seed, fill::STREAM_B, N * K)?;
+            let a = rt.buf_alloc(M * K)?;
+            let c = rt.buf_alloc(M * N * 4)?;
+            let mut roots = Vec::new();
+            for t in range {
+                let mut s = work_seed;
+                s[..4].copy_from_slice(&t.to_le_bytes());
+                rt.buf_fill_into(a, &s, fill::STREAM_A)?;
+                rt.buf_gemm_i8_into(a, bt, c, M, N, K)?;
+                let (root, leaves) = rt.buf_commit_keep_leaves(c, &params)?;
+                rt.buf_free(leaves)?;
+                roots.push(root);
+            }
+            for b in [a, bt, c] {
+                rt.buf_free(b)?;
+            }
+            Ok(roots)
+        };
+        let mut cards = [cuproof::Runtime::cuda(0)?, cuproof::Runtime::cuda(0)?];
+        let half = ITERATIONS / 2;
+        let t0 = Instant::now();
+        let shares: Vec<Result<Vec<_>, RuntimeError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = cards
+                .iter_mut()
+                .enumerate()
+                .map(|(g, rt)| {
+                    let range = if g == 0 { 0..half } else { half..ITERATIONS };
+                    scope.spawn(move || share(rt, range))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(RuntimeError::NoDevice("a card's thread panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let ms = t0.elapsed().as_secs_f64() * 1e3;
+        let mut device = Vec::new();
+        for s in shares {
+            device.extend(s?);
+        }
+        let cpu = share(&mut cuproof::Runtime::cpu(), 0..ITERATIONS)?;
+        rep.check(
+            "capacity: two runtimes on their own threads",
+            device == cpu,
+            format!(
+                "{ITERATIONS} iterations of {M}x{N}x{K} split over two runtimes on two threads ({ms:.0} ms with \
+                 their set-up): every root equals the CPU backend's"
+            ),
+        );
+        Ok(())
     }
 
     /// The capacity challenge's class workload (docs/capacity.md, class `h100-sxm`: 16384×8192×16384 × 225), run

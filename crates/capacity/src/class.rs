@@ -35,6 +35,8 @@ pub const MIN_CLASS_SAMPLES: u32 = 16;
 pub const MAX_CLASS_SAMPLES: u32 = 256;
 /// The GPU classes' shape `(m, n, k)` per iteration: Bᵀ is 128 MiB, `C_t` 512 MiB, `4.4·10^12` ops per iteration.
 pub const GPU_SHAPE: (u32, u32, u32) = (16384, 8192, 16384);
+/// Most cards one claim may name ([`ClassSpec::for_cards`]; the 10 % margin already stops at ten).
+pub const MAX_CARDS: u32 = 64;
 /// Target duration of a GPU challenge (ms).
 pub const TARGET_MS: f64 = 1000.0;
 
@@ -68,7 +70,10 @@ pub struct ClassSpec {
     pub cards: String,
     /// Published dense (no sparsity) int8 tensor peak, TOPS; `None` for the CPU and custom classes.
     pub peak_tops: Option<f64>,
-    /// The workload of the class's challenge.
+    /// Number of cards the claim is for: 1 in the class table; `N` for the claim "N cards of the class" made by
+    /// [`ClassSpec::for_cards`] (the workload is then `N` times the class's, under the same bound).
+    pub card_count: u32,
+    /// The workload of the class's challenge (for all [`ClassSpec::card_count`] cards together).
     pub workload: Workload,
     /// Largest accepted `t2 − t1` (TPM clock, ms).
     pub bound_ms: u64,
@@ -99,6 +104,7 @@ impl ClassSpec {
             name: name.to_string(),
             cards: "custom".to_string(),
             peak_tops: None,
+            card_count: 1,
             workload,
             bound_ms,
             samples,
@@ -135,7 +141,110 @@ impl ClassSpec {
         if self.bound_ms == 0 {
             return Err(err("bound must be positive".into()));
         }
+        if self.card_count == 0 || self.card_count > MAX_CARDS {
+            return Err(err(format!(
+                "card count {} must be in 1..={MAX_CARDS}",
+                self.card_count
+            )));
+        }
         Ok(())
+    }
+
+    /// The time one card of the class needs for the class's single-card workload (ms): the measurement where there
+    /// is one, else the nominal time at [`DERIVED_EFFICIENCY`] from the published peak, else (CPU and custom
+    /// classes) the bound less the [`MARGIN`].
+    pub fn nominal_ms(&self) -> f64 {
+        let per_card = |w: &Workload| Workload {
+            iterations: (w.iterations / self.card_count.max(1)).max(1),
+            ..*w
+        };
+        match (&self.basis, self.peak_tops) {
+            (BoundBasis::Measured { measured_ms, .. }, _) => *measured_ms as f64,
+            (BoundBasis::DerivedFromPeak, Some(p)) => {
+                per_card(&self.workload).ops() / (DERIVED_EFFICIENCY * p * 1e12) * 1000.0
+            }
+            _ => self.bound_ms as f64 / (1.0 + MARGIN),
+        }
+    }
+
+    /// The claim "`cards` cards of this class" (`docs/capacity.md`, *Several cards*): `cards` times the class's
+    /// iterations under the **same** bound, so the cards must work side by side; the node may split the
+    /// iterations among its cards as it likes. Besides the class below (each card slower: the fraction of rows done
+    /// in time is the single card's), the claim must exclude one card missing: `cards − 1` cards of the class finish
+    /// a fraction `f = (cards − 1)/cards · bound / nominal` of the rows, and the sample count becomes the smallest
+    /// with `f^s ≤ 2^-TARGET_SOUNDNESS_BITS` when that is more than the class's (capped at [`MAX_SAMPLES`], not
+    /// [`MAX_CLASS_SAMPLES`]: the node opens them after the clock stops). `soundness_bits` becomes the weaker of the
+    /// two. `cards = 1` is the class itself. Fails when `f ≥ 1` (with a 10 % margin, eleven cards cannot be told
+    /// from ten), when the samples needed exceed [`MAX_SAMPLES`] or the rows, or when the iterations overflow.
+    pub fn for_cards(&self, cards: u32) -> Result<Self, CapacityError> {
+        let err = |why: String| CapacityError::Class {
+            name: self.name.clone(),
+            why,
+        };
+        if self.card_count != 1 {
+            return Err(err(format!(
+                "already a claim for {} cards",
+                self.card_count
+            )));
+        }
+        if cards == 0 || cards > MAX_CARDS {
+            return Err(err(format!("{cards} cards: must be in 1..={MAX_CARDS}")));
+        }
+        if cards == 1 {
+            return Ok(self.clone());
+        }
+        let iterations = self
+            .workload
+            .iterations
+            .checked_mul(cards)
+            .filter(|&i| i <= crate::workload::MAX_ITERATIONS)
+            .ok_or_else(|| {
+                err(format!(
+                    "{cards} × {} iterations exceed {}",
+                    self.workload.iterations,
+                    crate::workload::MAX_ITERATIONS
+                ))
+            })?;
+        let ratio = self.bound_ms as f64 / self.nominal_ms();
+        let f = (cards - 1) as f64 / cards as f64 * ratio;
+        if f >= 1.0 {
+            return Err(err(format!(
+                "{cards} cards cannot be told from {}: {} of them finish {:.1} % of the work within the bound ({:.1} % over the nominal time); a smaller margin, from a measured spread, is needed",
+                cards - 1,
+                cards - 1,
+                f * 100.0,
+                (ratio - 1.0) * 100.0
+            )));
+        }
+        let per_missing = -f.log2();
+        let s_missing = (TARGET_SOUNDNESS_BITS / per_missing).ceil() as u64;
+        let samples = (self.samples as u64).max(s_missing);
+        let total_rows = self.workload.m as u64 * iterations as u64;
+        if samples > MAX_SAMPLES as u64 || samples > total_rows {
+            return Err(err(format!(
+                "{cards} cards need {samples} samples to tell them from {}: more than {} allowed",
+                cards - 1,
+                (MAX_SAMPLES as u64).min(total_rows)
+            )));
+        }
+        let samples = samples as u32;
+        let missing_bits = per_missing * samples as f64;
+        let below_bits = self
+            .soundness_bits
+            .map(|b| b / self.samples as f64 * samples as f64);
+        let mut c = self.clone();
+        c.card_count = cards;
+        c.workload.iterations = iterations;
+        c.samples = samples;
+        c.soundness_bits = Some(below_bits.map_or(missing_bits, |b| b.min(missing_bits)));
+        c.note = format!(
+            "{cards} cards side by side: one missing caught at {missing_bits:.1} bits{}",
+            below_bits.map_or(String::new(), |b| format!(
+                ", the class below at {b:.1} bits"
+            ))
+        );
+        c.validate()?;
+        Ok(c)
     }
 
     /// This class with its bound replaced by a measurement on a card of the class: `measured_ms` is the TPM-clock
@@ -299,6 +408,7 @@ fn derive_gpu_class(name: &str, cards: &str, peak: f64) -> ClassSpec {
         name: name.to_string(),
         cards: cards.to_string(),
         peak_tops: Some(peak),
+        card_count: 1,
         workload,
         bound_ms,
         samples,
@@ -320,6 +430,7 @@ pub fn builtin_classes() -> Vec<ClassSpec> {
         name: "cpu".to_string(),
         cards: "the CPU backend (any host)".to_string(),
         peak_tops: None,
+        card_count: 1,
         workload: CPU_WORKLOAD,
         bound_ms: CPU_BOUND_MS,
         samples: CPU_SAMPLES,
@@ -389,6 +500,38 @@ pub fn class_table_markdown(table: &[ClassSpec]) -> String {
                 .map_or("—".to_string(), |b| format!("{b:.1}")),
             basis
         ));
+    }
+    s
+}
+
+/// Card counts in the multi-card table of `docs/capacity.md`.
+pub const TABLE_CARD_COUNTS: [u32; 6] = [1, 2, 4, 8, 10, 11];
+
+/// For each GPU class of `table`, the samples (and soundness bits) of the claim "N cards of the class" at each of
+/// [`TABLE_CARD_COUNTS`], or "refused" ([`ClassSpec::for_cards`] fails): the multi-card table of
+/// `docs/capacity.md` (a test keeps the two identical).
+pub fn cards_table_markdown(table: &[ClassSpec]) -> String {
+    let mut s = String::from("| class |");
+    for n in TABLE_CARD_COUNTS {
+        s.push_str(&format!(" {n} card{} |", if n == 1 { "" } else { "s" }));
+    }
+    s.push_str("\n|---|");
+    s.push_str(&"---|".repeat(TABLE_CARD_COUNTS.len()));
+    s.push('\n');
+    for c in table.iter().filter(|c| c.peak_tops.is_some()) {
+        s.push_str(&format!("| `{}` |", c.name));
+        for n in TABLE_CARD_COUNTS {
+            match c.for_cards(n) {
+                Ok(x) => s.push_str(&format!(
+                    " {} samples, {} |",
+                    x.samples,
+                    x.soundness_bits
+                        .map_or("—".to_string(), |b| format!("{b:.1} bits"))
+                )),
+                Err(_) => s.push_str(" refused |"),
+            }
+        }
+        s.push('\n');
     }
     s
 }
@@ -525,6 +668,82 @@ mod tests {
             .clone()
             .with_measurement(100, 100, "x", &t)
             .is_err());
+    }
+
+    #[test]
+    fn several_cards_must_work_side_by_side() {
+        let t = builtin_classes();
+        let h = find(&t, "h100-sxm").unwrap();
+        assert_eq!(h.for_cards(1).unwrap(), *h);
+        for n in 2..=10u32 {
+            let c = h.for_cards(n).unwrap();
+            assert_eq!(c.card_count, n);
+            assert_eq!(c.workload.iterations, n * h.workload.iterations);
+            assert_eq!((c.workload.m, c.workload.n, c.workload.k), GPU_SHAPE);
+            // the same bound: the cards must work side by side
+            assert_eq!(c.bound_ms, h.bound_ms);
+            assert!(c.samples >= h.samples);
+            // n − 1 honest cards do a fraction f of the rows in time; s samples miss every undone row with
+            // probability at most f^s
+            let f = (n - 1) as f64 / n as f64 * h.bound_ms as f64 / h.nominal_ms();
+            assert!(f < 1.0);
+            assert!(f.powi(c.samples as i32) <= 2f64.powi(-20), "{n} cards");
+            if c.samples > h.samples {
+                assert!(
+                    f.powi(c.samples as i32 - 1) > 2f64.powi(-20),
+                    "{n} cards: the fewest"
+                );
+            }
+            // the class below is caught at least as well as by one card's challenge
+            assert!(
+                c.soundness_bits.unwrap() >= 20.0,
+                "{n}: {:?}",
+                c.soundness_bits
+            );
+            assert!(c.note.contains("side by side"));
+        }
+        assert_eq!(h.for_cards(2).unwrap().samples, h.samples); // 24 would do; the class below needs 190
+                                                                // (the derived bound is rounded up: 1101 ms over a 1000.1 ms nominal time, 10.09 %)
+        assert_eq!(h.for_cards(8).unwrap().samples, 371);
+        assert_eq!(h.for_cards(10).unwrap().samples, 1507);
+        // eleven cards with a 10 % margin: ten of them finish the work in time
+        let e = h.for_cards(11).unwrap_err().to_string();
+        assert!(e.contains("cannot be told from 10"), "{e}");
+        assert!(h.for_cards(0).is_err());
+        assert!(h.for_cards(MAX_CARDS + 1).is_err());
+        // a claim is not scaled twice
+        assert!(h.for_cards(2).unwrap().for_cards(2).is_err());
+        // the CPU class: its bound less the margin is the nominal time
+        let cpu = find(&t, "cpu").unwrap().for_cards(2).unwrap();
+        assert_eq!(cpu.workload.iterations, 2 * CPU_WORKLOAD.iterations);
+        assert_eq!(cpu.samples, 24);
+        // a measured class scales from its measurement
+        let m = h.clone().with_measurement(800, 800, "x", &t).unwrap();
+        assert_eq!(m.nominal_ms(), 800.0);
+        assert!(m.for_cards(4).unwrap().samples >= 73);
+        // too many iterations, or more samples than rows, are refused
+        let w = Workload {
+            m: 4,
+            n: 8,
+            k: 8,
+            iterations: 1 << 15,
+        };
+        let big = ClassSpec::custom("big", w, 10, 4).unwrap();
+        assert!(big.for_cards(2).is_ok());
+        assert!(big.for_cards(3).is_err());
+        let few_rows = ClassSpec::custom("few", Workload { iterations: 1, ..w }, 10, 4).unwrap();
+        assert!(few_rows.for_cards(2).is_err(), "24 samples of 8 rows");
+    }
+
+    #[test]
+    fn docs_cards_table_matches_the_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/capacity.md");
+        let doc = std::fs::read_to_string(path).expect("docs/capacity.md");
+        let table = cards_table_markdown(&builtin_classes());
+        assert!(
+            doc.contains(&table),
+            "docs/capacity.md must contain the multi-card table:\n{table}"
+        );
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //!
 //! Only the work between Q1 and Q2 is timed; building the Merkle trees for the openings happens after Q2.
 //!
+//! A node may have several runtimes, one per card ([`Node::with_runtimes`]): the iterations are split into
+//! contiguous shares, one per runtime, and each share runs on its own thread (a claim for several cards must be
+//! met by the cards side by side, `docs/capacity.md`, *Several cards*).
+//!
 //! The work stays on the device: one buffer each for Bᵀ, `A_t` and `C_t`, refilled and recomputed in place per
 //! iteration; each `C_t`'s leaf digests (32 bytes per row) stay on the device until after Q2. A class workload's results do not
 //! fit in host memory (the H100 SXM class: 225 × 512 MiB = 112 GiB) and copying them would cost more PCIe time than
@@ -58,9 +62,14 @@ pub enum RowSource {
 pub enum LeafDigests {
     /// In host memory.
     Host(Vec<[u8; 32]>),
-    /// Still in a buffer of the node's runtime (32 bytes per chunk, on the GPU for a CUDA runtime): fetched by
-    /// [`Node::commit`] after Q2, so that no copy runs in the timed window.
-    Backend(BufferId),
+    /// Still in a buffer of one of the node's runtimes (32 bytes per chunk, on the GPU for a CUDA runtime):
+    /// fetched by [`Node::commit`] after Q2, so that no copy runs in the timed window.
+    Backend {
+        /// Index of the runtime (card) holding it.
+        card: usize,
+        /// The buffer.
+        buffer: BufferId,
+    },
 }
 
 /// The result of one iteration: the commitment of `C_t` the runtime computed where `C_t` lives, its leaf digests
@@ -105,42 +114,119 @@ pub fn begin(challenge: &Challenge, quoter: &mut dyn Quoter) -> Result<Started, 
     })
 }
 
-/// The node: a runtime (CPU or CUDA backend).
+/// The node: one runtime (CPU or CUDA backend) per card.
 pub struct Node {
-    runtime: Runtime,
+    runtimes: Vec<Runtime>,
 }
 
 impl Node {
-    /// A node on `runtime`.
+    /// A node with one card, on `runtime`.
     pub fn new(runtime: Runtime) -> Self {
-        Node { runtime }
+        Node {
+            runtimes: vec![runtime],
+        }
     }
 
-    /// The runtime (its log records every fill, GEMM and commitment launch of the challenge).
+    /// A node with one runtime per card (e.g. `Runtime::cuda(0)`, `Runtime::cuda(1)`, …); at least one.
+    pub fn with_runtimes(runtimes: Vec<Runtime>) -> Result<Self, CapacityError> {
+        if runtimes.is_empty() {
+            return Err(CapacityError::Node(
+                "a node needs at least one runtime".into(),
+            ));
+        }
+        Ok(Node { runtimes })
+    }
+
+    /// The first card's runtime (its log records every fill, GEMM and commitment launch of its share).
     pub fn runtime(&self) -> &Runtime {
-        &self.runtime
+        &self.runtimes[0]
     }
 
-    /// The runtime, consumed.
-    pub fn into_runtime(self) -> Runtime {
-        self.runtime
+    /// Every card's runtime, in card order.
+    pub fn runtimes(&self) -> &[Runtime] {
+        &self.runtimes
     }
 
-    /// Step 2b: fill Bᵀ once and, per iteration, `A_t` from the seed, `C_t = A_t·B` and its commitment, all in
-    /// three backend buffers reused across iterations. Each commitment's leaf digests stay in a backend buffer
+    /// The runtimes, consumed.
+    pub fn into_runtimes(self) -> Vec<Runtime> {
+        self.runtimes
+    }
+
+    /// The iterations of card `card` of `cards` for a workload of `iterations`: a contiguous share, the first
+    /// `iterations mod cards` cards taking one more.
+    pub fn share(iterations: u32, cards: usize, card: usize) -> std::ops::Range<u32> {
+        let (n, g) = (cards.max(1) as u64, card as u64);
+        let t = iterations as u64;
+        let start = |g: u64| (g * (t / n) + g.min(t % n)).min(t) as u32;
+        start(g)..start(g + 1)
+    }
+
+    /// Step 2b: on each card, fill Bᵀ once and, per iteration of its share ([`Node::share`]), `A_t` from the
+    /// seed, `C_t = A_t·B` and its commitment, all in three backend buffers reused across iterations. With several
+    /// runtimes each card works on its own thread. Each commitment's leaf digests stay in a backend buffer
     /// ([`LeafDigests::Backend`]) until [`Node::commit`] fetches them after Q2: nothing but the 32-byte roots
     /// crosses PCIe in the timed window.
     pub fn compute(&mut self, started: &Started) -> Result<Vec<IterationOutput>, CapacityError> {
         let w = started.challenge.workload;
         let params = w.commit_params()?;
-        let (m, n, k) = (w.m as usize, w.n as usize, w.k as usize);
-        let mut held: Vec<BufferId> = Vec::with_capacity(3);
-        let out = self.iterations(started, &params, (m, n, k), &mut held);
-        // the work buffers go back to the runtime whether or not the work succeeded
-        for b in held {
-            let _ = self.runtime.buf_free(b);
+        let dims = (w.m as usize, w.n as usize, w.k as usize);
+        let cards = self.runtimes.len();
+        let shares: Vec<Result<Vec<IterationOutput>, CapacityError>> = if cards == 1 {
+            vec![card_share(
+                &mut self.runtimes[0],
+                0,
+                started,
+                &params,
+                dims,
+                0..w.iterations,
+            )]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = self
+                    .runtimes
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(card, rt)| {
+                        let range = Node::share(w.iterations, cards, card);
+                        let params = &params;
+                        scope.spawn(move || {
+                            rt.bind_thread()
+                                .map_err(|e| CapacityError::Node(format!("card {card}: {e}")))?;
+                            card_share(rt, card, started, params, dims, range)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .enumerate()
+                    .map(|(card, h)| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(CapacityError::Node(format!(
+                                "card {card}: its thread panicked"
+                            )))
+                        })
+                    })
+                    .collect()
+            })
+        };
+        let mut out = Vec::with_capacity(w.iterations as usize);
+        let mut first_err = None;
+        for share in shares {
+            match share {
+                Ok(v) => out.extend(v),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
         }
-        out
+        match first_err {
+            None => Ok(out),
+            Some(e) => {
+                // the digests the other cards kept are of no use now
+                self.release(&out);
+                Err(e)
+            }
+        }
     }
 
     /// Step 2c for the outputs of [`Node::compute`]: takes Q2 (as [`commit`]), then fetches the leaf digests from
@@ -172,15 +258,23 @@ impl Node {
         let mut rest = outputs.into_iter();
         for o in rest.by_ref() {
             let leaves = match o.leaves {
-                LeafDigests::Backend(b) => {
-                    let bytes = self.runtime.buf_download(b);
-                    let _ = self.runtime.buf_free(b);
-                    match bytes.and_then(|v| cuproof::runtime::digests(&v)) {
+                LeafDigests::Backend { card, buffer } => {
+                    let fetched = match self.runtimes.get_mut(card) {
+                        Some(rt) => {
+                            let bytes = rt.buf_download(buffer);
+                            let _ = rt.buf_free(buffer);
+                            bytes
+                                .and_then(|v| cuproof::runtime::digests(&v))
+                                .map_err(|e| format!("leaf digests on card {card}: {e}"))
+                        }
+                        None => Err(format!("leaf digests on card {card}: no such runtime")),
+                    };
+                    match fetched {
                         Ok(d) => LeafDigests::Host(d),
                         Err(e) => {
                             let left: Vec<IterationOutput> = rest.collect();
                             self.release(&left);
-                            return Err(CapacityError::Node(format!("leaf digests: {e}")));
+                            return Err(CapacityError::Node(e));
                         }
                     }
                 }
@@ -194,60 +288,83 @@ impl Node {
     /// Frees the runtime buffers that outputs still hold.
     fn release(&mut self, outputs: &[IterationOutput]) {
         for o in outputs {
-            if let LeafDigests::Backend(b) = o.leaves {
-                let _ = self.runtime.buf_free(b);
-            }
-        }
-    }
-
-    fn iterations(
-        &mut self,
-        started: &Started,
-        params: &CommitParams,
-        (m, n, k): (usize, usize, usize),
-        held: &mut Vec<BufferId>,
-    ) -> Result<Vec<IterationOutput>, CapacityError> {
-        let node = |e: cuproof::RuntimeError| CapacityError::Node(e.to_string());
-        let rt = &mut self.runtime;
-        let elems = |x: usize, y: usize, z: usize| {
-            x.checked_mul(y)
-                .and_then(|v| v.checked_mul(z))
-                .ok_or_else(|| CapacityError::Workload("buffer size overflows".into()))
-        };
-        let bt = rt
-            .buf_fill(&started.work_seed, STREAM_B, elems(n, k, 1)?)
-            .map_err(node)?;
-        held.push(bt);
-        let a = rt.buf_alloc(elems(m, k, 1)?).map_err(node)?;
-        held.push(a);
-        let c = rt.buf_alloc(elems(m, n, 4)?).map_err(node)?;
-        held.push(c);
-        let iterations = started.challenge.workload.iterations;
-        let mut out = Vec::with_capacity(iterations as usize);
-        for t in 0..iterations {
-            let step = (|| {
-                rt.buf_fill_into(a, &iteration_seed(&started.work_seed, t), STREAM_A)?;
-                rt.buf_gemm_i8_into(a, bt, c, m, n, k)?;
-                rt.buf_commit_keep_leaves(c, params)
-            })();
-            match step {
-                Ok((commitment, kept)) => out.push(IterationOutput {
-                    commitment,
-                    leaves: LeafDigests::Backend(kept),
-                    rows: RowSource::Recompute,
-                }),
-                Err(e) => {
-                    // the digests kept so far are of no use now
-                    held.extend(out.iter().filter_map(|o| match o.leaves {
-                        LeafDigests::Backend(b) => Some(b),
-                        LeafDigests::Host(_) => None,
-                    }));
-                    return Err(node(e));
+            if let LeafDigests::Backend { card, buffer } = o.leaves {
+                if let Some(rt) = self.runtimes.get_mut(card) {
+                    let _ = rt.buf_free(buffer);
                 }
             }
         }
-        Ok(out)
     }
+}
+
+/// One card's share of the iterations on `rt`: Bᵀ filled once, then per iteration `A_t`, `C_t` and its
+/// commitment in three buffers reused across iterations (freed at the end whether or not the work succeeded).
+fn card_share(
+    rt: &mut Runtime,
+    card: usize,
+    started: &Started,
+    params: &CommitParams,
+    dims: (usize, usize, usize),
+    range: std::ops::Range<u32>,
+) -> Result<Vec<IterationOutput>, CapacityError> {
+    if range.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut held: Vec<BufferId> = Vec::with_capacity(3);
+    let out = share_iterations(rt, card, started, params, dims, range, &mut held);
+    for b in held {
+        let _ = rt.buf_free(b);
+    }
+    out
+}
+
+fn share_iterations(
+    rt: &mut Runtime,
+    card: usize,
+    started: &Started,
+    params: &CommitParams,
+    (m, n, k): (usize, usize, usize),
+    range: std::ops::Range<u32>,
+    held: &mut Vec<BufferId>,
+) -> Result<Vec<IterationOutput>, CapacityError> {
+    let node = |e: cuproof::RuntimeError| CapacityError::Node(format!("card {card}: {e}"));
+    let elems = |x: usize, y: usize, z: usize| {
+        x.checked_mul(y)
+            .and_then(|v| v.checked_mul(z))
+            .ok_or_else(|| CapacityError::Workload("buffer size overflows".into()))
+    };
+    let bt = rt
+        .buf_fill(&started.work_seed, STREAM_B, elems(n, k, 1)?)
+        .map_err(node)?;
+    held.push(bt);
+    let a = rt.buf_alloc(elems(m, k, 1)?).map_err(node)?;
+    held.push(a);
+    let c = rt.buf_alloc(elems(m, n, 4)?).map_err(node)?;
+    held.push(c);
+    let mut out = Vec::with_capacity(range.len());
+    for t in range {
+        let step = (|| {
+            rt.buf_fill_into(a, &iteration_seed(&started.work_seed, t), STREAM_A)?;
+            rt.buf_gemm_i8_into(a, bt, c, m, n, k)?;
+            rt.buf_commit_keep_leaves(c, params)
+        })();
+        match step {
+            Ok((commitment, kept)) => out.push(IterationOutput {
+                commitment,
+                leaves: LeafDigests::Backend { card, buffer: kept },
+                rows: RowSource::Recompute,
+            }),
+            Err(e) => {
+                // the digests kept so far are of no use now
+                held.extend(out.iter().filter_map(|o| match o.leaves {
+                    LeafDigests::Backend { buffer, .. } => Some(buffer),
+                    LeafDigests::Host(_) => None,
+                }));
+                return Err(node(e));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The trees of the iterations from their leaf digests, each checked against the commitment the runtime made
@@ -297,7 +414,7 @@ pub fn commit(
 ) -> Result<(CommitMessage, NodeSession), CapacityError> {
     if outputs
         .iter()
-        .any(|o| matches!(o.leaves, LeafDigests::Backend(_)))
+        .any(|o| matches!(o.leaves, LeafDigests::Backend { .. }))
     {
         return Err(CapacityError::Node(
             "the leaf digests are still on the node's runtime: take Q2 with Node::commit".into(),
@@ -487,4 +604,44 @@ pub fn respond(
     let started = begin(challenge, quoter)?;
     let outputs = node.compute(&started)?;
     node.commit(&started, outputs, quoter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Node;
+
+    #[test]
+    fn shares_cover_the_iterations_once_in_order() {
+        for t in [1u32, 2, 3, 7, 8, 225, 1800] {
+            for cards in 1..=9usize {
+                let shares: Vec<_> = (0..cards).map(|g| Node::share(t, cards, g)).collect();
+                assert_eq!(shares[0].start, 0);
+                assert_eq!(shares[cards - 1].end, t);
+                for p in shares.windows(2) {
+                    assert_eq!(p[0].end, p[1].start);
+                }
+                // as even as it gets: every share has ⌊t/cards⌋ or ⌈t/cards⌉ iterations
+                let (lo, hi) = (t / cards as u32, t.div_ceil(cards as u32));
+                for s in &shares {
+                    assert!((lo..=hi).contains(&(s.len() as u32)), "{t} over {cards}");
+                }
+            }
+        }
+        assert_eq!(Node::share(10, 4, 0), 0..3);
+        assert_eq!(Node::share(10, 4, 1), 3..6);
+        assert_eq!(Node::share(10, 4, 2), 6..8);
+        assert_eq!(Node::share(10, 4, 3), 8..10);
+        // more cards than iterations: the last cards get nothing
+        assert_eq!(Node::share(2, 3, 2), 2..2);
+    }
+
+    #[test]
+    fn a_node_needs_a_runtime() {
+        assert!(Node::with_runtimes(Vec::new()).is_err());
+        let rts = vec![
+            cuproof::runtime::Runtime::cpu(),
+            cuproof::runtime::Runtime::cpu(),
+        ];
+        assert_eq!(Node::with_runtimes(rts).unwrap().runtimes().len(), 2);
+    }
 }

@@ -81,6 +81,8 @@ pub struct Verdict {
     pub accepted: bool,
     /// The claimed class.
     pub class: String,
+    /// The number of cards claimed (the claim is "`cards` cards of `class`").
+    pub cards: u32,
     /// The class's TPM-clock bound (ms).
     pub bound_ms: u64,
     /// `t2 − t1` from the verified quotes, when both verified.
@@ -129,14 +131,27 @@ impl Verifier {
         &self.policy
     }
 
-    /// Step 1: a fresh challenge for a node that claims `class`.
+    /// Step 1: a fresh challenge for a node that claims one card of `class`.
     pub fn challenge<R: RngCore + CryptoRng>(
         &self,
         class: &str,
         rng: &mut R,
     ) -> Result<AwaitingCommitment, CapacityError> {
-        let spec = find(&self.policy.classes, class)?.clone();
-        spec.validate()?;
+        self.challenge_cards(class, 1, rng)
+    }
+
+    /// Step 1 for a node that claims `cards` cards of `class`: the class's workload `cards` times over, under the
+    /// class's bound, with the samples that also catch one card missing ([`ClassSpec::for_cards`]; refused where
+    /// the margin cannot tell `cards` from `cards − 1`).
+    pub fn challenge_cards<R: RngCore + CryptoRng>(
+        &self,
+        class: &str,
+        cards: u32,
+        rng: &mut R,
+    ) -> Result<AwaitingCommitment, CapacityError> {
+        let base = find(&self.policy.classes, class)?;
+        base.validate()?;
+        let spec = base.for_cards(cards)?;
         let mut seed = [0u8; 32];
         let mut nonce = [0u8; 32];
         rng.fill_bytes(&mut seed);
@@ -145,6 +160,7 @@ impl Verifier {
             seed,
             nonce,
             class: spec.name.clone(),
+            cards: spec.card_count,
             workload: spec.workload,
             samples: spec.samples,
         };
@@ -281,8 +297,8 @@ fn verify_one(
     verify_quote(ak, &q.attest, &q.signature, &q.pcrs, &expect).map_err(|e| e.to_string())
 }
 
-/// [`judge`] with the class looked up in the policy's table by the challenge's class name (for a verifier that
-/// reads the four messages from files).
+/// [`judge`] with the class looked up in the policy's table by the challenge's class name, for the challenge's
+/// card count (for a verifier that reads the four messages from files).
 pub fn judge_transcript(
     policy: &Policy,
     challenge: &Challenge,
@@ -291,10 +307,10 @@ pub fn judge_transcript(
     openings: &OpeningsMessage,
     observed_ms: Option<u64>,
 ) -> Result<Verdict, CapacityError> {
-    let class = find(&policy.classes, &challenge.class)?;
+    let class = find(&policy.classes, &challenge.class)?.for_cards(challenge.cards)?;
     Ok(judge(
         policy,
-        class,
+        &class,
         challenge,
         commit,
         request,
@@ -303,8 +319,9 @@ pub fn judge_transcript(
     ))
 }
 
-/// Judge a complete transcript against `class` under `policy`. `observed_ms` is the verifier's own elapsed time
-/// from challenge to commitment (checked only when the policy sets an allowance).
+/// Judge a complete transcript against `class` (a class of the table, or its claim for several cards from
+/// [`ClassSpec::for_cards`]) under `policy`. `observed_ms` is the verifier's own elapsed time from challenge to
+/// commitment (checked only when the policy sets an allowance).
 pub fn judge(
     policy: &Policy,
     class: &ClassSpec,
@@ -325,13 +342,17 @@ pub fn judge(
     // The challenge answered is this one, for this class.
     let same_challenge = bool::from(commit.challenge_digest.ct_eq(&cd))
         && challenge.class == class.name
+        && challenge.cards == class.card_count
         && challenge.workload == class.workload
         && challenge.samples == class.samples;
     c.push(
         "challenge",
         same_challenge,
         if same_challenge {
-            "the commitment answers this challenge".to_string()
+            format!(
+                "the commitment answers this challenge ({} card(s) of {})",
+                challenge.cards, challenge.class
+            )
         } else {
             "the commitment names another challenge (replay?) or the challenge does not fit the class".to_string()
         },
@@ -631,6 +652,7 @@ fn finish(
     Verdict {
         accepted: c.0.iter().all(|x| x.passed),
         class: class.name.clone(),
+        cards: class.card_count,
         bound_ms: class.bound_ms,
         tpm_elapsed_ms,
         observed_ms,

@@ -4,7 +4,7 @@
 //! strings carry a `u32` length prefix and a per-field limit; decoders refuse unknown versions, out-of-range
 //! values and trailing bytes.
 
-use crate::class::valid_class_name;
+use crate::class::{valid_class_name, MAX_CARDS};
 use crate::error::CapacityError;
 use crate::workload::{Workload, MAX_ITERATIONS, MAX_SAMPLES};
 use cuproof_attest::pcr::PcrValue;
@@ -13,8 +13,11 @@ use cuproof_core::encoding::{Reader, Writer};
 use cuproof_core::hash::tagged_sha256;
 use cuproof_core::DecodeError;
 
-/// Version of every message defined here.
+/// Version of the [`CommitMessage`], [`SampleRequest`] and [`OpeningsMessage`] encodings.
 pub const VERSION: u16 = 1;
+/// Version of the [`Challenge`] encoding: 2 added the card count (version 1, single-card only, is no longer
+/// accepted; it was never deployed).
+pub const CHALLENGE_VERSION: u16 = 2;
 /// Magic of a [`Challenge`].
 pub const MAGIC_CHALLENGE: &[u8; 4] = b"cpCH";
 /// Magic of a [`CommitMessage`].
@@ -35,7 +38,15 @@ pub const MAX_PCRS: usize = 64;
 pub const MAX_OPENING: usize = (1 << 24) + 13 + 64 * 32;
 
 fn header(w: &mut Writer, magic: &[u8; 4]) {
-    w.raw(magic).u16(VERSION);
+    w.raw(magic).u16(version_of(magic));
+}
+
+fn version_of(magic: &[u8; 4]) -> u16 {
+    if magic == MAGIC_CHALLENGE {
+        CHALLENGE_VERSION
+    } else {
+        VERSION
+    }
 }
 
 fn check_header(r: &mut Reader<'_>, magic: &[u8; 4]) -> Result<(), DecodeError> {
@@ -44,10 +55,11 @@ fn check_header(r: &mut Reader<'_>, magic: &[u8; 4]) -> Result<(), DecodeError> 
         return Err(DecodeError::BadMagic { offset: at });
     }
     let v = r.u16()?;
-    if v != VERSION {
+    let supported = version_of(magic);
+    if v != supported {
         return Err(DecodeError::UnsupportedVersion {
             found: v,
-            supported: VERSION,
+            supported,
         });
     }
     Ok(())
@@ -62,18 +74,23 @@ pub struct Challenge {
     pub nonce: [u8; 32],
     /// The claimed class.
     pub class: String,
-    /// The workload size.
+    /// The number of cards claimed (1..=[`MAX_CARDS`]): the workload is that many times the class's, under the
+    /// class's bound, so the cards must work side by side (`docs/capacity.md`, *Several cards*).
+    pub cards: u32,
+    /// The workload size (all cards together).
     pub workload: Workload,
     /// Number of rows that will be sampled.
     pub samples: u32,
 }
 
 impl Challenge {
-    /// `magic "cpCH" ‖ version ‖ seed[32] ‖ nonce[32] ‖ class (u32 len ‖ utf8) ‖ m ‖ n ‖ k ‖ iterations ‖ samples`.
+    /// `magic "cpCH" ‖ version 2 ‖ seed[32] ‖ nonce[32] ‖ class (u32 len ‖ utf8) ‖ cards ‖ m ‖ n ‖ k ‖ iterations ‖
+    /// samples`.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
         header(&mut w, MAGIC_CHALLENGE);
         w.raw(&self.seed).raw(&self.nonce).str(&self.class);
+        w.u32(self.cards);
         w.raw(&self.workload.to_bytes()).u32(self.samples);
         w.into_bytes()
     }
@@ -86,6 +103,7 @@ impl Challenge {
             let seed = r.array32()?;
             let nonce = r.array32()?;
             let class = r.str("class", 64)?;
+            let cards = r.u32()?;
             let workload = Workload {
                 m: r.u32()?,
                 n: r.u32()?,
@@ -98,6 +116,7 @@ impl Challenge {
                 seed,
                 nonce,
                 class,
+                cards,
                 workload,
                 samples,
             })
@@ -107,10 +126,16 @@ impl Challenge {
         Ok(c)
     }
 
-    /// Checks the class name, the workload and the sample count.
+    /// Checks the class name, the card count, the workload and the sample count.
     pub fn validate(&self) -> Result<(), CapacityError> {
         if !valid_class_name(&self.class) {
             return Err(CapacityError::UnknownClass(self.class.clone()));
+        }
+        if self.cards == 0 || self.cards > MAX_CARDS || self.cards > self.workload.iterations {
+            return Err(CapacityError::Workload(format!(
+                "cards = {} must be in 1..={MAX_CARDS} and at most the iterations",
+                self.cards
+            )));
         }
         self.workload.validate()?;
         if self.samples == 0
@@ -374,6 +399,7 @@ mod tests {
             seed: [1; 32],
             nonce: [2; 32],
             class: "cpu".into(),
+            cards: 2,
             workload: Workload {
                 m: 4,
                 n: 8,
@@ -399,7 +425,7 @@ mod tests {
         magic[0] ^= 1;
         assert!(dec(&magic).is_err());
         let mut ver = bytes.to_vec();
-        ver[4] = 2;
+        ver[4] ^= 3;
         assert!(matches!(
             dec(&ver),
             Err(CapacityError::Decode {
@@ -424,6 +450,19 @@ mod tests {
         let mut bad = c.clone();
         bad.class = "CPU".into();
         assert!(Challenge::from_bytes(&bad.to_bytes()).is_err());
+        // the card count: at least one, at most MAX_CARDS and the iterations (2 here)
+        for cards in [0, 3, MAX_CARDS + 1] {
+            let mut bad = c.clone();
+            bad.cards = cards;
+            assert!(Challenge::from_bytes(&bad.to_bytes()).is_err(), "{cards}");
+        }
+        let mut other = c.clone();
+        other.cards = 1;
+        assert_ne!(other.digest(), c.digest());
+        // version 1 (no card count) is refused
+        let mut v1 = b.clone();
+        v1[4..6].copy_from_slice(&1u16.to_le_bytes());
+        assert!(Challenge::from_bytes(&v1).is_err());
         let mut other = c.clone();
         other.nonce[0] ^= 1;
         assert_ne!(other.digest(), c.digest());

@@ -1,6 +1,7 @@
 //! End to end on the CPU backend with a real software TPM (swtpm via cuproof-tpm's launcher): an honest node is
-//! accepted; nodes that compute only some rows, are slower than their class, replay an old response, swap the AK
-//! between the quotes, or precompute before Q1 are rejected — each by the check that is meant to catch it.
+//! accepted, alone and as two cards side by side; nodes that compute only some rows, miss a card, are slower than
+//! their class, replay an old response, swap the AK between the quotes, or precompute before Q1 are rejected — each
+//! by the check that is meant to catch it.
 //!
 //! Needs `swtpm`, `swtpm_setup` and `swtpm_localca` (Debian: `swtpm swtpm-tools`); paths from `CUPROOF_SWTPM`,
 //! `CUPROOF_SWTPM_SETUP`, `CUPROOF_SWTPM_LOCALCA`. The tests fail when they are missing.
@@ -81,23 +82,32 @@ fn assert_only_failed(v: &Verdict, want: &[&str]) {
     assert_eq!(failed, want, "verdict:\n{}", v.to_json());
 }
 
-/// SMALL's iterations computed on the host and kept (rows from the CPU twin `expected_row`), `edit` applied to each
+/// `w`'s iterations computed on the host and kept (rows from the CPU twin `expected_row`), `edit` applied to each
 /// row (global row index, bytes) before committing.
-fn kept_outputs_with(work_seed: &[u8; 32], edit: impl Fn(u64, &mut [u8])) -> Vec<IterationOutput> {
-    let params = SMALL.commit_params().unwrap();
-    let bt = b_transposed(work_seed, &SMALL);
-    let m = SMALL.m as u64;
-    (0..SMALL.iterations as u64)
+fn kept_outputs_for(
+    w: &Workload,
+    work_seed: &[u8; 32],
+    edit: impl Fn(u64, &mut [u8]),
+) -> Vec<IterationOutput> {
+    let params = w.commit_params().unwrap();
+    let bt = b_transposed(work_seed, w);
+    let m = w.m as u64;
+    (0..w.iterations as u64)
         .map(|t| {
-            let mut c = Vec::with_capacity(SMALL.iteration_bytes() as usize);
+            let mut c = Vec::with_capacity(w.iteration_bytes() as usize);
             for i in 0..m {
-                let mut row = expected_row(work_seed, &SMALL, &bt, t * m + i).unwrap();
+                let mut row = expected_row(work_seed, w, &bt, t * m + i).unwrap();
                 edit(t * m + i, &mut row);
                 c.extend_from_slice(&row);
             }
             IterationOutput::kept(c, &params).unwrap()
         })
         .collect()
+}
+
+/// SMALL's iterations, kept, with `edit` applied to each row.
+fn kept_outputs_with(work_seed: &[u8; 32], edit: impl Fn(u64, &mut [u8])) -> Vec<IterationOutput> {
+    kept_outputs_for(&SMALL, work_seed, edit)
 }
 
 fn kept_outputs(work_seed: &[u8; 32]) -> Vec<IterationOutput> {
@@ -243,9 +253,9 @@ fn node_computing_only_some_rows_is_rejected() {
     drop(honest_session);
     let host = |o: &IterationOutput| match &o.leaves {
         LeafDigests::Host(l) => l.clone(),
-        LeafDigests::Backend(_) => panic!("kept outputs have host leaves"),
+        LeafDigests::Backend { .. } => panic!("kept outputs have host leaves"),
     };
-    assert!(matches!(honest[0].leaves, LeafDigests::Backend(_)));
+    assert!(matches!(honest[0].leaves, LeafDigests::Backend { .. }));
     assert_ne!(honest[0].commitment, outputs[0].commitment);
     // the kept C's first quarter of leaves is the honest one's (rows are 256 bytes: one chunk each)
     let honest_leaves = kept_outputs(&started.work_seed);
@@ -259,6 +269,83 @@ fn node_computing_only_some_rows_is_rejected() {
     // the combination failed, and recomputing the rows names the wrong ones
     let rows = v.check("rows").unwrap();
     assert!(rows.detail.contains("row(s) wrong: ["), "{}", rows.detail);
+}
+
+#[test]
+fn two_cards_side_by_side_are_accepted_and_a_missing_card_is_caught() {
+    let mut f = fixture();
+    let small = ClassSpec::custom("cpu-small", SMALL, 60_000, 16).unwrap();
+    let verifier = Verifier::new(policy(&f, vec![small.clone()]));
+    let mut offline = verifier.policy().clone();
+    offline.wall_clock_allowance_ms = None;
+
+    // Honest: two CPU runtimes, each driven from its own thread, each doing its half of the iterations.
+    let session = verifier
+        .challenge_cards("cpu-small", 2, &mut rng(40))
+        .unwrap();
+    let challenge: Challenge = wire(session.challenge().to_bytes(), Challenge::from_bytes);
+    assert_eq!(challenge.cards, 2);
+    assert_eq!(challenge.workload.iterations, 2 * SMALL.iterations);
+    // one card missing would finish 55 % of the rows in time: 24 samples for 2^-20, more than the class's 16
+    assert_eq!(challenge.samples, 24);
+    let mut n = Node::with_runtimes(vec![Runtime::cpu(), Runtime::cpu()]).unwrap();
+    let (cm, ns) =
+        node::respond(&mut n, &challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let cm: CommitMessage = wire(cm.to_bytes(), CommitMessage::from_bytes);
+    assert_eq!(cm.commitments.len(), 2 * SMALL.iterations as usize);
+    let session = session.receive(cm.clone(), &mut rng(41)).unwrap();
+    let request = session.request().clone();
+    let openings = ns.open(&request).unwrap();
+    let v = session.finish(&openings);
+    assert!(v.accepted, "two honest cards rejected:\n{}", v.to_json());
+    assert_eq!(v.cards, 2);
+    assert!(v.check("challenge").unwrap().detail.contains("2 card(s)"));
+    // each card's runtime logged the GEMMs of its own share
+    for rt in n.runtimes() {
+        let gemms = rt
+            .log()
+            .records()
+            .iter()
+            .filter(|r| matches!(r, cuproof_core::log::Record::Launch { entry, .. } if entry == cuproof::kernels::gemm::ENTRY))
+            .count();
+        assert_eq!(gemms, SMALL.iterations as usize);
+    }
+    // Offline, the claim is rebuilt from the challenge's class and card count.
+    let v = judge_transcript(&offline, &challenge, &cm, &request, &openings, None).unwrap();
+    assert!(v.accepted, "{}", v.to_json());
+    // Judged as a claim for one card (the class's own spec), the challenge does not fit.
+    let v = judge(&offline, &small, &challenge, &cm, &request, &openings, None);
+    assert_only_failed(&v, &["challenge"]);
+    // A claim the margin cannot support is refused, not judged.
+    let mut eleven = challenge.clone();
+    eleven.cards = 11;
+    eleven.workload.iterations = 11 * SMALL.iterations;
+    let e = judge_transcript(&offline, &eleven, &cm, &request, &openings, None).unwrap_err();
+    assert!(e.to_string().contains("cannot be told from 10"), "{e}");
+    assert!(verifier
+        .challenge_cards("cpu-small", 11, &mut rng(44))
+        .is_err());
+
+    // A node with one card: it does the first card's share and commits zeros for the second's (what it would have
+    // to do to meet a bound set for two cards). The commitment is over what it has, so the openings verify; the
+    // rows do not.
+    let session = verifier
+        .challenge_cards("cpu-small", 2, &mut rng(42))
+        .unwrap();
+    let challenge = session.challenge().clone();
+    let started = begin(&challenge, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let w = challenge.workload;
+    let done = Node::share(w.iterations, 2, 0).end as u64 * w.m as u64;
+    let outputs = kept_outputs_for(&w, &started.work_seed, |row, bytes| {
+        if row >= done {
+            bytes.fill(0);
+        }
+    });
+    let (cm, ns) = commit(&started, outputs, &mut TpmQuoter::new(&mut f.tpm, &f.ak)).unwrap();
+    let session = session.receive(cm, &mut rng(43)).unwrap();
+    let openings = ns.open(session.request()).unwrap();
+    let v = session.finish(&openings);
+    assert_only_failed(&v, &["rows"]);
 }
 
 #[test]
