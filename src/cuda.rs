@@ -281,15 +281,35 @@ pub struct BilinearScratch {
     pub w: DeviceBuffer<u64>,
     /// [u·v, s·w].
     pub out: DeviceBuffer<u64>,
-    /// The queue kernel's u32 counters (zeroed here; the kernel leaves them zero), sized for 4 l per lane.
-    queue_ctr: DeviceBuffer<u8>,
-    /// The queue kernel's two partial residues per block.
-    queue_blocks: DeviceBuffer<u64>,
+    /// The queue kernel's scratch ([`BilinearScratch::new`]; none from [`BilinearScratch::without_queue`]).
+    queue: Option<QueueScratch>,
+}
+
+/// The queue kernel's own scratch: its u32 counters (zeroed here; the kernel leaves them zero), sized for 4 l per
+/// lane, and two partial residues per block (64 KiB).
+struct QueueScratch {
+    ctr: DeviceBuffer<u8>,
+    blocks: DeviceBuffer<u64>,
 }
 
 impl BilinearScratch {
-    /// Scratch for an m×k by k×n product.
+    /// Scratch for an m×k by k×n product, for the two-launch check and the queue kernel.
     pub fn new(exec: &CudaExec, m: usize, n: usize, k: usize) -> Result<Self, RuntimeError> {
+        let mut s = Self::without_queue(exec, m, n, k)?;
+        s.queue = Some(QueueScratch {
+            ctr: exec.alloc(4 * (2 + 3 * k.div_ceil(32 * 4)))?,
+            blocks: exec.zeros_u64(2 * freivalds::queue::MAX_BLOCKS as usize)?,
+        });
+        Ok(s)
+    }
+
+    /// Scratch for the two-launch check only (what one call of `freivalds_bilinear_device` needs).
+    pub fn without_queue(
+        exec: &CudaExec,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<Self, RuntimeError> {
         let parts = k * freivalds::SLICES as usize;
         Ok(BilinearScratch {
             shape: (m, n, k),
@@ -299,8 +319,7 @@ impl BilinearScratch {
             v: exec.zeros_u64(k)?,
             w: exec.zeros_u64(m)?,
             out: exec.zeros_u64(2)?,
-            queue_ctr: exec.alloc(4 * (2 + 3 * k.div_ceil(32 * 4)))?,
-            queue_blocks: exec.zeros_u64(2 * freivalds::queue::MAX_BLOCKS as usize)?,
+            queue: None,
         })
     }
 
@@ -1740,7 +1759,7 @@ impl CudaExec {
             ));
         }
         let (dr, ds) = (self.upload_u64(r)?, self.upload_u64(s)?);
-        let scratch = BilinearScratch::new(self, m, n, k)?;
+        let scratch = BilinearScratch::without_queue(self, m, n, k)?;
         self.freivalds_bilinear_launches(
             rec,
             a,
@@ -1892,7 +1911,13 @@ impl CudaExec {
     ) -> Result<u32, RuntimeError> {
         let (m, n, k) = scratch.check(a, bt, c, r, s)?;
         let items = shape.items(m, n, k)?;
-        if 4 * items.counters() > scratch.queue_ctr.len() {
+        let queue = scratch.queue.as_ref().ok_or_else(|| {
+            RuntimeError::Shape(
+                "freivalds (bilinear queue): the scratch was made without the queue's (BilinearScratch::new)"
+                    .into(),
+            )
+        })?;
+        if 4 * items.counters() > queue.ctr.len() {
             return Err(RuntimeError::Shape(
                 "freivalds (bilinear queue): the scratch has too few counters for the shape".into(),
             ));
@@ -1930,8 +1955,8 @@ impl CudaExec {
             q(&sc.part_u),
             q(&sc.v),
             q(&sc.u),
-            p(&sc.queue_ctr),
-            q(&sc.queue_blocks),
+            p(&queue.ctr),
+            q(&queue.blocks),
             times.map_or(Arg::Ptr(0), q),
             q(&sc.out),
         ];
