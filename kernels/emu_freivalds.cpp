@@ -1,6 +1,8 @@
 // The Freivalds kernels of freivalds.cu run whole on the host under the SIMT emulator (simt_emu.hpp): the same
-// __global__ functions nvcc compiles, launched with the grids the runtime uses (src/kernels/freivalds.rs), so the CPU
-// tests check their index arithmetic, early exits, shuffles, barriers and counters against the Rust twin.
+// __global__ functions nvcc compiles, launched by name (cuproof_emu_launch_freivalds) with the grids the runtime
+// computes (src/kernels/freivalds.rs, from src/host/emu.rs), so the CPU tests check their index arithmetic, early
+// exits, shuffles, barriers and counters against the Rust twin. The fused B·r and the queue kernel keep wrappers
+// here: they relaunch on the same counters and check what each launch leaves behind.
 #include "simt_emu.hpp"
 
 #include "freivalds.cu"
@@ -8,40 +10,6 @@
 static inline dim3 emu_dim(unsigned x, unsigned y = 1) { return dim3{x ? x : 1u, y ? y : 1u, 1u}; }
 
 extern "C" {
-
-// The chain check's four launches (B·r partials over `slices` column slices, their sum, A·y, C·r) as the runtime
-// issues them: variant bit 0 = dp2a (B·r and A·y), bit 1 = the 4-l B·r; C·r with `cr_grid` blocks (0: one per 8 row
-// groups) of `cr_threads` threads (a multiple of 32 up to 256). Writes y (k), z (m), w (m). Returns 0, or -1 if a
-// launch failed or the shape is not one the kernels take.
-int cuproof_emu_freivalds_chain(const int8_t* A, const int8_t* Bt, const int32_t* C, const uint64_t* r, uint32_t m,
-                                uint32_t n, uint32_t k, uint32_t slices, uint32_t variant, uint32_t cr_grid,
-                                uint32_t cr_threads, uint64_t* y, uint64_t* z, uint64_t* w) {
-    if (slices == 0 || cr_threads == 0 || cr_threads > 256 || cr_threads % 32 != 0) return -1;
-    uint64_t* part = (uint64_t*)calloc((size_t)slices * k, sizeof(uint64_t));
-    if (!part) return -1;
-    const bool dp2a = variant & 1u, narrow = variant & 2u;
-    const uint32_t per = narrow ? 4u : 8u;
-    int rc = 0;
-    auto br = [&]() {
-        if (narrow && dp2a) cuproof_freivalds_br_partial4_dp2a(Bt, r, n, k, part);
-        else if (narrow) cuproof_freivalds_br_partial4(Bt, r, n, k, part);
-        else if (dp2a) cuproof_freivalds_br_partial_dp2a(Bt, r, n, k, part);
-        else cuproof_freivalds_br_partial(Bt, r, n, k, part);
-    };
-    rc |= emu_launch(emu_dim((k + 256 * per - 1) / (256 * per), slices), emu_dim(256), br);
-    auto sum = [&]() { cuproof_freivalds_sum_slices(part, k, slices, y); };
-    rc |= emu_launch(emu_dim((k + 31) / 32), emu_dim(256), sum);
-    auto ay = [&]() {
-        if (dp2a) cuproof_freivalds_rows_i8_dp2a(A, y, m, k, z);
-        else cuproof_freivalds_rows_i8(A, y, m, k, z);
-    };
-    rc |= emu_launch(emu_dim((m + 31) / 32), emu_dim(256), ay);
-    const uint32_t groups = (m + 8 * CP_FV_ROWS_I32 - 1) / (8 * CP_FV_ROWS_I32);
-    auto cr = [&]() { cuproof_freivalds_rows_i32(C, r, m, n, w); };
-    rc |= emu_launch(emu_dim(cr_grid ? cr_grid : groups), emu_dim(cr_threads), cr);
-    free(part);
-    return rc ? -1 : 0;
-}
 
 // y = B·r by the fused kernel (atomic slice accumulation, the last block of a column group finishes y), launched
 // `runs` times on the same accumulators. Returns 0, -1 if a launch failed, -2 if the accumulators or counters were
@@ -64,30 +32,6 @@ int cuproof_emu_freivalds_br_fused(const int8_t* Bt, const uint64_t* r, uint32_t
     free(acc);
     free(done);
     return rc;
-}
-
-// The bilinear check's column pass on A with s (u = sᵀA through the B·r kernel), its sum, C·r, and the dot
-// products, as the runtime's six launches compute them (the B·r pass is cuproof_emu_freivalds_chain's). Writes u,
-// w and out = [u·v, s·w] for the given v. Returns 0 or -1.
-int cuproof_emu_freivalds_bilinear(const int8_t* A, const int32_t* C, const uint64_t* r, const uint64_t* s,
-                                   const uint64_t* v, uint32_t m, uint32_t n, uint32_t k, uint32_t slices,
-                                   uint64_t* u, uint64_t* w, uint64_t out[2]) {
-    uint64_t* part = (uint64_t*)calloc((size_t)(slices ? slices : 1) * k, sizeof(uint64_t));
-    if (!part || slices == 0) {
-        free(part);
-        return -1;
-    }
-    int rc = 0;
-    auto su = [&]() { cuproof_freivalds_br_partial(A, s, m, k, part); };
-    rc |= emu_launch(emu_dim((k + 2047) / 2048, slices), emu_dim(256), su);
-    auto sum = [&]() { cuproof_freivalds_sum_slices(part, k, slices, u); };
-    rc |= emu_launch(emu_dim((k + 31) / 32), emu_dim(256), sum);
-    auto cr = [&]() { cuproof_freivalds_rows_i32(C, r, m, n, w); };
-    rc |= emu_launch(emu_dim((m + 15) / 16), emu_dim(256), cr);
-    auto dot = [&]() { cuproof_freivalds_dot2(u, v, k, s, w, m, out); };
-    rc |= emu_launch(emu_dim(2), emu_dim(1024), dot);
-    free(part);
-    return rc ? -1 : 0;
 }
 
 // The bilinear queue kernel (cp_fvq_run) with `grid` blocks of 256 threads, `in_flight` of them at a time, launched

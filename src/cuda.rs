@@ -1604,7 +1604,9 @@ impl CudaExec {
             // the SIMT configuration checks every buffer against the shape, also for a bulk launch
             let (mut cfg, args) = freivalds_cfg(entry, &bufs, m, n, k, cap, slices)?;
             if entry == freivalds::ENTRY_ROWS_I32 {
-                cfg = Self::cr_block_cfg(cfg, m, cap, launch.cr_block)?;
+                let (grid, block) = freivalds::cr_launch(m as u32, cap, launch.cr_block)?;
+                cfg.grid = grid;
+                cfg.block = [block, 1, 1];
             }
             let simt_module = if launch.pdl
                 && entry != freivalds::ENTRY_ROWS_I32
@@ -1649,36 +1651,6 @@ impl CudaExec {
         }
         self.join_freivalds(chain_stream, cr_stream)?;
         Ok(())
-    }
-
-    /// C·r's launch with `block` threads per block (0 or `freivalds::BLOCK`: `cfg` as it is): one block per
-    /// `block / 32 × ROWS_I32_PER_WARP` rows, capped at `cap` blocks (0: uncapped).
-    fn cr_block_cfg(
-        cfg: LaunchCfg,
-        m: usize,
-        cap: u32,
-        block: u32,
-    ) -> Result<LaunchCfg, RuntimeError> {
-        if block == 0 || block == freivalds::BLOCK {
-            return Ok(cfg);
-        }
-        if !block.is_multiple_of(32) || block > freivalds::BLOCK {
-            return Err(RuntimeError::Shape(format!(
-                "freivalds: C·r block of {block} threads (a multiple of 32 up to {})",
-                freivalds::BLOCK
-            )));
-        }
-        let groups = (m as u64).div_ceil(u64::from(block / 32 * freivalds::ROWS_I32_PER_WARP));
-        let grid = if cap > 0 {
-            groups.min(u64::from(cap))
-        } else {
-            groups
-        };
-        Ok(LaunchCfg {
-            grid: [grid.max(1) as u32, 1, 1],
-            block: [block, 1, 1],
-            shared: 0,
-        })
     }
 
     /// Device addresses of the fused B·r kernel's accumulators (2k words) and group counters for k, allocated

@@ -39,22 +39,6 @@ mod ffi {
             args: *const u64,
             nargs: u32,
         ) -> i32;
-        pub fn cuproof_emu_freivalds_chain(
-            a: *const i8,
-            bt: *const i8,
-            c: *const i32,
-            r: *const u64,
-            m: u32,
-            n: u32,
-            k: u32,
-            slices: u32,
-            variant: u32,
-            cr_grid: u32,
-            cr_threads: u32,
-            y: *mut u64,
-            z: *mut u64,
-            w: *mut u64,
-        ) -> i32;
         pub fn cuproof_emu_freivalds_br_fused(
             bt: *const i8,
             r: *const u64,
@@ -63,20 +47,6 @@ mod ffi {
             slices: u32,
             runs: u32,
             y: *mut u64,
-        ) -> i32;
-        pub fn cuproof_emu_freivalds_bilinear(
-            a: *const i8,
-            c: *const i32,
-            r: *const u64,
-            s: *const u64,
-            v: *const u64,
-            m: u32,
-            n: u32,
-            k: u32,
-            slices: u32,
-            u: *mut u64,
-            w: *mut u64,
-            out: *mut u64,
         ) -> i32;
         pub fn cuproof_emu_freivalds_queue(
             a: *const i8,
@@ -162,7 +132,42 @@ fn emu_result(rc: i32, what: &str) -> Result<(), RuntimeError> {
     }
 }
 
-/// `(y, z, w)` of the chain check's four kernels (B·r partials, slice sum, A·y, C·r) under `launch`.
+/// Runs `launches` (entry, grid, block, arguments) of the Freivalds module in order.
+///
+/// # Safety
+/// As [`launch`], for every launch.
+unsafe fn run_freivalds(launches: &[(&str, [u32; 3], u32, Vec<Arg>)]) -> Result<(), RuntimeError> {
+    for (entry, grid, block, args) in launches {
+        // SAFETY: the caller vouches for the memory the pointer arguments name.
+        unsafe { launch(Module::Freivalds, entry, [grid[0], grid[1]], *block, args)? };
+    }
+    Ok(())
+}
+
+/// The grid of `entry` for the shape, as the CUDA backend computes it ([`freivalds::grid`]).
+fn fv_grid(
+    entry: &str,
+    m: usize,
+    k: usize,
+    slices: u32,
+    cap: u32,
+) -> Result<[u32; 3], RuntimeError> {
+    freivalds::grid(entry, m as u32, k as u32, slices, cap)
+        .ok_or_else(|| RuntimeError::Shape(format!("emulated freivalds: unknown entry {entry}")))
+}
+
+/// The address of an operand the kernel only reads.
+fn host_ptr<T>(v: &[T]) -> Arg {
+    Arg::Ptr(v.as_ptr() as u64)
+}
+
+/// The address of a buffer the kernel writes (taken from a mutable borrow; also used for later reads).
+fn host_out<T>(v: &mut [T]) -> Arg {
+    Arg::Ptr(v.as_mut_ptr() as u64)
+}
+
+/// `(y, z, w)` of the chain check's four kernels (B·r partials, slice sum, A·y, C·r) under `launch`, each with the
+/// CUDA backend's grid and block ([`freivalds::grid`], [`freivalds::cr_launch`]).
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub fn freivalds_chain(
     a: &[i8],
@@ -175,35 +180,59 @@ pub fn freivalds_chain(
     launch: ChainLaunch,
 ) -> Result<(Vec<u64>, Vec<u64>, Vec<u64>), RuntimeError> {
     check_operands(a, bt, c, r, m, n, k)?;
-    if !(1..=freivalds::SLICES).contains(&launch.slices) {
+    let slices = launch.slices;
+    if !(1..=freivalds::SLICES).contains(&slices) {
         return Err(RuntimeError::Shape(format!(
-            "emulated freivalds: {} slices",
-            launch.slices
+            "emulated freivalds: {slices} slices"
         )));
     }
-    let (mut y, mut z, mut w) = (vec![0u64; k], vec![0u64; m], vec![0u64; m]);
-    let variant = u32::from(launch.dp2a) | (u32::from(launch.br_narrow) << 1);
-    // SAFETY: check_operands fixed a (m·k), bt (n·k), c (m·n), r (n) with dims < 2^32; y holds k and z, w m words;
-    // the C side allocates its own partials (slices · k) and checks the block shape.
-    let rc = unsafe {
-        ffi::cuproof_emu_freivalds_chain(
-            a.as_ptr(),
-            bt.as_ptr(),
-            c.as_ptr(),
-            r.as_ptr(),
-            m as u32,
-            n as u32,
-            k as u32,
-            launch.slices,
-            variant,
-            launch.cr_grid,
-            launch.cr_threads,
-            y.as_mut_ptr(),
-            z.as_mut_ptr(),
-            w.as_mut_ptr(),
-        )
+    let br = match (launch.dp2a, launch.br_narrow) {
+        (false, false) => freivalds::ENTRY_BR_PARTIAL,
+        (true, false) => freivalds::ENTRY_BR_PARTIAL_DP2A,
+        (false, true) => freivalds::ENTRY_BR_PARTIAL4,
+        (true, true) => freivalds::ENTRY_BR_PARTIAL4_DP2A,
     };
-    emu_result(rc, "freivalds chain")?;
+    let ay = if launch.dp2a {
+        freivalds::ENTRY_ROWS_I8_DP2A
+    } else {
+        freivalds::ENTRY_ROWS_I8
+    };
+    let (cr_grid, cr_block) = freivalds::cr_launch(m as u32, launch.cr_grid, launch.cr_threads)?;
+    let mut part = vec![0u64; slices as usize * k];
+    let (mut y, mut z, mut w) = (vec![0u64; k], vec![0u64; m], vec![0u64; m]);
+    let (part_p, y_p) = (host_out(&mut part), host_out(&mut y));
+    let (m32, n32, k32) = (Arg::U32(m as u32), Arg::U32(n as u32), Arg::U32(k as u32));
+    let b = freivalds::BLOCK;
+    let launches = [
+        (
+            br,
+            fv_grid(br, m, k, slices, 0)?,
+            b,
+            vec![host_ptr(bt), host_ptr(r), n32, k32, part_p],
+        ),
+        (
+            freivalds::ENTRY_SUM_SLICES,
+            fv_grid(freivalds::ENTRY_SUM_SLICES, m, k, slices, 0)?,
+            b,
+            vec![part_p, k32, Arg::U32(slices), y_p],
+        ),
+        (
+            ay,
+            fv_grid(ay, m, k, slices, 0)?,
+            b,
+            vec![host_ptr(a), y_p, m32, k32, host_out(&mut z)],
+        ),
+        (
+            freivalds::ENTRY_ROWS_I32,
+            cr_grid,
+            cr_block,
+            vec![host_ptr(c), host_ptr(r), m32, n32, host_out(&mut w)],
+        ),
+    ];
+    // SAFETY: check_operands fixed a (m·k), bt (n·k), c (m·n), r (n) with dims < 2^32; the partials hold
+    // slices·k, y k and z, w m words, all alive until the end of this function. The kernels write only through
+    // the output pointers (part, y, z, w), which no other reference reads meanwhile.
+    unsafe { run_freivalds(&launches)? };
     Ok((y, z, w))
 }
 
@@ -248,7 +277,7 @@ pub fn freivalds_br_fused(
 }
 
 /// The bilinear check's sᵀA pass (through the B·r kernel), its slice sum, C·r and the two dot products for the
-/// given v = B·r: `(u, w, [u·v, s·w])`.
+/// given v = B·r, each with the CUDA backend's grid and block: `(u, w, [u·v, s·w])`.
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub fn freivalds_bilinear(
     a: &[i8],
@@ -268,31 +297,55 @@ pub fn freivalds_bilinear(
         || s.len() != m
         || v.len() != k
         || r.iter().chain(s).chain(v).any(|&x| x >= P)
-        || slices == 0
+        || !(1..=freivalds::SLICES).contains(&slices)
     {
         return Err(RuntimeError::Shape(
             "emulated bilinear: an operand or the slices do not fit the shape".into(),
         ));
     }
+    let mut part = vec![0u64; slices as usize * k];
     let (mut u, mut w, mut out) = (vec![0u64; k], vec![0u64; m], [0u64; 2]);
-    // SAFETY: a (m·k), c (m·n), r (n), s (m), v (k) checked, dims < 2^32; u holds k, w m and out 2 words.
-    let rc = unsafe {
-        ffi::cuproof_emu_freivalds_bilinear(
-            a.as_ptr(),
-            c.as_ptr(),
-            r.as_ptr(),
-            s.as_ptr(),
-            v.as_ptr(),
-            m as u32,
-            n as u32,
-            k as u32,
-            slices,
-            u.as_mut_ptr(),
-            w.as_mut_ptr(),
-            out.as_mut_ptr(),
-        )
-    };
-    emu_result(rc, "bilinear")?;
+    let (part_p, u_p, w_p) = (host_out(&mut part), host_out(&mut u), host_out(&mut w));
+    let (m32, n32, k32) = (Arg::U32(m as u32), Arg::U32(n as u32), Arg::U32(k as u32));
+    let b = freivalds::BLOCK;
+    let su = freivalds::ENTRY_BR_PARTIAL;
+    let launches = [
+        (
+            su,
+            fv_grid(su, m, k, slices, 0)?,
+            b,
+            vec![host_ptr(a), host_ptr(s), m32, k32, part_p],
+        ),
+        (
+            freivalds::ENTRY_SUM_SLICES,
+            fv_grid(freivalds::ENTRY_SUM_SLICES, m, k, slices, 0)?,
+            b,
+            vec![part_p, k32, Arg::U32(slices), u_p],
+        ),
+        (
+            freivalds::ENTRY_ROWS_I32,
+            fv_grid(freivalds::ENTRY_ROWS_I32, m, k, slices, 0)?,
+            b,
+            vec![host_ptr(c), host_ptr(r), m32, n32, w_p],
+        ),
+        (
+            freivalds::ENTRY_DOT2,
+            fv_grid(freivalds::ENTRY_DOT2, m, k, slices, 0)?,
+            freivalds::DOT_BLOCK,
+            vec![
+                u_p,
+                host_ptr(v),
+                k32,
+                host_ptr(s),
+                w_p,
+                m32,
+                host_out(&mut out),
+            ],
+        ),
+    ];
+    // SAFETY: a (m·k), c (m·n), r (n), s (m), v (k) checked, dims < 2^32; the partials hold slices·k, u k, w m and
+    // out 2 words, all alive until the end of this function; the kernels write only through part, u, w and out.
+    unsafe { run_freivalds(&launches)? };
     Ok((u, w, out))
 }
 

@@ -93,6 +93,24 @@ pub fn grid(entry: &str, m: u32, k: u32, slices: u32, cr_cap: u32) -> Option<[u3
     Some([g[0].max(1), g[1], g[2]])
 }
 
+/// C·r's grid and block with `block` threads per block (0 or [`BLOCK`]: the [`grid`] of [`ENTRY_ROWS_I32`] with
+/// [`BLOCK`] threads): one block per `block / 32 × ROWS_I32_PER_WARP` rows, capped at `cap` blocks (0: uncapped).
+/// Shared by the CUDA backend and the emulator. Fails for a block that is not a multiple of 32 up to [`BLOCK`].
+pub fn cr_launch(m: u32, cap: u32, block: u32) -> Result<([u32; 3], u32), RuntimeError> {
+    if block == 0 || block == BLOCK {
+        let g = grid(ENTRY_ROWS_I32, m, 0, 1, cap).unwrap_or([1, 1, 1]);
+        return Ok((g, BLOCK));
+    }
+    if !block.is_multiple_of(32) || block > BLOCK {
+        return Err(RuntimeError::Shape(format!(
+            "freivalds: C·r block of {block} threads (a multiple of 32 up to {BLOCK})"
+        )));
+    }
+    let groups = m.div_ceil(block / 32 * ROWS_I32_PER_WARP);
+    let g = if cap > 0 { groups.min(cap) } else { groups };
+    Ok(([g.max(1), 1, 1], block))
+}
+
 /// The outcome of a check: the vectors both sides computed and the verdict.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FreivaldsOutcome {
@@ -1008,6 +1026,24 @@ pub mod bulk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cr_block_sizes_shape_the_grid() {
+        // the default block: C·r's grid as `grid` gives it, capped
+        assert_eq!(
+            cr_launch(8192, 0, 0).unwrap(),
+            (grid(ENTRY_ROWS_I32, 8192, 0, 1, 0).unwrap(), BLOCK)
+        );
+        assert_eq!(cr_launch(8192, 0, BLOCK).unwrap(), ([512, 1, 1], BLOCK));
+        assert_eq!(cr_launch(8192, 264, 0).unwrap(), ([264, 1, 1], BLOCK));
+        // 64 threads: 2 warps × 2 rows per block
+        assert_eq!(cr_launch(100, 0, 64).unwrap(), ([25, 1, 1], 64));
+        assert_eq!(cr_launch(100, 3, 96).unwrap(), ([3, 1, 1], 96));
+        assert_eq!(cr_launch(0, 0, 32).unwrap(), ([1, 1, 1], 32));
+        for bad in [48, 2 * BLOCK, 1] {
+            assert!(cr_launch(100, 0, bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn launch_grids_cover_the_shape_and_honour_the_cap() {
