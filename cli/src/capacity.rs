@@ -136,7 +136,7 @@ pub fn judge(
     } else {
         for c in &v.checks {
             println!(
-                "{} {:<12} {}",
+                "{} {:<14} {}",
                 if c.passed { "✓" } else { "✗" },
                 c.name,
                 c.detail
