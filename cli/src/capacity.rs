@@ -18,9 +18,60 @@ fn load<T>(
     parse(&read_file(p, what)?).map_err(|e| CliError::input(format!("{what} {}: {e}", p.display())))
 }
 
-/// Verifier: a fresh challenge for `cards` cards of `class`.
-pub fn new(class: &str, cards: u32, out: &Path) -> CliResult<i32> {
-    let v = Verifier::new(Policy::default());
+/// The capacity verifier's policy: the `[capacity]` of the policy file (its measurements applied to the built-in
+/// class table) or, without one, the development policy; the AK pinned, and its TPM's kind known, from the node
+/// record. Offline: no wall-clock check.
+fn capacity_policy(
+    file: Option<&Path>,
+    record: Option<&cuproof_attest::NodeRecord>,
+) -> CliResult<Policy> {
+    let mut p = match file {
+        None => Policy::default(),
+        Some(path) => {
+            let fp = crate::load_policy(path)?;
+            let c = &fp.capacity;
+            let bad = |key: String, e: cuproof_capacity::CapacityError| {
+                CliError::input(format!("policy {} {key}: {e}", path.display()))
+            };
+            let mut classes = cuproof_capacity::builtin_classes();
+            for m in &c.measured {
+                let key = format!("capacity.measured.{}", m.class);
+                let base = cuproof_capacity::class::find(&classes, &m.class)
+                    .map_err(|e| bad(key.clone(), e))?
+                    .clone();
+                let spec = base
+                    .with_measurement(m.measured_ms, m.tensor_ms, &m.on, &classes)
+                    .map_err(|e| bad(key, e))?;
+                if let Some(slot) = classes.iter_mut().find(|x| x.name == spec.name) {
+                    *slot = spec;
+                }
+            }
+            if let Some(rc) = &c.require_class {
+                cuproof_capacity::class::find(&classes, rc)
+                    .map_err(|e| bad("capacity.require_class".into(), e))?;
+            }
+            Policy {
+                require_class: c.require_class.clone(),
+                min_cards: c.min_cards,
+                accept_cpu_class: c.accept_cpu_class,
+                accept_unmeasured_bounds: c.accept_unmeasured_bounds,
+                require_hardware_tpm: c.require_hardware_tpm,
+                require_safe_clock: c.require_safe_clock,
+                ..Policy::new(classes)
+            }
+        }
+    };
+    if let Some(r) = record {
+        p.pinned_ak_name = Some(r.ak_name.clone());
+        p.ak_tpm_kind = Some(r.tpm_kind);
+    }
+    p.wall_clock_allowance_ms = None;
+    Ok(p)
+}
+
+/// Verifier: a fresh challenge for `cards` cards of `class`, one the policy would accept.
+pub fn new(class: &str, cards: u32, policy: Option<&Path>, out: &Path) -> CliResult<i32> {
+    let v = Verifier::new(capacity_policy(policy, None)?);
     let ch = v
         .challenge_cards(class, cards, &mut rand::rngs::OsRng)
         .map_err(|e| CliError::input(format!("class {class} × {cards}: {e}")))?;
@@ -114,6 +165,7 @@ pub fn judge(
     rows: &Path,
     openings: &Path,
     node_record: Option<&Path>,
+    policy: Option<&Path>,
     json: bool,
 ) -> CliResult<i32> {
     let ch = load(challenge, "challenge", Challenge::from_bytes)?;
@@ -121,14 +173,11 @@ pub fn judge(
     let req = load(rows, "row request", SampleRequest::from_bytes)?;
     let op = load(openings, "openings", OpeningsMessage::from_bytes)?;
     // Offline judging: the verifier's own wall clock is not part of the transcript.
-    let mut policy = Policy {
-        wall_clock_allowance_ms: None,
-        ..Policy::default()
+    let record = match node_record {
+        Some(p) => Some(crate::load_node_record(p)?),
+        None => None,
     };
-    if let Some(p) = node_record {
-        let rec = crate::load_node_record(p)?;
-        policy.pinned_ak_name = Some(rec.ak_name.clone());
-    }
+    let policy = capacity_policy(policy, record.as_ref())?;
     let v = cuproof_capacity::verifier::judge_transcript(&policy, &ch, &cm, &req, &op, None)
         .map_err(cap)?;
     if json {

@@ -337,6 +337,9 @@ enum ChallengeCmd {
         /// node's cards must work side by side (refused where the margin cannot tell N cards from N − 1).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
         cards: u32,
+        /// Policy file whose `[capacity]` says which claims count (without it: development, everything accepted).
+        #[arg(long)]
+        policy: Option<PathBuf>,
         /// Where to write the challenge.
         #[arg(long)]
         out: PathBuf,
@@ -367,9 +370,12 @@ enum ChallengeCmd {
         /// The node's openings.
         #[arg(long)]
         openings: PathBuf,
-        /// The node's enrollment record (pins its AK).
+        /// The node's enrollment record (pins its AK, and says whether its TPM is hardware).
         #[arg(long)]
         node: Option<PathBuf>,
+        /// Policy file whose `[capacity]` says which claims count (without it: development, everything accepted).
+        #[arg(long)]
+        policy: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -485,7 +491,12 @@ fn dispatch(cmd: Cmd) -> CliResult<i32> {
         Cmd::Calldata(a) => calldata(a),
         Cmd::Enroll(e) => enroll(e),
         Cmd::Challenge(c) => match c {
-            ChallengeCmd::New { class, cards, out } => capacity::new(&class, cards, &out),
+            ChallengeCmd::New {
+                class,
+                cards,
+                policy,
+                out,
+            } => capacity::new(&class, cards, policy.as_deref(), &out),
             ChallengeCmd::Rows {
                 challenge,
                 commit,
@@ -497,8 +508,17 @@ fn dispatch(cmd: Cmd) -> CliResult<i32> {
                 rows,
                 openings,
                 node,
+                policy,
                 json,
-            } => capacity::judge(&challenge, &commit, &rows, &openings, node.as_deref(), json),
+            } => capacity::judge(
+                &challenge,
+                &commit,
+                &rows,
+                &openings,
+                node.as_deref(),
+                policy.as_deref(),
+                json,
+            ),
         },
         Cmd::Respond(r) => match r {
             RespondCmd::Commit { challenge, ak, out } => {

@@ -457,6 +457,69 @@ fn capacity_challenge_through_files() {
     let o = node_rounds("ch-2.bin", "-2");
     ok(&o);
     assert!(String::from_utf8_lossy(&o.stdout).contains("class cpu × 2 proven"));
+    // A policy whose [capacity] is production's (development.toml otherwise): the same transcript fails its
+    // `policy` check (the cpu class, no node record for a hardware TPM), exit 1; the verifier will not even issue
+    // a cpu challenge under it, and a measurement for an unknown class is refused (exit 2).
+    let dev = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/verify/policies/development.toml"
+    ))
+    .unwrap();
+    let strict = &dev[..dev.find("[capacity]").unwrap()];
+    std::fs::write(
+        p.join("strict.toml"),
+        format!("{strict}[capacity]\nrequire_class = \"h100-sxm\"\n"),
+    )
+    .unwrap();
+    let judged = |policy: &str| {
+        cuproof(
+            &[
+                "challenge",
+                "judge",
+                "--challenge",
+                "ch.bin",
+                "--commit",
+                "commit.bin",
+                "--rows",
+                "rows.bin",
+                "--openings",
+                "open.bin",
+                "--policy",
+                policy,
+            ],
+            p,
+        )
+    };
+    let o = judged("strict.toml");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("✗ policy") && out.contains("requires class h100-sxm"),
+        "{out}"
+    );
+    assert!(out.contains("cpu class is not accepted") && out.contains("no enrolled AK"));
+    let o = cuproof(
+        &[
+            "challenge",
+            "new",
+            "--class",
+            "cpu",
+            "--policy",
+            "strict.toml",
+            "--out",
+            "ch-s.bin",
+        ],
+        p,
+    );
+    assert_fails(&o, 2, "cpu class is not accepted");
+    std::fs::write(
+        p.join("measured.toml"),
+        format!(
+            "{strict}[capacity]\n[capacity.measured.h300]\nmeasured_ms = 900\ntensor_ms = 600\non = \"x\"\n"
+        ),
+    )
+    .unwrap();
+    assert_fails(&judged("measured.toml"), 2, "capacity.measured.h300");
     // Eleven cards cannot be told from ten within the 10 % margin: refused (usage/input), no file written.
     let o = cuproof(
         &[

@@ -7,7 +7,7 @@
 //! ```
 //! Every check is run and reported ([`Verdict::checks`]); the node is accepted only if all pass.
 
-use crate::class::{find, ClassSpec};
+use crate::class::{find, BoundBasis, ClassSpec};
 use crate::error::CapacityError;
 use crate::row_check;
 use crate::wire::{Challenge, CommitMessage, OpeningsMessage, QuoteEvidence, SampleRequest};
@@ -19,6 +19,7 @@ use cuproof_attest::alg::HashAlg as TpmHash;
 use cuproof_attest::public::PublicArea;
 use cuproof_attest::quote::{verify_quote, QuoteExpectations, VerifiedQuote};
 use cuproof_attest::signature::SignaturePolicy;
+use cuproof_attest::TpmKind;
 use rand::{CryptoRng, RngCore};
 use std::time::Instant;
 use subtle::ConstantTimeEq;
@@ -40,11 +41,25 @@ pub struct Policy {
     /// When set, the verifier's own elapsed time from issuing the challenge to receiving the commitment must be at
     /// most the class bound plus this allowance (network, quoting). Interactive sessions only.
     pub wall_clock_allowance_ms: Option<u64>,
+    /// The class a claim must name, if one (the `policy` check).
+    pub require_class: Option<String>,
+    /// Fewest cards a claim must name.
+    pub min_cards: u32,
+    /// Accept the `cpu` class ([`BoundBasis::Cpu`]).
+    pub accept_cpu_class: bool,
+    /// Accept bounds not measured on a card of the class ([`BoundBasis::DerivedFromPeak`], [`BoundBasis::Custom`]).
+    pub accept_unmeasured_bounds: bool,
+    /// Require the pinned AK to be a hardware TPM's ([`Policy::ak_tpm_kind`]): a software TPM's clock is the host's,
+    /// so its `t2 − t1` says nothing.
+    pub require_hardware_tpm: bool,
+    /// The kind of TPM the pinned AK was enrolled on (from the registrar's node record), if known.
+    pub ak_tpm_kind: Option<TpmKind>,
 }
 
 impl Policy {
-    /// The built-in class table, the job PCR 23 (cuproof-tpm's `DEFAULT_JOB_PCR`) of the SHA-256 bank, default signature policy, safe clock required, 5 s
-    /// wall-clock allowance, no pinned AK.
+    /// A development policy: the built-in class table, the job PCR 23 (cuproof-tpm's `DEFAULT_JOB_PCR`) of the
+    /// SHA-256 bank, default signature policy, safe clock required, 5 s wall-clock allowance, no pinned AK, every
+    /// class (the CPU class and unmeasured bounds included) and any TPM accepted.
     pub fn new(classes: Vec<ClassSpec>) -> Self {
         Policy {
             classes,
@@ -53,7 +68,54 @@ impl Policy {
             pinned_ak_name: None,
             require_safe_clock: true,
             wall_clock_allowance_ms: Some(5_000),
+            require_class: None,
+            min_cards: 1,
+            accept_cpu_class: true,
+            accept_unmeasured_bounds: true,
+            require_hardware_tpm: false,
+            ak_tpm_kind: None,
         }
+    }
+
+    /// [`Policy::new`] with the production settings: no CPU class, measured bounds only, the pinned AK of a
+    /// hardware TPM (set [`Policy::pinned_ak_name`] and [`Policy::ak_tpm_kind`] from the node record).
+    pub fn production(classes: Vec<ClassSpec>) -> Self {
+        Policy {
+            accept_cpu_class: false,
+            accept_unmeasured_bounds: false,
+            require_hardware_tpm: true,
+            ..Policy::new(classes)
+        }
+    }
+
+    /// Why this policy refuses a claim of `class` (the class of the table, or its claim for several cards), if it
+    /// does: the required class, the card count, the bound's basis. (The TPM kind is judged with the transcript.)
+    pub fn refuses_claim(&self, class: &ClassSpec) -> Option<String> {
+        let mut why = Vec::new();
+        if let Some(rc) = &self.require_class {
+            if *rc != class.name {
+                why.push(format!("the policy requires class {rc}"));
+            }
+        }
+        if class.card_count < self.min_cards {
+            why.push(format!(
+                "{} card(s), the policy requires at least {}",
+                class.card_count, self.min_cards
+            ));
+        }
+        match class.basis {
+            BoundBasis::Cpu if !self.accept_cpu_class => {
+                why.push("the cpu class is not accepted".into())
+            }
+            BoundBasis::DerivedFromPeak | BoundBasis::Custom if !self.accept_unmeasured_bounds => {
+                why.push(format!(
+                    "the bound of {} is not measured on a card of the class",
+                    class.name
+                ))
+            }
+            _ => {}
+        }
+        (!why.is_empty()).then(|| why.join("; "))
     }
 }
 
@@ -152,6 +214,12 @@ impl Verifier {
         let base = find(&self.policy.classes, class)?;
         base.validate()?;
         let spec = base.for_cards(cards)?;
+        if let Some(why) = self.policy.refuses_claim(&spec) {
+            return Err(CapacityError::Class {
+                name: spec.name.clone(),
+                why,
+            });
+        }
         let mut seed = [0u8; 32];
         let mut nonce = [0u8; 32];
         rng.fill_bytes(&mut seed);
@@ -355,6 +423,53 @@ pub fn judge(
             )
         } else {
             "the commitment names another challenge (replay?) or the challenge does not fit the class".to_string()
+        },
+    );
+
+    // The claim and the TPM are ones the policy accepts.
+    let tpm_refused = if !policy.require_hardware_tpm {
+        None
+    } else if policy.pinned_ak_name.is_none() {
+        Some("a hardware TPM is required and no enrolled AK is pinned".to_string())
+    } else {
+        match policy.ak_tpm_kind {
+            Some(TpmKind::Hardware) => None,
+            Some(TpmKind::Software) => {
+                Some("a hardware TPM is required; the AK was enrolled on a software TPM".into())
+            }
+            None => Some(
+                "a hardware TPM is required and the kind of the AK's TPM is not known (no node record)"
+                    .into(),
+            ),
+        }
+    };
+    let refused: Vec<String> = policy
+        .refuses_claim(class)
+        .into_iter()
+        .chain(tpm_refused)
+        .collect();
+    c.push(
+        "policy",
+        refused.is_empty(),
+        if refused.is_empty() {
+            format!(
+                "{} × {} ({}) accepted{}",
+                class.card_count,
+                class.name,
+                match &class.basis {
+                    BoundBasis::Measured { .. } => "measured bound",
+                    BoundBasis::DerivedFromPeak => "derived bound",
+                    BoundBasis::Cpu => "cpu class",
+                    BoundBasis::Custom => "custom class",
+                },
+                if policy.require_hardware_tpm {
+                    ", hardware TPM"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            refused.join("; ")
         },
     );
 

@@ -140,6 +140,7 @@ fn honest_cpu_node_is_accepted() {
     assert!(v.tpm_elapsed_ms.is_some());
     for name in [
         "challenge",
+        "policy",
         "ak",
         "q1",
         "q2",
@@ -195,6 +196,70 @@ fn honest_cpu_node_is_accepted() {
     let v = judge_transcript(&offline, &challenge, &cm, &request, &openings, None).unwrap();
     assert!(v.accepted, "{}", v.to_json());
     assert!(v.check("wall-clock").is_none());
+    // A production policy refuses the same transcript by its `policy` check alone: the cpu class, and an AK the
+    // registrar enrolled on a software TPM (whose clock is the host's).
+    let mut prod = Policy::production(verifier.policy().classes.clone());
+    prod.pinned_ak_name = Some(f.ak.name());
+    prod.wall_clock_allowance_ms = None;
+    prod.ak_tpm_kind = Some(cuproof_attest::TpmKind::Software);
+    let v = judge_transcript(&prod, &challenge, &cm, &request, &openings, None).unwrap();
+    assert_only_failed(&v, &["policy"]);
+    let why = &v.check("policy").unwrap().detail;
+    assert!(
+        why.contains("cpu class is not accepted") && why.contains("software TPM"),
+        "{why}"
+    );
+    // each refusal on its own
+    let judged =
+        |p: &Policy| judge_transcript(p, &challenge, &cm, &request, &openings, None).unwrap();
+    let mut hw = prod.clone();
+    hw.accept_cpu_class = true;
+    hw.ak_tpm_kind = Some(cuproof_attest::TpmKind::Hardware);
+    let v = judged(&hw);
+    assert!(v.accepted, "{}", v.to_json());
+    assert!(v.check("policy").unwrap().detail.contains("hardware TPM"));
+    for (edit, needle) in [
+        (
+            (|p: &mut Policy| p.require_class = Some("h100-sxm".into())) as fn(&mut Policy),
+            "requires class h100-sxm",
+        ),
+        (|p: &mut Policy| p.min_cards = 2, "at least 2"),
+        (|p: &mut Policy| p.ak_tpm_kind = None, "not known"),
+        (
+            |p: &mut Policy| p.pinned_ak_name = None,
+            "no enrolled AK is pinned",
+        ),
+    ] {
+        let mut p = hw.clone();
+        edit(&mut p);
+        let v = judged(&p);
+        assert!(!v.check("policy").unwrap().passed, "{needle}");
+        assert!(
+            v.check("policy").unwrap().detail.contains(needle),
+            "{}",
+            v.to_json()
+        );
+    }
+    // and it will not issue a challenge it would refuse
+    assert!(Verifier::new(prod.clone())
+        .challenge("cpu", &mut rng(50))
+        .is_err());
+    let e = Verifier::new(prod.clone())
+        .challenge("h100-sxm", &mut rng(51))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not measured"), "{e}");
+    let measured = cuproof_capacity::class::find(&prod.classes, "h100-sxm")
+        .unwrap()
+        .clone()
+        .with_measurement(1150, 640, "H100 SXM5 (example)", &prod.classes)
+        .unwrap();
+    let mut with_measurement = prod.clone();
+    with_measurement.classes.retain(|c| c.name != "h100-sxm");
+    with_measurement.classes.push(measured);
+    Verifier::new(with_measurement)
+        .challenge_cards("h100-sxm", 2, &mut rng(52))
+        .unwrap();
     let v = judge_transcript(
         verifier.policy(),
         &challenge,

@@ -38,8 +38,8 @@ pub mod verdict;
 
 pub use detached::{DetachedProof, DetachedProofError};
 pub use policy::{
-    BackendRequirement, BootPolicy, CapacityClass, CapacityPolicy, FileDigest, ImaPolicy, Policy,
-    PolicyError,
+    BackendRequirement, BootPolicy, CapacityMeasurement, CapacityPolicy, FileDigest, ImaPolicy,
+    Policy, PolicyError,
 };
 pub use state::{FreshnessState, StateError};
 pub use verdict::{Check, Outcome, Verdict};

@@ -353,24 +353,50 @@ struct RawCircuit {
     output: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCapacity {
     #[serde(default)]
-    workload: Option<String>,
-    #[serde(default)]
     require_class: Option<String>,
+    #[serde(default = "default_one")]
+    min_cards: u32,
     #[serde(default)]
-    classes: BTreeMap<String, RawClass>,
+    accept_cpu_class: bool,
+    #[serde(default)]
+    accept_unmeasured_bounds: bool,
+    #[serde(default = "default_true")]
+    require_hardware_tpm: bool,
+    #[serde(default = "default_true")]
+    require_safe_clock: bool,
+    #[serde(default)]
+    measured: BTreeMap<String, RawMeasurement>,
+}
+
+/// The section's defaults when a policy has no `[capacity]`: the strict ones.
+impl Default for RawCapacity {
+    fn default() -> Self {
+        RawCapacity {
+            require_class: None,
+            min_cards: 1,
+            accept_cpu_class: false,
+            accept_unmeasured_bounds: false,
+            require_hardware_tpm: true,
+            require_safe_clock: true,
+            measured: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawClass {
-    size: u64,
-    max_seconds: f64,
-    #[serde(default)]
-    description: String,
+struct RawMeasurement {
+    measured_ms: u64,
+    tensor_ms: u64,
+    on: String,
+}
+
+fn default_one() -> u32 {
+    1
 }
 
 fn default_true() -> bool {
@@ -443,51 +469,65 @@ impl fmt::Debug for CircuitPolicy {
     }
 }
 
-/// A capacity class: a GPU of this class finishes the seeded capacity workload of `size` within
-/// `max_seconds` (measured between two TPM-clocked quotes).
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct CapacityClass {
-    /// Class name (e.g. `"h100"`).
-    pub name: String,
-    /// Workload size the threshold applies to (n for an n×n×n int8 matmul).
-    pub size: u64,
-    /// Largest time, in seconds, a GPU of this class may take.
-    pub max_seconds: f64,
-    /// Free text.
-    pub description: String,
+/// A class's bound measured on a card of the class (it replaces the bound derived from the published peak:
+/// `cuproof_capacity::ClassSpec::with_measurement`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CapacityMeasurement {
+    /// The class of the capacity table (`h100-sxm`, …).
+    pub class: String,
+    /// TPM-clock `t2 − t1` of an honest run of the class's workload (ms).
+    pub measured_ms: u64,
+    /// The part of it spent in the GEMMs (ms), the only part scaled by the tensor peaks for the class below.
+    pub tensor_ms: u64,
+    /// The card and setup it was measured on.
+    pub on: String,
 }
 
-/// Capacity-challenge settings.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+/// What the capacity-challenge verifier (crate `cuproof-capacity`; `cuproof challenge new|judge --policy`) accepts
+/// (docs/capacity.md, *Policy*). The class table itself is the capacity crate's; this names which of its classes
+/// count, and replaces derived bounds by measured ones. Without a `[capacity]` section every field has its strict
+/// default.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CapacityPolicy {
-    /// Workload name of capacity receipts (e.g. `"capacity"`).
-    pub workload: Option<String>,
-    /// A class the node must reach, if any.
+    /// The class a node must prove (a name of the capacity table), if one.
     pub require_class: Option<String>,
-    /// Classes, sorted by size then by `max_seconds` ascending (most demanding first).
-    pub classes: Vec<CapacityClass>,
+    /// Fewest cards a claim must name (default 1).
+    pub min_cards: u32,
+    /// Accept the `cpu` class (development only; default false).
+    pub accept_cpu_class: bool,
+    /// Accept bounds that were not measured on a card of the class: those derived from published peaks and custom
+    /// classes (default false: docs/capacity.md shows the derived GPU rows do not separate the classes below).
+    pub accept_unmeasured_bounds: bool,
+    /// Require the AK to be the enrolled AK of a hardware TPM (default true: a software TPM's clock is the host's).
+    pub require_hardware_tpm: bool,
+    /// Require the `safe` flag of both quotes' clocks (default true).
+    pub require_safe_clock: bool,
+    /// Measured bounds, by class.
+    pub measured: Vec<CapacityMeasurement>,
+}
+
+impl Default for CapacityPolicy {
+    fn default() -> Self {
+        CapacityPolicy {
+            require_class: None,
+            min_cards: 1,
+            accept_cpu_class: false,
+            accept_unmeasured_bounds: false,
+            require_hardware_tpm: true,
+            require_safe_clock: true,
+            measured: Vec::new(),
+        }
+    }
 }
 
 impl CapacityPolicy {
-    /// The most demanding class whose threshold a run of `size` taking `seconds` meets, if any.
-    pub fn classify(&self, size: u64, seconds: f64) -> Option<&CapacityClass> {
-        if !seconds.is_finite() || seconds < 0.0 {
-            return None;
-        }
-        self.classes
-            .iter()
-            .filter(|c| c.size == size && seconds <= c.max_seconds)
-            .min_by(|a, b| a.max_seconds.total_cmp(&b.max_seconds))
-    }
-
-    /// Whether a run of `size` taking `seconds` meets the class named `class`.
-    pub fn meets(&self, class: &str, size: u64, seconds: f64) -> bool {
-        seconds.is_finite()
-            && seconds >= 0.0
-            && self
-                .classes
-                .iter()
-                .any(|c| c.name == class && c.size == size && seconds <= c.max_seconds)
+    /// Whether `name` is a valid capacity class name: 1..=64 bytes of `[a-z0-9-]`.
+    pub fn valid_class_name(name: &str) -> bool {
+        !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     }
 }
 
@@ -876,37 +916,42 @@ impl Policy {
                 ));
             }
         }
-        let mut classes = Vec::new();
-        for (name, c) in &raw.capacity.classes {
-            let key = format!("capacity.classes.{name}");
-            if c.size == 0 {
-                return Err(invalid(format!("{key}.size"), "must be positive"));
-            }
-            if !c.max_seconds.is_finite() || c.max_seconds <= 0.0 {
-                return Err(invalid(
-                    format!("{key}.max_seconds"),
-                    "must be a positive number",
-                ));
-            }
-            classes.push(CapacityClass {
-                name: name.clone(),
-                size: c.size,
-                max_seconds: c.max_seconds,
-                description: c.description.clone(),
-            });
-        }
-        classes.sort_by(|a, b| {
-            a.size
-                .cmp(&b.size)
-                .then(a.max_seconds.total_cmp(&b.max_seconds))
-        });
-        if let Some(rc) = &raw.capacity.require_class {
-            if !raw.capacity.classes.contains_key(rc) {
+        let cap = &raw.capacity;
+        if let Some(rc) = &cap.require_class {
+            if !CapacityPolicy::valid_class_name(rc) {
                 return Err(invalid(
                     "capacity.require_class",
-                    format!("{rc:?} is not under capacity.classes"),
+                    format!("{rc:?} is not a class name (1..=64 bytes of [a-z0-9-])"),
                 ));
             }
+        }
+        if !(1..=64).contains(&cap.min_cards) {
+            return Err(invalid("capacity.min_cards", "must be in 1..=64"));
+        }
+        let mut measured = Vec::new();
+        for (class, m) in &cap.measured {
+            let key = format!("capacity.measured.{class}");
+            if !CapacityPolicy::valid_class_name(class) {
+                return Err(invalid(key, "not a class name (1..=64 bytes of [a-z0-9-])"));
+            }
+            if m.measured_ms == 0 || m.tensor_ms == 0 || m.tensor_ms > m.measured_ms {
+                return Err(invalid(
+                    key,
+                    "measured_ms and tensor_ms must be positive, tensor_ms at most measured_ms",
+                ));
+            }
+            if m.on.trim().is_empty() {
+                return Err(invalid(
+                    format!("{key}.on"),
+                    "must name the card and setup it was measured on",
+                ));
+            }
+            measured.push(CapacityMeasurement {
+                class: class.clone(),
+                measured_ms: m.measured_ms,
+                tensor_ms: m.tensor_ms,
+                on: m.on.clone(),
+            });
         }
         let boot = match &raw.boot {
             None => None,
@@ -957,9 +1002,13 @@ impl Policy {
             required_proofs: raw.proofs.required,
             circuits,
             capacity: CapacityPolicy {
-                workload: raw.capacity.workload,
-                require_class: raw.capacity.require_class,
-                classes,
+                require_class: raw.capacity.require_class.clone(),
+                min_cards: raw.capacity.min_cards,
+                accept_cpu_class: raw.capacity.accept_cpu_class,
+                accept_unmeasured_bounds: raw.capacity.accept_unmeasured_bounds,
+                require_hardware_tpm: raw.capacity.require_hardware_tpm,
+                require_safe_clock: raw.capacity.require_safe_clock,
+                measured,
             },
             boot,
             ima,

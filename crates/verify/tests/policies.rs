@@ -46,11 +46,10 @@ fn development_policy_accepts_software_tpm_and_cpu() {
     };
     let v = verify_receipt(&r, &p, &mut ctx);
     assert!(v.valid, "{}", v.render_table());
-    assert_eq!(
-        p.capacity.classify(1024, 30.0).map(|c| c.name.as_str()),
-        Some("any")
-    );
-    assert!(p.capacity.classify(1024, 61.0).is_none());
+    // development accepts every capacity class, a software TPM's clock included
+    let c = &p.capacity;
+    assert!(c.accept_cpu_class && c.accept_unmeasured_bounds && !c.require_hardware_tpm);
+    assert_eq!(c.require_class, None);
 }
 
 /// production.toml without the operator-supplied files (EK roots, the verifying key), so that it loads here.
@@ -169,26 +168,83 @@ fn production_policy_allows_exactly_the_shipped_kernel_modules() {
 }
 
 #[test]
-fn capacity_classes_pick_the_most_demanding_met() {
+fn capacity_section_names_what_the_capacity_verifier_accepts() {
     let p = Policy::from_toml_str(&production_without_operator_files(), dir()).expect("loads");
     let c = &p.capacity;
+    assert_eq!(c.require_class.as_deref(), Some("h100-sxm"));
+    assert_eq!(c.min_cards, 1);
+    assert!(!c.accept_cpu_class && !c.accept_unmeasured_bounds);
+    assert!(c.require_hardware_tpm && c.require_safe_clock);
+    assert!(c.measured.is_empty(), "no measurement shipped yet");
+    // a measurement, and every way to get one wrong
+    let with = |extra: &str| {
+        Policy::from_toml_str(
+            &format!("{}\n{extra}", production_without_operator_files()),
+            dir(),
+        )
+    };
+    let m = with(
+        "[capacity.measured.h100-sxm]\nmeasured_ms = 1150\ntensor_ms = 640\non = \"H100 SXM5\"\n",
+    )
+    .expect("a measurement loads");
     assert_eq!(
-        c.classify(16384, 0.4).map(|c| c.name.as_str()),
-        Some("h100")
+        m.capacity.measured,
+        vec![cuproof_verify::CapacityMeasurement {
+            class: "h100-sxm".into(),
+            measured_ms: 1150,
+            tensor_ms: 640,
+            on: "H100 SXM5".into(),
+        }]
     );
-    assert_eq!(
-        c.classify(16384, 1.0).map(|c| c.name.as_str()),
-        Some("a100")
-    );
-    assert_eq!(
-        c.classify(16384, 3.0).map(|c| c.name.as_str()),
-        Some("consumer")
-    );
-    assert!(c.classify(16384, 5.0).is_none());
-    assert!(c.classify(8192, 0.1).is_none(), "no class for another size");
-    assert!(c.classify(16384, f64::NAN).is_none());
-    assert!(c.meets("h100", 16384, 0.5) && !c.meets("h100", 16384, 0.51));
-    assert_eq!(c.require_class.as_deref(), Some("h100"));
+    for (bad, key) in [
+        (
+            "[capacity.measured.h100-sxm]\nmeasured_ms = 100\ntensor_ms = 101\non = \"x\"\n",
+            "capacity.measured.h100-sxm",
+        ),
+        (
+            "[capacity.measured.h100-sxm]\nmeasured_ms = 0\ntensor_ms = 0\non = \"x\"\n",
+            "capacity.measured.h100-sxm",
+        ),
+        (
+            "[capacity.measured.h100-sxm]\nmeasured_ms = 100\ntensor_ms = 50\non = \" \"\n",
+            "capacity.measured.h100-sxm.on",
+        ),
+        (
+            "[capacity.measured.H100]\nmeasured_ms = 100\ntensor_ms = 50\non = \"x\"\n",
+            "capacity.measured.H100",
+        ),
+        (
+            "[capacity.measured.h100-sxm]\nmeasured_ms = 100\ntensor_ms = 50\n",
+            "missing field",
+        ),
+    ] {
+        let e = with(bad).unwrap_err().to_string();
+        assert!(e.contains(key), "{bad}: {e}");
+    }
+    let text = production_without_operator_files();
+    for (from, to, key) in [
+        ("min_cards = 1", "min_cards = 0", "capacity.min_cards"),
+        (
+            "require_class = \"h100-sxm\"",
+            "require_class = \"H100 SXM\"",
+            "capacity.require_class",
+        ),
+        (
+            "require_safe_clock = true",
+            "require_safe_clock = true\nsize = 16384",
+            "size",
+        ),
+    ] {
+        let e = Policy::from_toml_str(&text.replace(from, to), dir())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(key), "{to}: {e}");
+    }
+    // without a [capacity] section the strict defaults hold
+    let i = text.find("[capacity]").unwrap();
+    let p = Policy::from_toml_str(&text[..i], dir()).expect("loads without [capacity]");
+    assert_eq!(p.capacity, cuproof_verify::CapacityPolicy::default());
+    assert!(p.capacity.require_hardware_tpm && !p.capacity.accept_unmeasured_bounds);
 }
 
 #[test]
