@@ -423,7 +423,9 @@ impl Runtime {
 
     /// Prepares the calling thread for this runtime: on the CUDA backend its device's context becomes the thread's
     /// current one (the driver keeps the current context per thread); on the CPU backend nothing. A runtime moved
-    /// to another thread (e.g. one runtime per GPU, each driven from its own thread) calls this there first.
+    /// to another thread (e.g. one runtime per GPU, each driven from its own thread) calls this there first, and
+    /// so does a thread that drives several runtimes, before it switches from one to another (making a runtime
+    /// makes its context current).
     pub fn bind_thread(&self) -> Result<(), RuntimeError> {
         match &self.exec {
             Exec::Cpu => Ok(()),

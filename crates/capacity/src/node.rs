@@ -189,11 +189,7 @@ impl Node {
                     .map(|(card, rt)| {
                         let range = Node::share(w.iterations, cards, card);
                         let params = &params;
-                        scope.spawn(move || {
-                            rt.bind_thread()
-                                .map_err(|e| CapacityError::Node(format!("card {card}: {e}")))?;
-                            card_share(rt, card, started, params, dims, range)
-                        })
+                        scope.spawn(move || card_share(rt, card, started, params, dims, range))
                     })
                     .collect();
                 handles
@@ -261,7 +257,8 @@ impl Node {
                 LeafDigests::Backend { card, buffer } => {
                     let fetched = match self.runtimes.get_mut(card) {
                         Some(rt) => {
-                            let bytes = rt.buf_download(buffer);
+                            // the card's context, whichever runtime was made or used last on this thread
+                            let bytes = rt.bind_thread().and_then(|()| rt.buf_download(buffer));
                             let _ = rt.buf_free(buffer);
                             bytes
                                 .and_then(|v| cuproof::runtime::digests(&v))
@@ -290,7 +287,9 @@ impl Node {
         for o in outputs {
             if let LeafDigests::Backend { card, buffer } = o.leaves {
                 if let Some(rt) = self.runtimes.get_mut(card) {
-                    let _ = rt.buf_free(buffer);
+                    if rt.bind_thread().is_ok() {
+                        let _ = rt.buf_free(buffer);
+                    }
                 }
             }
         }
@@ -310,6 +309,9 @@ fn card_share(
     if range.is_empty() {
         return Ok(Vec::new());
     }
+    // on any thread, and whichever runtime was made last on it: this card's context
+    rt.bind_thread()
+        .map_err(|e| CapacityError::Node(format!("card {card}: {e}")))?;
     let mut held: Vec<BufferId> = Vec::with_capacity(3);
     let out = share_iterations(rt, card, started, params, dims, range, &mut held);
     for b in held {
