@@ -471,25 +471,25 @@ fn capacity_challenge_through_files() {
         format!("{strict}[capacity]\nrequire_class = \"h100-sxm\"\n"),
     )
     .unwrap();
-    let judged = |policy: &str| {
-        cuproof(
-            &[
-                "challenge",
-                "judge",
-                "--challenge",
-                "ch.bin",
-                "--commit",
-                "commit.bin",
-                "--rows",
-                "rows.bin",
-                "--openings",
-                "open.bin",
-                "--policy",
-                policy,
-            ],
-            p,
-        )
+    // the first transcript judged with `openings` and `extra` arguments
+    let judge_with = |openings: &str, extra: &[&str]| {
+        let mut args = vec![
+            "challenge",
+            "judge",
+            "--challenge",
+            "ch.bin",
+            "--commit",
+            "commit.bin",
+            "--rows",
+            "rows.bin",
+            "--openings",
+            openings,
+        ];
+        args.extend_from_slice(extra);
+        cuproof(&args, p)
     };
+    let judged = |policy: &str| judge_with("open.bin", &["--policy", policy]);
+    let judge = |openings: &str| judge_with(openings, &[]);
     let o = judged("strict.toml");
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}");
@@ -520,6 +520,12 @@ fn capacity_challenge_through_files() {
     )
     .unwrap();
     assert_fails(&judged("measured.toml"), 2, "capacity.measured.h300");
+    std::fs::write(
+        p.join("unknown.toml"),
+        format!("{strict}[capacity]\nrequire_class = \"H100 SXM\"\n"),
+    )
+    .unwrap();
+    assert_fails(&judged("unknown.toml"), 2, "capacity.require_class");
     // Eleven cards cannot be told from ten within the 10 % margin: refused (usage/input), no file written.
     let o = cuproof(
         &[
@@ -536,23 +542,6 @@ fn capacity_challenge_through_files() {
     );
     assert_fails(&o, 2, "cannot be told from 10");
     assert!(!p.join("ch-11.bin").exists());
-    let judge = |openings: &str| {
-        cuproof(
-            &[
-                "challenge",
-                "judge",
-                "--challenge",
-                "ch.bin",
-                "--commit",
-                "commit.bin",
-                "--rows",
-                "rows.bin",
-                "--openings",
-                openings,
-            ],
-            p,
-        )
-    };
     // A node that answers with a wrong row value is caught.
     let mut b = std::fs::read(p.join("open.bin")).unwrap();
     let n = b.len();

@@ -210,10 +210,6 @@ fn capacity_section_names_what_the_capacity_verifier_accepts() {
             "capacity.measured.h100-sxm.on",
         ),
         (
-            "[capacity.measured.H100]\nmeasured_ms = 100\ntensor_ms = 50\non = \"x\"\n",
-            "capacity.measured.H100",
-        ),
-        (
             "[capacity.measured.h100-sxm]\nmeasured_ms = 100\ntensor_ms = 50\n",
             "missing field",
         ),
@@ -221,14 +217,11 @@ fn capacity_section_names_what_the_capacity_verifier_accepts() {
         let e = with(bad).unwrap_err().to_string();
         assert!(e.contains(key), "{bad}: {e}");
     }
+    // (class names are checked against the class table where the capacity verifier is built: the CLI's test)
     let text = production_without_operator_files();
     for (from, to, key) in [
         ("min_cards = 1", "min_cards = 0", "capacity.min_cards"),
-        (
-            "require_class = \"h100-sxm\"",
-            "require_class = \"H100 SXM\"",
-            "capacity.require_class",
-        ),
+        ("min_cards = 1", "min_cards = 65", "capacity.min_cards"),
         (
             "require_safe_clock = true",
             "require_safe_clock = true\nsize = 16384",
