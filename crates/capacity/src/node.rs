@@ -18,7 +18,9 @@
 //! does) and must hash to its committed leaf before it is sent.
 
 use crate::error::CapacityError;
-use crate::wire::{Challenge, CommitMessage, OpeningsMessage, QuoteEvidence, SampleRequest};
+use crate::wire::{
+    CardIdentity, Challenge, CommitMessage, OpeningsMessage, QuoteEvidence, SampleRequest,
+};
 use crate::workload::{b_transposed, expected_rows};
 use crate::workload::{
     iteration_seed, q1_qualifying_data, q2_qualifying_data, result_digest, work_seed, Workload,
@@ -152,6 +154,36 @@ impl Node {
         self.runtimes
     }
 
+    /// The card each runtime works on, as the commit message names it: a CUDA runtime's device name and UUID, a CPU
+    /// runtime's `cpu: <model>` and a zero UUID.
+    pub fn cards(&self) -> Vec<CardIdentity> {
+        self.runtimes
+            .iter()
+            .map(|rt| {
+                let inv = rt.inventory();
+                match inv.gpus.first() {
+                    Some(g) => CardIdentity {
+                        name: g.name.clone(),
+                        uuid: g.uuid,
+                    },
+                    None => CardIdentity {
+                        name: format!("cpu: {}", inv.cpu),
+                        uuid: [0; 16],
+                    },
+                }
+            })
+            .map(|mut c| {
+                // within the message's limit, cut at a character boundary
+                let mut end = c.name.len().min(crate::wire::MAX_CARD_NAME);
+                while !c.name.is_char_boundary(end) {
+                    end -= 1;
+                }
+                c.name.truncate(end);
+                c
+            })
+            .collect()
+    }
+
     /// The iterations of card `card` of `cards` for a workload of `iterations`: a contiguous share, the first
     /// `iterations mod cards` cards taking one more.
     pub fn share(iterations: u32, cards: usize, card: usize) -> std::ops::Range<u32> {
@@ -233,7 +265,7 @@ impl Node {
         outputs: Vec<IterationOutput>,
         quoter: &mut dyn Quoter,
     ) -> Result<(CommitMessage, NodeSession), CapacityError> {
-        let msg = match quote_result(started, &outputs, quoter) {
+        let msg = match quote_result(started, &outputs, self.cards(), quoter) {
             Ok(msg) => msg,
             Err(e) => {
                 self.release(&outputs);
@@ -407,8 +439,8 @@ fn trees(
 
 /// Step 2c: take Q2 over the result (binding the challenge, the commitments and Q1), then build the trees for the
 /// openings. `quoter` must be the one that took Q1 (a different AK is rejected by the verifier). For outputs whose
-/// leaf digests are on the host (e.g. [`IterationOutput::kept`]); those of [`Node::compute`] go through
-/// [`Node::commit`].
+/// leaf digests are on the host (e.g. [`IterationOutput::kept`]), computed some other way: the message names no
+/// cards. Those of [`Node::compute`] go through [`Node::commit`], which names the node's cards.
 pub fn commit(
     started: &Started,
     outputs: Vec<IterationOutput>,
@@ -422,7 +454,7 @@ pub fn commit(
             "the leaf digests are still on the node's runtime: take Q2 with Node::commit".into(),
         ));
     }
-    let msg = quote_result(started, &outputs, quoter)?;
+    let msg = quote_result(started, &outputs, Vec::new(), quoter)?;
     let session = session(started, &msg, outputs)?;
     Ok((msg, session))
 }
@@ -431,6 +463,7 @@ pub fn commit(
 fn quote_result(
     started: &Started,
     outputs: &[IterationOutput],
+    cards: Vec<CardIdentity>,
     quoter: &mut dyn Quoter,
 ) -> Result<CommitMessage, CapacityError> {
     let w = started.challenge.workload;
@@ -442,7 +475,7 @@ fn quote_result(
         )));
     }
     let commitments: Vec<Commitment> = outputs.iter().map(|o| o.commitment).collect();
-    let rd = result_digest(&w, &commitments);
+    let rd = result_digest(&w, &commitments, &cards);
     let q2 = quoter.quote(&q2_qualifying_data(
         &started.challenge_digest,
         &rd,
@@ -454,6 +487,7 @@ fn quote_result(
         q1: started.q1.clone(),
         q2,
         commitments,
+        cards,
     })
 }
 

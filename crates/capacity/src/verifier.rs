@@ -10,7 +10,9 @@
 use crate::class::{find, BoundBasis, ClassSpec};
 use crate::error::CapacityError;
 use crate::row_check;
-use crate::wire::{Challenge, CommitMessage, OpeningsMessage, QuoteEvidence, SampleRequest};
+use crate::wire::{
+    CardIdentity, Challenge, CommitMessage, OpeningsMessage, QuoteEvidence, SampleRequest,
+};
 use crate::workload::{
     b_transposed, expected_rows, q1_qualifying_data, q2_qualifying_data, result_digest, work_seed,
     Workload,
@@ -145,6 +147,8 @@ pub struct Verdict {
     pub class: String,
     /// The number of cards claimed (the claim is "`cards` cards of `class`").
     pub cards: u32,
+    /// The cards the node named (device name and UUID, signed by Q2 with the result; not otherwise verified).
+    pub card_identities: Vec<CardIdentity>,
     /// The class's TPM-clock bound (ms).
     pub bound_ms: u64,
     /// `t2 − t1` from the verified quotes, when both verified.
@@ -402,7 +406,7 @@ pub fn judge(
     let mut c = Checks(Vec::new());
     if let Err(e) = challenge.validate() {
         c.push("challenge", false, format!("invalid challenge: {e}"));
-        return finish(c, class, None, observed_ms, None);
+        return finish(c, class, &commit.cards, None, observed_ms, None);
     }
     let w = challenge.workload;
     let cd = challenge.digest();
@@ -517,7 +521,7 @@ pub fn judge(
             Err(e) => e.clone(),
         },
     );
-    let rd = result_digest(&w, &commit.commitments);
+    let rd = result_digest(&w, &commit.commitments, &commit.cards);
     let q2 = verify_one(
         policy,
         ak.as_ref(),
@@ -635,6 +639,10 @@ pub fn judge(
         ),
     );
 
+    // The cards named: as many distinct GPUs as a GPU claim names cards, none twice.
+    let (cards_ok, cards_detail) = cards_check(class, &commit.cards);
+    c.push("cards", cards_ok, cards_detail);
+
     // The openings answer this request, which was made after this commitment.
     let req_ok = bool::from(request.commit_digest.ct_eq(&commit.digest()))
         && bool::from(openings.request_digest.ct_eq(&request.digest()))
@@ -697,6 +705,7 @@ pub fn judge(
     finish(
         c,
         class,
+        &commit.cards,
         tpm_elapsed,
         observed_ms,
         Some(("rows", rows.0, rows.1)),
@@ -754,9 +763,69 @@ fn rows_check(
     }
 }
 
+/// The `cards` check: the cards a node names for a claim of `class` (`CommitMessage::cards`). No nonzero UUID may
+/// be named twice; a GPU class (one with a published peak or a measured bound) must name at least as many distinct
+/// nonzero UUIDs as it claims cards. The names are the node's own (signed by Q2, not verified); what the check
+/// catches is a node that does not even claim the cards it is paid for.
+pub fn cards_check(class: &ClassSpec, cards: &[CardIdentity]) -> (bool, String) {
+    let gpus: Vec<&CardIdentity> = cards.iter().filter(|c| c.uuid != [0; 16]).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let twice: Vec<String> = gpus
+        .iter()
+        .filter(|c| !seen.insert(c.uuid))
+        .map(|c| hex_prefix(&c.uuid))
+        .collect();
+    let gpu_class = class.peak_tops.is_some() || matches!(class.basis, BoundBasis::Measured { .. });
+    let listed = cards
+        .iter()
+        .map(|c| {
+            if c.uuid == [0; 16] {
+                c.name.clone()
+            } else {
+                format!("{} ({})", c.name, hex_prefix(&c.uuid))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !twice.is_empty() {
+        return (false, format!("UUID named twice: {}", twice.join(", ")));
+    }
+    if gpu_class && (seen.len() as u64) < u64::from(class.card_count) {
+        return (
+            false,
+            format!(
+                "claims {} card(s) of {} and names {} GPU(s){}",
+                class.card_count,
+                class.name,
+                seen.len(),
+                if listed.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {listed}")
+                }
+            ),
+        );
+    }
+    (
+        true,
+        if cards.is_empty() {
+            "no cards named (a result computed outside a node's runtimes)".to_string()
+        } else {
+            format!("{} card(s) named: {listed}", cards.len())
+        },
+    )
+}
+
+/// The first 4 bytes of a UUID in hex, then an ellipsis.
+fn hex_prefix(uuid: &[u8; 16]) -> String {
+    let h: String = uuid[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{h}…")
+}
+
 fn finish(
     mut c: Checks,
     class: &ClassSpec,
+    named: &[CardIdentity],
     tpm_elapsed_ms: Option<u64>,
     observed_ms: Option<u64>,
     last: Option<(&'static str, bool, String)>,
@@ -768,9 +837,65 @@ fn finish(
         accepted: c.0.iter().all(|x| x.passed),
         class: class.name.clone(),
         cards: class.card_count,
+        card_identities: named.to_vec(),
         bound_ms: class.bound_ms,
         tpm_elapsed_ms,
         observed_ms,
         checks: c.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(name: &str, b: u8) -> CardIdentity {
+        CardIdentity {
+            name: name.into(),
+            uuid: [b; 16],
+        }
+    }
+
+    #[test]
+    fn a_gpu_claim_names_as_many_distinct_gpus_as_cards() {
+        let t = crate::class::builtin_classes();
+        let h = crate::class::find(&t, "h100-sxm").unwrap();
+        let h8 = h.for_cards(8).unwrap();
+        let eight: Vec<_> = (1..=8).map(|i| card("NVIDIA H100 80GB HBM3", i)).collect();
+        let (ok, detail) = cards_check(&h8, &eight);
+        assert!(ok, "{detail}");
+        assert!(
+            detail.starts_with("8 card(s) named: NVIDIA H100 80GB HBM3 (01010101…)"),
+            "{detail}"
+        );
+        // seven named for eight
+        let (ok, detail) = cards_check(&h8, &eight[..7]);
+        assert!(
+            !ok && detail.contains("claims 8 card(s) of h100-sxm and names 7 GPU(s)"),
+            "{detail}"
+        );
+        // one card named twice
+        let mut dup = eight.clone();
+        dup[7].uuid = dup[0].uuid;
+        let (ok, detail) = cards_check(&h8, &dup);
+        assert!(
+            !ok && detail.contains("UUID named twice: 01010101…"),
+            "{detail}"
+        );
+        // CPU runtimes (zero UUIDs) do not count as GPUs
+        let cpus = vec![card("cpu: x", 0); 8];
+        assert!(!cards_check(&h8, &cpus).0);
+        assert!(!cards_check(h, &[]).0);
+        // the cpu class and custom classes need no GPU, and may name none
+        let cpu = crate::class::find(&t, "cpu").unwrap().for_cards(2).unwrap();
+        assert!(cards_check(&cpu, &cpus[..2]).0);
+        let (ok, detail) = cards_check(&cpu, &[]);
+        assert!(ok && detail.starts_with("no cards named"), "{detail}");
+        // but never one UUID twice
+        assert!(!cards_check(&cpu, &[card("a", 5), card("b", 5)]).0);
+        // a measured class is a GPU class
+        let m = h.clone().with_measurement(800, 800, "x", &t).unwrap();
+        assert!(!cards_check(&m, &[]).0);
+        assert!(cards_check(&m, &eight[..1]).0);
     }
 }

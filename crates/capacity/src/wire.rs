@@ -13,11 +13,15 @@ use cuproof_core::encoding::{Reader, Writer};
 use cuproof_core::hash::tagged_sha256;
 use cuproof_core::DecodeError;
 
-/// Version of the [`CommitMessage`], [`SampleRequest`] and [`OpeningsMessage`] encodings.
+/// Version of the [`SampleRequest`] and [`OpeningsMessage`] encodings.
 pub const VERSION: u16 = 1;
 /// Version of the [`Challenge`] encoding: 2 added the card count (version 1, single-card only, is no longer
 /// accepted; it was never deployed).
 pub const CHALLENGE_VERSION: u16 = 2;
+/// Version of the [`CommitMessage`] encoding: 2 added the cards the node names (version 1 is no longer accepted).
+pub const COMMIT_VERSION: u16 = 2;
+/// Longest card name accepted.
+pub const MAX_CARD_NAME: usize = 256;
 /// Magic of a [`Challenge`].
 pub const MAGIC_CHALLENGE: &[u8; 4] = b"cpCH";
 /// Magic of a [`CommitMessage`].
@@ -42,10 +46,10 @@ fn header(w: &mut Writer, magic: &[u8; 4]) {
 }
 
 fn version_of(magic: &[u8; 4]) -> u16 {
-    if magic == MAGIC_CHALLENGE {
-        CHALLENGE_VERSION
-    } else {
-        VERSION
+    match magic {
+        MAGIC_CHALLENGE => CHALLENGE_VERSION,
+        MAGIC_COMMIT => COMMIT_VERSION,
+        _ => VERSION,
     }
 }
 
@@ -203,6 +207,24 @@ impl QuoteEvidence {
     }
 }
 
+/// A card the node says it worked on: its name and UUID as the driver reports them (for a CPU runtime, `cpu: ` and
+/// the CPU model, and a zero UUID). Bound into Q2 with the result, so the node's TPM signs the claim; nothing checks
+/// that it is true, but a claim of `N` cards must name `N` distinct GPUs, and a UUID named by two nodes is visible
+/// to whoever collects verdicts.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CardIdentity {
+    /// The device's name (e.g. `NVIDIA H100 80GB HBM3`), at most [`MAX_CARD_NAME`] bytes.
+    pub name: String,
+    /// The device's UUID (zero for a CPU runtime).
+    #[serde(serialize_with = "uuid_hex")]
+    pub uuid: [u8; 16],
+}
+
+fn uuid_hex<S: serde::Serializer>(uuid: &[u8; 16], s: S) -> Result<S::Ok, S::Error> {
+    let h: String = uuid.iter().map(|b| format!("{b:02x}")).collect();
+    s.serialize_str(&h)
+}
+
 /// Step 2, node → verifier: the two quotes and the commitment of the result.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitMessage {
@@ -216,11 +238,14 @@ pub struct CommitMessage {
     pub q2: QuoteEvidence,
     /// One commitment per iteration: `C_t`, one chunk per row.
     pub commitments: Vec<Commitment>,
+    /// The cards the node says it worked on, one per runtime (empty for a result computed some other way).
+    pub cards: Vec<CardIdentity>,
 }
 
 impl CommitMessage {
-    /// `magic "cpCM" ‖ version ‖ challenge_digest ‖ ak_public ‖ Q1 ‖ Q2 ‖ count:u32 ‖ count × commitment[42]`, each quote
-    /// `attest ‖ signature ‖ pcr_count:u32 ‖ pcr_count × (bank:u16 ‖ index:u8 ‖ value)` (byte strings u32-prefixed).
+    /// `magic "cpCM" ‖ version 2 ‖ challenge_digest ‖ ak_public ‖ Q1 ‖ Q2 ‖ count:u32 ‖ count × commitment[42] ‖
+    /// cards:u32 ‖ cards × (name ‖ uuid[16])`, each quote `attest ‖ signature ‖ pcr_count:u32 ‖ pcr_count × (bank:u16
+    /// ‖ index:u8 ‖ value)` (byte strings u32-prefixed).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
         header(&mut w, MAGIC_COMMIT);
@@ -230,6 +255,10 @@ impl CommitMessage {
         w.u32(self.commitments.len() as u32);
         for c in &self.commitments {
             w.raw(&c.to_bytes());
+        }
+        w.u32(self.cards.len() as u32);
+        for c in &self.cards {
+            w.str(&c.name).raw(&c.uuid);
         }
         w.into_bytes()
     }
@@ -253,6 +282,19 @@ impl CommitMessage {
                 })?;
                 commitments.push(c);
             }
+            let n = r.count("cards", MAX_CARDS as usize, 4 + 16)?;
+            let mut cards = Vec::with_capacity(n);
+            for _ in 0..n {
+                let name = r.str("card name", MAX_CARD_NAME)?;
+                let uuid: [u8; 16] =
+                    r.take(16)?
+                        .try_into()
+                        .map_err(|_| DecodeError::Inconsistent {
+                            what: "card uuid",
+                            why: "16 bytes".into(),
+                        })?;
+                cards.push(CardIdentity { name, uuid });
+            }
             r.finish()?;
             Ok(CommitMessage {
                 challenge_digest,
@@ -260,6 +302,7 @@ impl CommitMessage {
                 q1,
                 q2,
                 commitments,
+                cards,
             })
         };
         f(&mut r).map_err(CapacityError::decode("commit message"))
@@ -488,10 +531,33 @@ mod tests {
             q1: q.clone(),
             q2: q,
             commitments: vec![tree.commitment(), tree.commitment()],
+            cards: vec![
+                CardIdentity {
+                    name: "NVIDIA H100 80GB HBM3".into(),
+                    uuid: [7; 16],
+                },
+                CardIdentity {
+                    name: "cpu: x".into(),
+                    uuid: [0; 16],
+                },
+            ],
         };
         let b = cm.to_bytes();
         assert_eq!(CommitMessage::from_bytes(&b).unwrap(), cm);
         assert_strict(&b, CommitMessage::from_bytes);
+        // no cards (a result computed some other way); a name over the limit; more cards than a claim may name
+        let none = CommitMessage {
+            cards: Vec::new(),
+            ..cm.clone()
+        };
+        assert_eq!(CommitMessage::from_bytes(&none.to_bytes()).unwrap(), none);
+        let mut long = cm.clone();
+        long.cards[0].name = "x".repeat(MAX_CARD_NAME + 1);
+        assert!(CommitMessage::from_bytes(&long.to_bytes()).is_err());
+        let mut many = cm.clone();
+        many.cards = vec![cm.cards[0].clone(); MAX_CARDS as usize + 1];
+        assert!(CommitMessage::from_bytes(&many.to_bytes()).is_err());
+        assert_ne!(none.digest(), cm.digest());
 
         let sr = SampleRequest {
             commit_digest: cm.digest(),

@@ -110,7 +110,7 @@ pub const TAG_WORK_SEED: &[u8] = b"cuproof.capacity.work-seed.v1";
 pub const TAG_ITER_SEED: &[u8] = b"cuproof.capacity.iter-seed.v1";
 /// Domain tag of a quote's digest (attest and signature).
 pub const TAG_QUOTE: &[u8] = b"cuproof.capacity.quote.v1";
-/// Domain tag of the result digest (the list of iteration commitments).
+/// Domain tag of the result digest (the iteration commitments and the cards named).
 pub const TAG_RESULT: &[u8] = b"cuproof.capacity.result.v1";
 /// Domain tag of Q1's qualifying data.
 pub const TAG_Q1: &[u8] = b"cuproof.capacity.q1.v1";
@@ -145,14 +145,28 @@ pub fn quote_digest(attest: &[u8], signature: &[u8]) -> [u8; 32] {
     )
 }
 
-/// Digest of the result: `H("cuproof.capacity.result.v1", workload ‖ count:u32le ‖ commitment_0 ‖ …)` over the
-/// 42-byte encodings of the iteration commitments.
-pub fn result_digest(workload: &Workload, commitments: &[cuproof_core::Commitment]) -> [u8; 32] {
+/// Digest of the result: `H("cuproof.capacity.result.v1", workload ‖ count:u32le ‖ commitment_0 ‖ … ‖
+/// cards:u32le ‖ (len(name):u32le ‖ name ‖ uuid[16]) …)` over the 42-byte encodings of the iteration commitments and
+/// the cards the node names.
+pub fn result_digest(
+    workload: &Workload,
+    commitments: &[cuproof_core::Commitment],
+    cards: &[crate::wire::CardIdentity],
+) -> [u8; 32] {
     let enc: Vec<[u8; 42]> = commitments.iter().map(|c| c.to_bytes()).collect();
     let count = (commitments.len() as u32).to_le_bytes();
     let wl = workload.to_bytes();
     let mut parts: Vec<&[u8]> = vec![&wl, &count];
     parts.extend(enc.iter().map(|e| &e[..]));
+    let card_count = (cards.len() as u32).to_le_bytes();
+    let name_lens: Vec<[u8; 4]> = cards
+        .iter()
+        .map(|c| (c.name.len() as u32).to_le_bytes())
+        .collect();
+    parts.push(&card_count);
+    for (c, len) in cards.iter().zip(&name_lens) {
+        parts.extend([&len[..], c.name.as_bytes(), &c.uuid[..]]);
+    }
     tagged_sha256(TAG_RESULT, &parts)
 }
 

@@ -150,6 +150,7 @@ fn honest_cpu_node_is_accepted() {
         "clock-bound",
         "wall-clock",
         "commitments",
+        "cards",
         "sample-request",
         "openings",
         "rows",
@@ -365,6 +366,26 @@ fn two_cards_side_by_side_are_accepted_and_a_missing_card_is_caught() {
     assert!(v.accepted, "two honest cards rejected:\n{}", v.to_json());
     assert_eq!(v.cards, 2);
     assert!(v.check("challenge").unwrap().detail.contains("2 card(s)"));
+    // the node named its two runtimes (CPU: no UUID), and Q2 signed them with the result
+    assert_eq!(v.card_identities, n.cards());
+    assert_eq!(cm.cards.len(), 2);
+    assert!(cm
+        .cards
+        .iter()
+        .all(|c| c.name.starts_with("cpu: ") && c.uuid == [0; 16]));
+    assert!(v
+        .check("cards")
+        .unwrap()
+        .detail
+        .starts_with("2 card(s) named"));
+    // A card added to the message after Q2 breaks Q2's binding of the result.
+    let mut more = cm.clone();
+    more.cards.push(cuproof_capacity::wire::CardIdentity {
+        name: "NVIDIA H100 80GB HBM3".into(),
+        uuid: [9; 16],
+    });
+    let v = judge_transcript(&offline, &challenge, &more, &request, &openings, None).unwrap();
+    assert!(!v.check("q2").unwrap().passed, "{}", v.to_json());
     // each card's runtime logged the GEMMs of its own share
     for rt in n.runtimes() {
         let gemms = rt
