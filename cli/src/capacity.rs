@@ -57,6 +57,8 @@ fn capacity_policy(
                 accept_unmeasured_bounds: c.accept_unmeasured_bounds,
                 require_hardware_tpm: c.require_hardware_tpm,
                 require_safe_clock: c.require_safe_clock,
+                gpu_models: fp.gpu_models.clone(),
+                gpu_uuids: fp.gpu_uuids.clone(),
                 ..Policy::new(classes)
             }
         }

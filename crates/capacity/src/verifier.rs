@@ -56,6 +56,10 @@ pub struct Policy {
     pub require_hardware_tpm: bool,
     /// The kind of TPM the pinned AK was enrolled on (from the registrar's node record), if known.
     pub ak_tpm_kind: Option<TpmKind>,
+    /// Allowed GPU names (exact) for the cards a node names; empty: any (the policy file's `[gpu] models`).
+    pub gpu_models: Vec<String>,
+    /// Allowed GPU UUIDs for the cards a node names; empty: any (the policy file's `[gpu] uuids`).
+    pub gpu_uuids: Vec<[u8; 16]>,
 }
 
 impl Policy {
@@ -76,6 +80,8 @@ impl Policy {
             accept_unmeasured_bounds: true,
             require_hardware_tpm: false,
             ak_tpm_kind: None,
+            gpu_models: Vec::new(),
+            gpu_uuids: Vec::new(),
         }
     }
 
@@ -640,7 +646,7 @@ pub fn judge(
     );
 
     // The cards named: as many distinct GPUs as a GPU claim names cards, none twice.
-    let (cards_ok, cards_detail) = cards_check(class, &commit.cards);
+    let (cards_ok, cards_detail) = cards_check(policy, class, &commit.cards);
     c.push("cards", cards_ok, cards_detail);
 
     // The openings answer this request, which was made after this commitment.
@@ -765,10 +771,25 @@ fn rows_check(
 
 /// The `cards` check: the cards a node names for a claim of `class` (`CommitMessage::cards`). No nonzero UUID may
 /// be named twice; a GPU class (one with a published peak or a measured bound) must name at least as many distinct
-/// nonzero UUIDs as it claims cards. The names are the node's own (signed by Q2, not verified); what the check
-/// catches is a node that does not even claim the cards it is paid for.
-pub fn cards_check(class: &ClassSpec, cards: &[CardIdentity]) -> (bool, String) {
+/// nonzero UUIDs as it claims cards; every GPU named must be in the policy's non-empty `gpu_models` / `gpu_uuids`.
+/// The names are the node's own (signed by Q2, not verified); what the check catches is a node that does not even
+/// claim the cards it is paid for, or claims cards the policy does not allow.
+pub fn cards_check(policy: &Policy, class: &ClassSpec, cards: &[CardIdentity]) -> (bool, String) {
     let gpus: Vec<&CardIdentity> = cards.iter().filter(|c| c.uuid != [0; 16]).collect();
+    let unlisted: Vec<String> = gpus
+        .iter()
+        .filter(|c| {
+            !((policy.gpu_models.is_empty() || policy.gpu_models.contains(&c.name))
+                && (policy.gpu_uuids.is_empty() || policy.gpu_uuids.contains(&c.uuid)))
+        })
+        .map(|c| format!("{} ({})", c.name, hex_prefix(&c.uuid)))
+        .collect();
+    if !unlisted.is_empty() {
+        return (
+            false,
+            format!("GPU(s) the policy does not allow: {}", unlisted.join(", ")),
+        );
+    }
     let mut seen = std::collections::BTreeSet::new();
     let twice: Vec<String> = gpus
         .iter()
@@ -859,17 +880,18 @@ mod tests {
     #[test]
     fn a_gpu_claim_names_as_many_distinct_gpus_as_cards() {
         let t = crate::class::builtin_classes();
+        let dev = Policy::new(t.clone());
         let h = crate::class::find(&t, "h100-sxm").unwrap();
         let h8 = h.for_cards(8).unwrap();
         let eight: Vec<_> = (1..=8).map(|i| card("NVIDIA H100 80GB HBM3", i)).collect();
-        let (ok, detail) = cards_check(&h8, &eight);
+        let (ok, detail) = cards_check(&dev, &h8, &eight);
         assert!(ok, "{detail}");
         assert!(
             detail.starts_with("8 card(s) named: NVIDIA H100 80GB HBM3 (01010101…)"),
             "{detail}"
         );
         // seven named for eight
-        let (ok, detail) = cards_check(&h8, &eight[..7]);
+        let (ok, detail) = cards_check(&dev, &h8, &eight[..7]);
         assert!(
             !ok && detail.contains("claims 8 card(s) of h100-sxm and names 7 GPU(s)"),
             "{detail}"
@@ -877,25 +899,42 @@ mod tests {
         // one card named twice
         let mut dup = eight.clone();
         dup[7].uuid = dup[0].uuid;
-        let (ok, detail) = cards_check(&h8, &dup);
+        let (ok, detail) = cards_check(&dev, &h8, &dup);
         assert!(
             !ok && detail.contains("UUID named twice: 01010101…"),
             "{detail}"
         );
         // CPU runtimes (zero UUIDs) do not count as GPUs
         let cpus = vec![card("cpu: x", 0); 8];
-        assert!(!cards_check(&h8, &cpus).0);
-        assert!(!cards_check(h, &[]).0);
+        assert!(!cards_check(&dev, &h8, &cpus).0);
+        assert!(!cards_check(&dev, h, &[]).0);
         // the cpu class and custom classes need no GPU, and may name none
         let cpu = crate::class::find(&t, "cpu").unwrap().for_cards(2).unwrap();
-        assert!(cards_check(&cpu, &cpus[..2]).0);
-        let (ok, detail) = cards_check(&cpu, &[]);
+        assert!(cards_check(&dev, &cpu, &cpus[..2]).0);
+        let (ok, detail) = cards_check(&dev, &cpu, &[]);
         assert!(ok && detail.starts_with("no cards named"), "{detail}");
         // but never one UUID twice
-        assert!(!cards_check(&cpu, &[card("a", 5), card("b", 5)]).0);
+        assert!(!cards_check(&dev, &cpu, &[card("a", 5), card("b", 5)]).0);
         // a measured class is a GPU class
         let m = h.clone().with_measurement(800, 800, "x", &t).unwrap();
-        assert!(!cards_check(&m, &[]).0);
-        assert!(cards_check(&m, &eight[..1]).0);
+        assert!(!cards_check(&dev, &m, &[]).0);
+        assert!(cards_check(&dev, &m, &eight[..1]).0);
+        // the policy's GPU lists: every GPU named must be allowed (CPU runtimes are not GPUs)
+        let mut models = dev.clone();
+        models.gpu_models = vec!["NVIDIA H100 80GB HBM3".into()];
+        assert!(cards_check(&models, &h8, &eight).0);
+        let mut other = eight.clone();
+        other[3].name = "NVIDIA A100-SXM4-80GB".into();
+        let (ok, detail) = cards_check(&models, &h8, &other);
+        assert!(
+            !ok && detail.contains("does not allow: NVIDIA A100-SXM4-80GB (04040404…)"),
+            "{detail}"
+        );
+        assert!(cards_check(&models, &cpu, &cpus[..2]).0);
+        let mut uuids = dev.clone();
+        uuids.gpu_uuids = eight.iter().map(|c| c.uuid).collect();
+        assert!(cards_check(&uuids, &h8, &eight).0);
+        uuids.gpu_uuids.pop();
+        assert!(!cards_check(&uuids, &h8, &eight).0);
     }
 }
