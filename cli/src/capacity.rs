@@ -90,12 +90,21 @@ pub fn new(class: &str, cards: u32, policy: Option<&Path>, out: &Path) -> CliRes
     Ok(0)
 }
 
-/// One runtime per claimed card: the CPU backend `cards` times where no GPU is usable, else GPUs `0..cards`
-/// (exit 3 when the node has fewer).
-fn node_runtimes(cards: u32) -> CliResult<Vec<cuproof::Runtime>> {
-    let (first, _) = cuproof::Runtime::auto();
+/// One runtime per claimed card: the CPU backend `cards` times where no GPU is usable (with a warning when the work
+/// is `timed` for a GPU class), else GPUs `0..cards` (exit 3 when the node has fewer).
+fn node_runtimes(ch: &Challenge, timed: bool) -> CliResult<Vec<cuproof::Runtime>> {
+    let cards = ch.cards;
+    let (first, why) = cuproof::Runtime::auto();
     let mut v = Vec::with_capacity(cards as usize);
     if first.backend() == cuproof_core::log::Backend::Cpu {
+        if timed && ch.class != "cpu" {
+            // the node can still answer, but a GPU class's bound is far beyond a CPU
+            eprintln!(
+                "cuproof: warning: answering a {} challenge on the CPU backend ({}): it will miss the bound",
+                ch.class,
+                why.map_or_else(|| "no GPU".to_string(), |e| e.to_string())
+            );
+        }
         v.push(first);
         v.extend((1..cards).map(|_| cuproof::Runtime::cpu()));
         return Ok(v);
@@ -116,7 +125,7 @@ fn node_runtimes(cards: u32) -> CliResult<Vec<cuproof::Runtime>> {
 pub fn commit(challenge: &Path, ak: Option<&Path>, out: &Path) -> CliResult<i32> {
     let ch = load(challenge, "challenge", Challenge::from_bytes)?;
     let mut session = crate::node::NodeSession::open(ak)?;
-    let mut worker = node::Node::with_runtimes(node_runtimes(ch.cards)?).map_err(cap)?;
+    let mut worker = node::Node::with_runtimes(node_runtimes(&ch, true)?).map_err(cap)?;
     let (tpm, akh) = (&mut session.tpm, &session.ak);
     let mut quoter = TpmQuoter::new(tpm, akh);
     let started = node::begin(&ch, &mut quoter).map_err(|e| CliError::env(e.to_string()))?;
@@ -152,7 +161,7 @@ pub fn open(challenge: &Path, commit: &Path, rows: &Path, out: &Path) -> CliResu
     let ch = load(challenge, "challenge", Challenge::from_bytes)?;
     let cm = load(commit, "commit message", CommitMessage::from_bytes)?;
     let req = load(rows, "row request", SampleRequest::from_bytes)?;
-    let mut worker = node::Node::with_runtimes(node_runtimes(ch.cards)?).map_err(cap)?;
+    let mut worker = node::Node::with_runtimes(node_runtimes(&ch, false)?).map_err(cap)?;
     let session = node::resume(&ch, &cm, &mut worker).map_err(cap)?;
     let op = session.open(&req).map_err(cap)?;
     write_file(out, &op.to_bytes(), "openings")?;
