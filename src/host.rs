@@ -6,6 +6,7 @@
 #![allow(unsafe_code)]
 
 use crate::error::RuntimeError;
+pub use crate::kernels::freivalds::Operands;
 use cuproof_core::commitment::CommitParams;
 
 #[cfg(target_os = "linux")]
@@ -258,25 +259,18 @@ fn host_gemm(
 /// Freivalds vectors `(y, z, w)` of `kernels/freivalds.cuh` for the given `r`.
 #[allow(clippy::type_complexity)]
 pub fn freivalds(
-    a: &[i8],
-    bt: &[i8],
-    c: &[i32],
+    ops: Operands<'_>,
     r: &[u64],
-    m: usize,
-    n: usize,
-    k: usize,
 ) -> Result<(Vec<u64>, Vec<u64>, Vec<u64>), RuntimeError> {
-    crate::kernels::gemm::check_shape(a.len(), bt.len(), m, n, k)?;
-    if c.len() != m * n || r.len() != n {
+    let ((a, bt, c), (m, n, k)) = ((ops.a(), ops.bt(), ops.c()), ops.shape());
+    if r.len() != n {
         return Err(RuntimeError::Shape(format!(
-            "freivalds: C has {} elements, r {}; expected {} and {n}",
-            c.len(),
-            r.len(),
-            m * n
+            "freivalds: r has {} entries, expected {n}",
+            r.len()
         )));
     }
     let (mut y, mut z, mut w) = (vec![0u64; k], vec![0u64; m], vec![0u64; m]);
-    // SAFETY: all lengths checked above; dims fit in u32 (check_shape).
+    // SAFETY: Operands fixed a (m·k), bt (n·k), c (m·n) with dims < 2^32; r has n entries (checked).
     unsafe {
         ffi::cuproof_host_freivalds(
             a.as_ptr(),
@@ -311,7 +305,7 @@ pub fn freivalds_dp2a(
     let p = crate::kernels::freivalds::P;
     if r.len() != n || !k.is_multiple_of(4) || slice_start > n || r.iter().any(|&x| x >= p) {
         return Err(RuntimeError::Shape(format!(
-            "freivalds (dp2a): r has {} entries for n = {n}, k = {k} (a multiple of 4), slice start {slice_start},              residues below p",
+            "freivalds (dp2a): r has {} entries for n = {n}, k = {k} (a multiple of 4), slice start {slice_start}, residues below p",
             r.len()
         )));
     }
@@ -373,21 +367,16 @@ pub fn fvq_item(
 /// schedule and counters: `order` is the order in which the queue positions' items complete (a permutation of
 /// `0..items`, as the device's warps might finish them). Returns `(u, v, [u·v, s·w])`, or an error if the order
 /// is not a permutation, two positions decode to one item, or a column group's counters did not complete.
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+#[allow(clippy::type_complexity)]
 pub fn freivalds_queue(
-    a: &[i8],
-    bt: &[i8],
-    c: &[i32],
+    ops: Operands<'_>,
     r: &[u64],
     s: &[u64],
-    m: usize,
-    n: usize,
-    k: usize,
     shape: &crate::kernels::freivalds::queue::Shape,
     order: &[u32],
 ) -> Result<(Vec<u64>, Vec<u64>, [u64; 2]), RuntimeError> {
-    use crate::kernels::freivalds::{self, queue, P};
-    freivalds::check(a, bt, c, m, n, k)?;
+    use crate::kernels::freivalds::{queue, P};
+    let ((a, bt, c), (m, n, k)) = ((ops.a(), ops.bt(), ops.c()), ops.shape());
     let items = shape.items(m, n, k)?;
     let total = (items.col_items + items.cr_items) as usize;
     if r.len() != n || s.len() != m || order.len() != total || r.iter().chain(s).any(|&x| x >= P) {
@@ -404,7 +393,7 @@ pub fn freivalds_queue(
     let mut ctr = vec![0u32; 3 * items.groups as usize];
     let mut seen = vec![0u8; total];
     let mut out = [0u64; 2];
-    // SAFETY: freivalds::check and the checks above fix every length the C function reads or writes: a m·k, bt n·k,
+    // SAFETY: Operands (freivalds::check) and the checks above fix every length the C function reads or writes: a m·k, bt n·k,
     // c m·n, r n, s m, order `total` entries (dims < 2^31, total < 2^31: Shape::items); u, v k; the partials
     // slices·k; ctr 3·groups; seen `total`; out 2.
     let rc = unsafe {
@@ -483,30 +472,23 @@ pub fn y_from_slices(parts: &[u64], slices: usize, k: usize) -> Result<Vec<u64>,
 
 /// Freivalds vectors `(y, z, w)` of the tensor-core kernels (`kernels/freivalds_tc.cuh`, emulated mma) for the
 /// given `r`, sliced as `plan` says.
-#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+#[allow(clippy::type_complexity)]
 pub fn freivalds_tc(
-    a: &[i8],
-    bt: &[i8],
-    c: &[i32],
+    ops: Operands<'_>,
     r: &[u64],
-    m: usize,
-    n: usize,
-    k: usize,
     plan: &crate::kernels::freivalds::tc::Plan,
 ) -> Result<(Vec<u64>, Vec<u64>, Vec<u64>), RuntimeError> {
-    crate::kernels::gemm::check_shape(a.len(), bt.len(), m, n, k)?;
-    if c.len() != m * n || r.len() != n || !plan.fits(m, n, k) {
+    let ((a, bt, c), (m, n, k)) = ((ops.a(), ops.bt(), ops.c()), ops.shape());
+    if r.len() != n || !plan.fits(m, n, k) {
         return Err(RuntimeError::Shape(format!(
-            "freivalds (tensor cores): C has {} elements, r {}; expected {} and {n}, k % 16 == 0, n % 4 == 0 \
-             and a plan that fits ({plan:?})",
-            c.len(),
-            r.len(),
-            m * n
+            "freivalds (tensor cores): r has {} entries, expected {n}; k % 16 == 0, n % 4 == 0 and a plan that \
+             fits ({plan:?})",
+            r.len()
         )));
     }
     let (mut y, mut z, mut w) = (vec![0u64; k], vec![0u64; m], vec![0u64; m]);
-    // SAFETY: all lengths checked above; dims fit in u32 (applies); the C side reads A (m*k), Bt (n*k), C (m*n),
-    // r (n) and writes y (k), z (m), w (m).
+    // SAFETY: Operands fixed A (m*k), Bt (n*k), C (m*n) with dims < 2^32, r has n entries (checked); the C side
+    // reads those and writes y (k), z (m), w (m).
     let rc = unsafe {
         ffi::cuproof_host_freivalds_tc(
             a.as_ptr(),

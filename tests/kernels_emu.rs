@@ -25,6 +25,18 @@ struct Case {
     bil_bad: freivalds::BilinearOutcome,
 }
 
+impl Case {
+    /// A, Bᵀ and the true C.
+    fn ops(&self) -> freivalds::Operands<'_> {
+        freivalds::Operands::new(&self.a, &self.bt, &self.c, self.m, self.n, self.k).unwrap()
+    }
+
+    /// A, Bᵀ and the C with one wrong entry.
+    fn bad_ops(&self) -> freivalds::Operands<'_> {
+        self.ops().with_c(&self.bad).unwrap()
+    }
+}
+
 fn case(rng: &mut ChaCha20Rng, m: usize, n: usize, k: usize) -> Case {
     let mut bytes = |len: usize| -> Vec<i8> {
         let mut v = vec![0u8; len];
@@ -101,14 +113,13 @@ fn emulated_chain_kernels_match_twin() {
                 cr_threads: 96,
             },
         ] {
-            let got = emu::freivalds_chain(&t.a, &t.bt, &t.c, &t.r, m, n, k, launch).unwrap();
+            let got = emu::freivalds_chain(t.ops(), &t.r, launch).unwrap();
             assert_eq!(
                 got,
                 (t.twin.y.clone(), t.twin.z.clone(), t.twin.w.clone()),
                 "{m}x{n}x{k} {launch:?}"
             );
-            let (_, z, w) =
-                emu::freivalds_chain(&t.a, &t.bt, &t.bad, &t.r, m, n, k, launch).unwrap();
+            let (_, z, w) = emu::freivalds_chain(t.bad_ops(), &t.r, launch).unwrap();
             assert_ne!(z, w, "tampered C accepted: {m}x{n}x{k} {launch:?}");
         }
     }
@@ -161,8 +172,7 @@ fn emulated_queue_kernel_matches_twin_on_every_entry_and_grid() {
             };
             // two launches on the same counters: the second finds what the first left (all zero)
             let (u, v, out, times) =
-                emu::freivalds_queue(&t.a, &t.bt, &t.c, &t.r, &t.s, m, n, k, &shape, grid, 2)
-                    .unwrap();
+                emu::freivalds_queue(t.ops(), &t.r, &t.s, &shape, grid, 2).unwrap();
             assert_eq!(
                 (&u, &v, out),
                 (&t.bil.u, &t.bil.v, [t.bil.lhs, t.bil.rhs]),
@@ -172,8 +182,7 @@ fn emulated_queue_kernel_matches_twin_on_every_entry_and_grid() {
             // every warp wrote its start and end, in order
             assert!(times.chunks(2).all(|p| p[0] > 0 && p[0] <= p[1]));
             let (_, _, out, _) =
-                emu::freivalds_queue(&t.a, &t.bt, &t.bad, &t.r, &t.s, m, n, k, &shape, grid, 1)
-                    .unwrap();
+                emu::freivalds_queue(t.bad_ops(), &t.r, &t.s, &shape, grid, 1).unwrap();
             assert_eq!(out, [t.bil_bad.lhs, t.bil_bad.rhs]);
             assert_ne!(out[0], out[1], "tampered C accepted: {shape:?}");
         }
@@ -187,20 +196,13 @@ fn emulated_kernels_refuse_bad_shapes() {
         cr_threads: 48,
         ..ChainLaunch::default()
     };
-    assert!(emu::freivalds_chain(&t.a, &t.bt, &t.c, &t.r, 4, 4, 8, bad_launch).is_err());
-    assert!(emu::freivalds_chain(
-        &t.a,
-        &t.bt,
-        &t.c,
-        &t.r[..3],
-        4,
-        4,
-        8,
-        ChainLaunch::default()
-    )
-    .is_err());
+    assert!(emu::freivalds_chain(t.ops(), &t.r, bad_launch).is_err());
+    assert!(emu::freivalds_chain(t.ops(), &t.r[..3], ChainLaunch::default()).is_err());
+    // operands that do not fit their shape never reach a kernel
+    assert!(freivalds::Operands::new(&t.a, &t.bt, &t.c, 4, 4, 9).is_err());
+    assert!(t.ops().with_c(&t.c[..15]).is_err());
     let shape = freivalds::queue::Shape::default();
-    assert!(emu::freivalds_queue(&t.a, &t.bt, &t.c, &t.r, &t.s, 4, 4, 8, &shape, 0, 1).is_err());
+    assert!(emu::freivalds_queue(t.ops(), &t.r, &t.s, &shape, 0, 1).is_err());
     assert!(emu::freivalds_br_fused(&t.bt, &t.r, 4, 8, 0, 1).is_err());
     // SAFETY: no arguments; an unknown entry is refused before anything runs.
     let f = unsafe {
@@ -315,13 +317,13 @@ fn emulated_tensor_core_freivalds_matches_twin_under_its_plans() {
         let t = case(&mut g, m, n, k);
         for sms in [1, 8, 132] {
             let plan = tc::plan(m, n, k, sms).unwrap();
-            let got = emu::freivalds_tc(&t.a, &t.bt, &t.c, &t.r, m, n, k, &plan).unwrap();
+            let got = emu::freivalds_tc(t.ops(), &t.r, &plan).unwrap();
             assert_eq!(
                 got,
                 (t.twin.y.clone(), t.twin.z.clone(), t.twin.w.clone()),
                 "{m}x{n}x{k} {plan:?}"
             );
-            let (_, z, w) = emu::freivalds_tc(&t.a, &t.bt, &t.bad, &t.r, m, n, k, &plan).unwrap();
+            let (_, z, w) = emu::freivalds_tc(t.bad_ops(), &t.r, &plan).unwrap();
             assert_ne!(z, w, "tampered C accepted: {m}x{n}x{k} {plan:?}");
             ran += 1;
         }

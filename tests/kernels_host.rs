@@ -24,6 +24,18 @@ fn random_i8(r: &mut ChaCha20Rng, n: usize) -> Vec<i8> {
     random_bytes(r, n).into_iter().map(|b| b as i8).collect()
 }
 
+/// Operands that must fit their shape.
+fn ops<'a>(
+    a: &'a [i8],
+    bt: &'a [i8],
+    c: &'a [i32],
+    m: usize,
+    n: usize,
+    k: usize,
+) -> freivalds::Operands<'a> {
+    freivalds::Operands::new(a, bt, c, m, n, k).expect("operands fit the shape")
+}
+
 #[test]
 fn permutation_matches_keccak_crate() {
     let mut r = rng();
@@ -259,7 +271,7 @@ fn freivalds_host_build_matches_twin_and_catches_errors() {
         assert!(rv.iter().all(|&x| x < freivalds::P));
         let twin = freivalds::freivalds_cpu(&a, &bt, &c, m, n, k, &seed).unwrap();
         assert!(twin.accept);
-        let (y, z, w) = host::freivalds(&a, &bt, &c, &rv, m, n, k).unwrap();
+        let (y, z, w) = host::freivalds(ops(&a, &bt, &c, m, n, k), &rv).unwrap();
         assert_eq!((y, z, w), (twin.y.clone(), twin.z.clone(), twin.w.clone()));
         // one wrong entry anywhere is caught
         let mut bad = c.clone();
@@ -267,7 +279,7 @@ fn freivalds_host_build_matches_twin_and_catches_errors() {
         bad[idx] = bad[idx].wrapping_add(1);
         let out = freivalds::freivalds_cpu(&a, &bt, &bad, m, n, k, &seed).unwrap();
         assert!(!out.accept, "tampered C accepted ({m}x{n}x{k})");
-        let (_, hz, hw) = host::freivalds(&a, &bt, &bad, &rv, m, n, k).unwrap();
+        let (_, hz, hw) = host::freivalds(ops(&a, &bt, &bad, m, n, k), &rv).unwrap();
         assert_ne!(hz, hw);
     }
 }
@@ -287,10 +299,10 @@ fn bilinear_check_host_build_matches_twin_and_catches_errors() {
         let twin = freivalds::bilinear_cpu(&a, &bt, &c, m, n, k, &seed).unwrap();
         assert!(twin.accept && twin.lhs == twin.rhs);
         // v and w are the chain check's y and w: the same kernels
-        let (y, _, w) = host::freivalds(&a, &bt, &c, &rv, m, n, k).unwrap();
+        let (y, _, w) = host::freivalds(ops(&a, &bt, &c, m, n, k), &rv).unwrap();
         assert_eq!((&y, &w), (&twin.v, &twin.w));
         // u = sᵀA is B·r's kernel run on A (m rows of k) with s: the host build's y with Bt := A
-        let (u, _, _) = host::freivalds(&vec![0; k], &a, &vec![0; m], &s, 1, m, k).unwrap();
+        let (u, _, _) = host::freivalds(ops(&vec![0; k], &a, &vec![0; m], 1, m, k), &s).unwrap();
         assert_eq!(u, twin.u);
         // the dot products as the kernel sums them (1,024 strided partial sums), and in any other order
         assert_eq!(
@@ -358,14 +370,16 @@ fn bilinear_queue_schedule_matches_twin_in_any_completion_order() {
             let total = (items.col_items + items.cr_items) as usize;
             for order in completion_orders(&mut r, total) {
                 let (u, v, out) =
-                    host::freivalds_queue(&a, &bt, &c, &rv, &s, m, n, k, &shape, &order).unwrap();
+                    host::freivalds_queue(ops(&a, &bt, &c, m, n, k), &rv, &s, &shape, &order)
+                        .unwrap();
                 assert_eq!(
                     (&u, &v, out),
                     (&twin.u, &twin.v, [twin.lhs, twin.rhs]),
                     "{m}x{n}x{k} {shape:?}"
                 );
                 let (_, _, out) =
-                    host::freivalds_queue(&a, &bt, &bad, &rv, &s, m, n, k, &shape, &order).unwrap();
+                    host::freivalds_queue(ops(&a, &bt, &bad, m, n, k), &rv, &s, &shape, &order)
+                        .unwrap();
                 assert_eq!(out, [twin_bad.lhs, twin_bad.rhs]);
                 assert_ne!(
                     out[0], out[1],
@@ -456,9 +470,9 @@ fn bilinear_queue_places_every_item_once_with_a_tail_of_cr_items() {
     let total = (small.col_items + small.cr_items) as usize;
     let mut order: Vec<u32> = (0..total as u32).collect();
     order[total - 1] = 0;
-    assert!(host::freivalds_queue(&a, &bt, &c, &rv, &s, m, n, k, &shape, &order).is_err());
+    assert!(host::freivalds_queue(ops(&a, &bt, &c, m, n, k), &rv, &s, &shape, &order).is_err());
     order.pop();
-    assert!(host::freivalds_queue(&a, &bt, &c, &rv, &s, m, n, k, &shape, &order).is_err());
+    assert!(host::freivalds_queue(ops(&a, &bt, &c, m, n, k), &rv, &s, &shape, &order).is_err());
     // shapes the kernel cannot take
     for bad in [
         freivalds::queue::Shape { per: 2, ..shape },
@@ -608,7 +622,7 @@ fn freivalds_limb_accumulators_are_exact_at_the_extremes() {
         .map(|i| mod_p((0..n).map(|j| c[i * n + j] as i128 * rv[j] as i128).sum()))
         .collect();
     assert_eq!(
-        host::freivalds(&a, &bt, &c, &rv, m, n, k).unwrap(),
+        host::freivalds(ops(&a, &bt, &c, m, n, k), &rv).unwrap(),
         (y, z, w)
     );
 }
@@ -631,7 +645,7 @@ fn freivalds_dp2a_grouping_matches_the_limb_accumulators() {
     ] {
         let (a, bt, c, seed) = freivalds_case(&mut r, m, n, k);
         let rv = freivalds::r_vector(&seed, n);
-        let (y, z, _) = host::freivalds(&a, &bt, &c, &rv, m, n, k).unwrap();
+        let (y, z, _) = host::freivalds(ops(&a, &bt, &c, m, n, k), &rv).unwrap();
         let twin = freivalds::freivalds_cpu(&a, &bt, &c, m, n, k, &seed).unwrap();
         assert_eq!((&y, &z), (&twin.y, &twin.z));
         for split in [0, 1, n / 2, n.saturating_sub(1), n] {
@@ -720,7 +734,7 @@ fn freivalds_tensor_core_kernels_match_twin_under_any_slicing() {
             freivalds::tc::ROWS_STEP,
         ));
         for plan in &plans {
-            let got = host::freivalds_tc(&a, &bt, &c, &rv, m, n, k, plan).unwrap();
+            let got = host::freivalds_tc(ops(&a, &bt, &c, m, n, k), &rv, plan).unwrap();
             assert_eq!(
                 got,
                 (twin.y.clone(), twin.z.clone(), twin.w.clone()),
@@ -730,7 +744,7 @@ fn freivalds_tensor_core_kernels_match_twin_under_any_slicing() {
         let mut bad = c.clone();
         let idx = r.gen_range(0..bad.len());
         bad[idx] = bad[idx].wrapping_add(1 << r.gen_range(0..31));
-        let (_, hz, hw) = host::freivalds_tc(&a, &bt, &bad, &rv, m, n, k, &plans[1]).unwrap();
+        let (_, hz, hw) = host::freivalds_tc(ops(&a, &bt, &bad, m, n, k), &rv, &plans[1]).unwrap();
         assert_ne!(hz, hw, "tampered C accepted ({m}x{n}x{k})");
     }
 }
@@ -768,7 +782,7 @@ fn freivalds_tensor_core_sums_are_exact_at_the_extremes() {
     );
     let twin = freivalds::freivalds_with_r(&a, &bt, &c, &rv, m, n, k);
     assert_eq!(
-        host::freivalds_tc(&a, &bt, &c, &rv, m, n, k, &plan).unwrap(),
+        host::freivalds_tc(ops(&a, &bt, &c, m, n, k), &rv, &plan).unwrap(),
         (twin.y, twin.z, twin.w)
     );
     // A·y over rows of 2^16 + 256 bytes in one slice, C·r over rows of 4 * 9000 bytes (one fold and a tail)
@@ -792,7 +806,7 @@ fn freivalds_tensor_core_sums_are_exact_at_the_extremes() {
     );
     let twin = freivalds::freivalds_with_r(&a, &bt, &c, &rv, m, n, k);
     assert_eq!(
-        host::freivalds_tc(&a, &bt, &c, &rv, m, n, k, &plan).unwrap(),
+        host::freivalds_tc(ops(&a, &bt, &c, m, n, k), &rv, &plan).unwrap(),
         (twin.y, twin.z, twin.w)
     );
 }
@@ -830,7 +844,7 @@ fn freivalds_tensor_core_plan_is_sound() {
     assert!(freivalds::tc::plan(4, 6, 16, 1).is_err());
     assert!(freivalds::tc::plan(4, 8, 24, 1).is_err());
     assert!(
-        host::freivalds_tc(&[0; 16], &[0; 64], &[0; 4], &[0; 4], 1, 4, 16, &{
+        host::freivalds_tc(ops(&[0; 16], &[0; 64], &[0; 4], 1, 4, 16), &[0; 4], &{
             let mut p = freivalds::tc::plan(1, 4, 16, 1).unwrap();
             p.br_per = 33;
             p

@@ -6,7 +6,7 @@
 //! concurrent blocks, the GPU's weaker memory ordering, inline PTX (the tensor-core kernels are not in this build).
 
 use crate::error::RuntimeError;
-use crate::kernels::freivalds::{self, queue, P};
+use crate::kernels::freivalds::{self, queue, Operands, P};
 use crate::kernels::merkle::{self, CommitBuffers, CommitSchedule};
 use crate::kernels::{fill, gemm};
 use crate::runtime::Arg;
@@ -101,16 +101,8 @@ impl Default for ChainLaunch {
     }
 }
 
-fn check_operands(
-    a: &[i8],
-    bt: &[i8],
-    c: &[i32],
-    r: &[u64],
-    m: usize,
-    n: usize,
-    k: usize,
-) -> Result<(), RuntimeError> {
-    freivalds::check(a, bt, c, m, n, k)?;
+/// `r` as the kernels take it: n residues below p.
+fn check_r(r: &[u64], n: usize) -> Result<(), RuntimeError> {
     if r.len() != n || r.iter().any(|&x| x >= P) {
         return Err(RuntimeError::Shape(format!(
             "emulated freivalds: r has {} entries (residues) for n = {n}",
@@ -168,18 +160,14 @@ fn host_out<T>(v: &mut [T]) -> Arg {
 
 /// `(y, z, w)` of the chain check's four kernels (B·r partials, slice sum, A·y, C·r) under `launch`, each with the
 /// CUDA backend's grid and block ([`freivalds::grid`], [`freivalds::cr_launch`]).
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+#[allow(clippy::type_complexity)]
 pub fn freivalds_chain(
-    a: &[i8],
-    bt: &[i8],
-    c: &[i32],
+    ops: Operands<'_>,
     r: &[u64],
-    m: usize,
-    n: usize,
-    k: usize,
     launch: ChainLaunch,
 ) -> Result<(Vec<u64>, Vec<u64>, Vec<u64>), RuntimeError> {
-    check_operands(a, bt, c, r, m, n, k)?;
+    let ((a, bt, c), (m, n, k)) = ((ops.a(), ops.bt(), ops.c()), ops.shape());
+    check_r(r, n)?;
     let slices = launch.slices;
     if !(1..=freivalds::SLICES).contains(&slices) {
         return Err(RuntimeError::Shape(format!(
@@ -229,7 +217,7 @@ pub fn freivalds_chain(
             vec![host_ptr(c), host_ptr(r), m32, n32, host_out(&mut w)],
         ),
     ];
-    // SAFETY: check_operands fixed a (m·k), bt (n·k), c (m·n), r (n) with dims < 2^32; the partials hold
+    // SAFETY: Operands fixed a (m·k), bt (n·k), c (m·n) with dims < 2^32, check_r r (n); the partials hold
     // slices·k, y k and z, w m words, all alive until the end of this function. The kernels write only through
     // the output pointers (part, y, z, w), which no other reference reads meanwhile.
     unsafe { run_freivalds(&launches)? };
@@ -352,21 +340,17 @@ pub fn freivalds_bilinear(
 /// What the bilinear queue kernel computes with `grid` blocks, all of them in flight at once (they race for the
 /// queue and for being the last block), launched `runs` times on the same counters (each launch must leave them
 /// zero): `(u, v, [u·v, s·w], per-warp [start, end] times of the last launch)`.
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+#[allow(clippy::type_complexity)]
 pub fn freivalds_queue(
-    a: &[i8],
-    bt: &[i8],
-    c: &[i32],
+    ops: Operands<'_>,
     r: &[u64],
     s: &[u64],
-    m: usize,
-    n: usize,
-    k: usize,
     shape: &queue::Shape,
     grid: u32,
     runs: u32,
 ) -> Result<(Vec<u64>, Vec<u64>, [u64; 2], Vec<u64>), RuntimeError> {
-    check_operands(a, bt, c, r, m, n, k)?;
+    let ((a, bt, c), (m, n, k)) = ((ops.a(), ops.bt(), ops.c()), ops.shape());
+    check_r(r, n)?;
     shape.items(m, n, k)?;
     if s.len() != m || s.iter().any(|&x| x >= P) || grid == 0 || grid > queue::MAX_BLOCKS {
         return Err(RuntimeError::Shape(format!(
@@ -376,7 +360,7 @@ pub fn freivalds_queue(
     }
     let (mut u, mut v, mut out) = (vec![0u64; k], vec![0u64; k], [0u64; 2]);
     let mut times = vec![0u64; 2 * grid as usize * (queue::BLOCK as usize / 32)];
-    // SAFETY: operands checked above and by Shape::items (dims < 2^31); u, v hold k words, out 2, times 2 per
+    // SAFETY: Operands, check_r and the checks above, and Shape::items (dims < 2^31); u, v hold k words, out 2, times 2 per
     // warp of the grid; the C side allocates partials, counters and block partials for the shape.
     let rc = unsafe {
         ffi::cuproof_emu_freivalds_queue(
@@ -594,19 +578,15 @@ pub fn gemm_i8(
 
 /// `(y, z, w)` of the six tensor-core Freivalds kernels (`freivalds::tc::ENTRIES` in order, each launch from
 /// [`freivalds::tc::launch`], the CUDA backend's own arguments) under `plan`, with mma.sync emulated warp-wide.
-#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+#[allow(clippy::type_complexity)]
 pub fn freivalds_tc(
-    a: &[i8],
-    bt: &[i8],
-    c: &[i32],
+    ops: Operands<'_>,
     r: &[u64],
-    m: usize,
-    n: usize,
-    k: usize,
     plan: &freivalds::tc::Plan,
 ) -> Result<(Vec<u64>, Vec<u64>, Vec<u64>), RuntimeError> {
     use freivalds::tc;
-    check_operands(a, bt, c, r, m, n, k)?;
+    let ((a, bt, c), (m, n, k)) = ((ops.a(), ops.bt(), ops.c()), ops.shape());
+    check_r(r, n)?;
     if !tc::applies(m, n, k) || !plan.fits(m, n, k) {
         return Err(RuntimeError::Shape(format!(
             "emulated tensor-core freivalds: {plan:?} does not apply to {m}x{n}x{k}"

@@ -147,6 +147,59 @@ fn residues(seed: &[u8; 32], stream: u8, len: usize) -> Vec<u64> {
         .collect()
 }
 
+/// The operands of a check, by reference: A (m×k int8, row-major), Bᵀ (n×k int8, row-major), the claimed C (m×n
+/// int32, row-major) and the shape. Made only by [`Operands::new`], which applies [`check`], so a function that
+/// takes them need not check them again.
+#[derive(Clone, Copy, Debug)]
+pub struct Operands<'a> {
+    a: &'a [i8],
+    bt: &'a [i8],
+    c: &'a [i32],
+    m: usize,
+    n: usize,
+    k: usize,
+}
+
+impl<'a> Operands<'a> {
+    /// The operands, if their lengths fit the shape and k is within the exactness bound ([`check`]).
+    pub fn new(
+        a: &'a [i8],
+        bt: &'a [i8],
+        c: &'a [i32],
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<Self, RuntimeError> {
+        check(a, bt, c, m, n, k)?;
+        Ok(Operands { a, bt, c, m, n, k })
+    }
+
+    /// The same A and Bᵀ with another claimed C (of the same length).
+    pub fn with_c(self, c: &'a [i32]) -> Result<Self, RuntimeError> {
+        Operands::new(self.a, self.bt, c, self.m, self.n, self.k)
+    }
+
+    /// A (m×k).
+    pub fn a(&self) -> &'a [i8] {
+        self.a
+    }
+
+    /// Bᵀ (n×k).
+    pub fn bt(&self) -> &'a [i8] {
+        self.bt
+    }
+
+    /// The claimed C (m×n).
+    pub fn c(&self) -> &'a [i32] {
+        self.c
+    }
+
+    /// `(m, n, k)`.
+    pub fn shape(&self) -> (usize, usize, usize) {
+        (self.m, self.n, self.k)
+    }
+}
+
 /// Checks operand sizes and the exactness bound.
 pub fn check(
     a: &[i8],
