@@ -17,6 +17,7 @@
 //! the GEMMs take; an opened row is recomputed on the CPU from the seed after the sample request (as the verifier
 //! does) and must hash to its committed leaf before it is sent.
 
+use crate::class::MAX_CARDS;
 use crate::error::CapacityError;
 use crate::wire::{
     CardIdentity, Challenge, CommitMessage, OpeningsMessage, QuoteEvidence, SampleRequest,
@@ -129,12 +130,13 @@ impl Node {
         }
     }
 
-    /// A node with one runtime per card (e.g. `Runtime::cuda(0)`, `Runtime::cuda(1)`, …); at least one.
+    /// A node with one runtime per card (e.g. `Runtime::cuda(0)`, `Runtime::cuda(1)`, …); 1..=[`MAX_CARDS`].
     pub fn with_runtimes(runtimes: Vec<Runtime>) -> Result<Self, CapacityError> {
-        if runtimes.is_empty() {
-            return Err(CapacityError::Node(
-                "a node needs at least one runtime".into(),
-            ));
+        if runtimes.is_empty() || runtimes.len() > MAX_CARDS as usize {
+            return Err(CapacityError::Node(format!(
+                "a node has 1..={MAX_CARDS} runtimes, not {}",
+                runtimes.len()
+            )));
         }
         Ok(Node { runtimes })
     }
@@ -679,5 +681,10 @@ mod tests {
             cuproof::runtime::Runtime::cpu(),
         ];
         assert_eq!(Node::with_runtimes(rts).unwrap().runtimes().len(), 2);
+        // the commit message names at most MAX_CARDS cards
+        let too_many = (0..=super::MAX_CARDS)
+            .map(|_| cuproof::runtime::Runtime::cpu())
+            .collect();
+        assert!(Node::with_runtimes(too_many).is_err());
     }
 }
