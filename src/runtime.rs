@@ -422,10 +422,11 @@ impl Runtime {
     }
 
     /// Prepares the calling thread for this runtime: on the CUDA backend its device's context becomes the thread's
-    /// current one (the driver keeps the current context per thread); on the CPU backend nothing. A runtime moved
-    /// to another thread (e.g. one runtime per GPU, each driven from its own thread) calls this there first, and
-    /// so does a thread that drives several runtimes, before it switches from one to another (making a runtime
-    /// makes its context current).
+    /// current one (the driver keeps the current context per thread); on the CPU backend nothing. Every device
+    /// operation of the runtime (`buf_*`, `fill`, `gemm_i8*`, `freivalds*`, `commit*`, `synchronize`, …) calls it
+    /// first, so a runtime moved to another thread, or one of several runtimes driven from one thread, works in
+    /// its own context whichever was made or used last there. Callers of [`Runtime::cuda_exec`], which bypasses
+    /// the runtime, call it themselves.
     pub fn bind_thread(&self) -> Result<(), RuntimeError> {
         match &self.exec {
             Exec::Cpu => Ok(()),
@@ -449,6 +450,7 @@ impl Runtime {
 
     /// Copies `data` into a new backend buffer.
     pub fn buf_upload(&mut self, data: &[u8]) -> Result<BufferId, RuntimeError> {
+        self.bind_thread()?;
         let h = self.rec.buffer_handle();
         let stored = match &mut self.exec {
             Exec::Cpu => Stored::Host(data.to_vec()),
@@ -466,6 +468,7 @@ impl Runtime {
         stream: u8,
         len: usize,
     ) -> Result<BufferId, RuntimeError> {
+        self.bind_thread()?;
         let h = self.rec.buffer_handle();
         let stored = match &mut self.exec {
             Exec::Cpu => {
@@ -488,6 +491,7 @@ impl Runtime {
         n: usize,
         k: usize,
     ) -> Result<BufferId, RuntimeError> {
+        self.bind_thread()?;
         gemm::check_shape(self.stored(a)?.len(), self.stored(bt)?.len(), m, n, k)?;
         let h = self.rec.buffer_handle();
         let stored = match (&mut self.exec, self.store.get(&a.0), self.store.get(&bt.0)) {
@@ -513,6 +517,7 @@ impl Runtime {
         b: BufferId,
         params: &CommitParams,
     ) -> Result<Commitment, RuntimeError> {
+        self.bind_thread()?;
         match (&mut self.exec, self.store.get(&b.0)) {
             (Exec::Cpu, Some(Stored::Host(v))) => {
                 record_commit_launches(
@@ -534,6 +539,7 @@ impl Runtime {
 
     /// A new zeroed backend buffer of `len` bytes, e.g. the output of [`Runtime::buf_gemm_i8_into`].
     pub fn buf_alloc(&mut self, len: usize) -> Result<BufferId, RuntimeError> {
+        self.bind_thread()?;
         let h = self.rec.buffer_handle();
         let stored = match &mut self.exec {
             Exec::Cpu => Stored::Host(vec![0; len]),
@@ -552,6 +558,7 @@ impl Runtime {
         seed: &[u8; 32],
         stream: u8,
     ) -> Result<(), RuntimeError> {
+        self.bind_thread()?;
         match (&mut self.exec, self.store.get_mut(&dst.0)) {
             (Exec::Cpu, Some(Stored::Host(v))) => {
                 record_fill_launch(&mut self.rec, dst.0 as u64, v.len() as u64, seed, stream)?;
@@ -577,6 +584,7 @@ impl Runtime {
         n: usize,
         k: usize,
     ) -> Result<(), RuntimeError> {
+        self.bind_thread()?;
         gemm::check_shape(self.stored(a)?.len(), self.stored(bt)?.len(), m, n, k)?;
         let need = m
             .checked_mul(n)
@@ -631,6 +639,7 @@ impl Runtime {
         b: BufferId,
         params: &CommitParams,
     ) -> Result<(Commitment, BufferId), RuntimeError> {
+        self.bind_thread()?;
         let (c, stored) = match (&mut self.exec, self.store.get(&b.0)) {
             (Exec::Cpu, Some(Stored::Host(v))) => {
                 let len = v.len() as u64;
@@ -669,6 +678,7 @@ impl Runtime {
 
     /// Copies a backend buffer to host memory.
     pub fn buf_download(&mut self, b: BufferId) -> Result<Vec<u8>, RuntimeError> {
+        self.bind_thread()?;
         match (&mut self.exec, self.store.get(&b.0)) {
             (Exec::Cpu, Some(Stored::Host(v))) => Ok(v.clone()),
             #[cfg(feature = "cuda")]
@@ -688,6 +698,7 @@ impl Runtime {
 
     /// Releases a backend buffer.
     pub fn buf_free(&mut self, b: BufferId) -> Result<(), RuntimeError> {
+        self.bind_thread()?;
         self.store
             .remove(&b.0)
             .map(|_| ())
@@ -696,6 +707,7 @@ impl Runtime {
 
     /// Waits until all work issued so far has finished (no-op on the CPU backend).
     pub fn synchronize(&mut self) -> Result<(), RuntimeError> {
+        self.bind_thread()?;
         match &mut self.exec {
             Exec::Cpu => Ok(()),
             #[cfg(feature = "cuda")]
@@ -724,6 +736,7 @@ impl Runtime {
         data: &[u8],
         params: &CommitParams,
     ) -> Result<Commitment, RuntimeError> {
+        self.bind_thread()?;
         let handle = self.rec.buffer_handle();
         match &mut self.exec {
             Exec::Cpu => {
@@ -775,6 +788,7 @@ impl Runtime {
         stream: u8,
         len: usize,
     ) -> Result<Vec<u8>, RuntimeError> {
+        self.bind_thread()?;
         let handle = self.rec.buffer_handle();
         match &mut self.exec {
             Exec::Cpu => {
@@ -801,6 +815,7 @@ impl Runtime {
         k: usize,
         params: &CommitParams,
     ) -> Result<GemmOutput, RuntimeError> {
+        self.bind_thread()?;
         gemm::check_shape(a.len(), bt.len(), m, n, k)?;
         let (ha, hb, hc) = (
             self.rec.buffer_handle(),
@@ -847,6 +862,7 @@ impl Runtime {
         params: &CommitParams,
         seed: &[u8; 32],
     ) -> Result<(GemmOutput, freivalds::FreivaldsOutcome), RuntimeError> {
+        self.bind_thread()?;
         match &mut self.exec {
             Exec::Cpu => {
                 let out = self.gemm_i8(a, bt, m, n, k, params)?;
@@ -888,6 +904,7 @@ impl Runtime {
         k: usize,
         seed: &[u8; 32],
     ) -> Result<freivalds::FreivaldsOutcome, RuntimeError> {
+        self.bind_thread()?;
         freivalds::check(a, bt, c, m, n, k)?;
         let r = freivalds::r_vector(seed, n);
         let hs: Vec<u64> = (0..5).map(|_| self.rec.buffer_handle() as u64).collect();
@@ -917,6 +934,7 @@ impl Runtime {
         k: usize,
         seed: &[u8; 32],
     ) -> Result<freivalds::BilinearOutcome, RuntimeError> {
+        self.bind_thread()?;
         freivalds::check(a, bt, c, m, n, k)?;
         let (r, sv) = (freivalds::r_vector(seed, n), freivalds::s_vector(seed, m));
         let hs: Vec<u64> = (0..6).map(|_| self.rec.buffer_handle() as u64).collect();
@@ -935,6 +953,7 @@ impl Runtime {
 
     /// The hand-written PTX permutation on a batch of 25-lane states (length a multiple of 25), in place.
     pub fn keccak_f1600_batch(&mut self, states: &mut [u64]) -> Result<(), RuntimeError> {
+        self.bind_thread()?;
         if !states.len().is_multiple_of(25) {
             return Err(RuntimeError::Shape(format!(
                 "keccak batch: {} lanes is not a multiple of 25",

@@ -824,8 +824,8 @@ mod device {
 
     /// A multi-card node's path (docs/capacity.md, *Several cards*: `cuproof_capacity::node::Node::with_runtimes`):
     /// two runtimes on device 0 (the lent machines have one GPU; both use its primary context, each with its own
-    /// streams and modules), moved to their own threads, bound there (`Runtime::bind_thread`: a new thread has no
-    /// current context) and driven side by side through the calls the node makes
+    /// streams and modules), moved to their own threads (which start with no current context: each runtime
+    /// operation binds its own, `Runtime::bind_thread`) and driven side by side through the calls the node makes
     /// (fill Bᵀ, per iteration fill A_t in place, C_t = A_t·B, commitment of C_t with leaves). Every root must
     /// equal the CPU backend's for the same iterations.
     fn runtimes_on_threads(seed: u64, rep: &mut Report) -> Result<(), RuntimeError> {
@@ -839,7 +839,6 @@ mod device {
         let share = |rt: &mut cuproof::Runtime,
                      range: std::ops::Range<u32>|
          -> Result<Vec<cuproof_core::commitment::Commitment>, RuntimeError> {
-            rt.bind_thread()?;
             let bt = rt.buf_fill(&work_seed, fill::STREAM_B, N * K)?;
             let a = rt.buf_alloc(M * K)?;
             let c = rt.buf_alloc(M * N * 4)?;

@@ -128,7 +128,7 @@ fn emu_result(rc: i32, what: &str) -> Result<(), RuntimeError> {
 ///
 /// # Safety
 /// As [`launch`], for every launch.
-unsafe fn run_freivalds(launches: &[(&str, [u32; 3], u32, Vec<Arg>)]) -> Result<(), RuntimeError> {
+unsafe fn run_freivalds(launches: &[FvLaunch]) -> Result<(), RuntimeError> {
     for (entry, grid, block, args) in launches {
         // SAFETY: the caller vouches for the memory the pointer arguments name.
         unsafe { launch(Module::Freivalds, entry, [grid[0], grid[1]], *block, args)? };
@@ -156,6 +156,37 @@ fn host_ptr<T>(v: &[T]) -> Arg {
 /// The address of a buffer the kernel writes (taken from a mutable borrow; also used for later reads).
 fn host_out<T>(v: &mut [T]) -> Arg {
     Arg::Ptr(v.as_mut_ptr() as u64)
+}
+
+/// A launch of the Freivalds module: entry, grid, block, arguments.
+type FvLaunch = (&'static str, [u32; 3], u32, Vec<Arg>);
+
+/// The two launches of a column pass, as the CUDA backend issues them: `entry` (a B·r kernel) over the `rows`×k
+/// int8 matrix at `mat` with the vector at `x` into `slices` partial rows at `part`, then their sum into `out`.
+fn column_pass(
+    entry: &'static str,
+    (mat, x): (Arg, Arg),
+    rows: usize,
+    k: usize,
+    slices: u32,
+    (part, out): (Arg, Arg),
+) -> Result<[FvLaunch; 2], RuntimeError> {
+    let (rows32, k32) = (Arg::U32(rows as u32), Arg::U32(k as u32));
+    let sum = freivalds::ENTRY_SUM_SLICES;
+    Ok([
+        (
+            entry,
+            fv_grid(entry, rows, k, slices, 0)?,
+            freivalds::BLOCK,
+            vec![mat, x, rows32, k32, part],
+        ),
+        (
+            sum,
+            fv_grid(sum, rows, k, slices, 0)?,
+            freivalds::BLOCK,
+            vec![part, k32, Arg::U32(slices), out],
+        ),
+    ])
 }
 
 /// `(y, z, w)` of the chain check's four kernels (B·r partials, slice sum, A·y, C·r) under `launch`, each with the
@@ -191,19 +222,11 @@ pub fn freivalds_chain(
     let (part_p, y_p) = (host_out(&mut part), host_out(&mut y));
     let (m32, n32, k32) = (Arg::U32(m as u32), Arg::U32(n as u32), Arg::U32(k as u32));
     let b = freivalds::BLOCK;
+    let [br_pass, y_sum] =
+        column_pass(br, (host_ptr(bt), host_ptr(r)), n, k, slices, (part_p, y_p))?;
     let launches = [
-        (
-            br,
-            fv_grid(br, m, k, slices, 0)?,
-            b,
-            vec![host_ptr(bt), host_ptr(r), n32, k32, part_p],
-        ),
-        (
-            freivalds::ENTRY_SUM_SLICES,
-            fv_grid(freivalds::ENTRY_SUM_SLICES, m, k, slices, 0)?,
-            b,
-            vec![part_p, k32, Arg::U32(slices), y_p],
-        ),
+        br_pass,
+        y_sum,
         (
             ay,
             fv_grid(ay, m, k, slices, 0)?,
@@ -296,20 +319,18 @@ pub fn freivalds_bilinear(
     let (part_p, u_p, w_p) = (host_out(&mut part), host_out(&mut u), host_out(&mut w));
     let (m32, n32, k32) = (Arg::U32(m as u32), Arg::U32(n as u32), Arg::U32(k as u32));
     let b = freivalds::BLOCK;
-    let su = freivalds::ENTRY_BR_PARTIAL;
+    // sᵀA through the B·r kernel, as the CUDA backend's bilinear check runs it
+    let [su_pass, u_sum] = column_pass(
+        freivalds::ENTRY_BR_PARTIAL,
+        (host_ptr(a), host_ptr(s)),
+        m,
+        k,
+        slices,
+        (part_p, u_p),
+    )?;
     let launches = [
-        (
-            su,
-            fv_grid(su, m, k, slices, 0)?,
-            b,
-            vec![host_ptr(a), host_ptr(s), m32, k32, part_p],
-        ),
-        (
-            freivalds::ENTRY_SUM_SLICES,
-            fv_grid(freivalds::ENTRY_SUM_SLICES, m, k, slices, 0)?,
-            b,
-            vec![part_p, k32, Arg::U32(slices), u_p],
-        ),
+        su_pass,
+        u_sum,
         (
             freivalds::ENTRY_ROWS_I32,
             fv_grid(freivalds::ENTRY_ROWS_I32, m, k, slices, 0)?,

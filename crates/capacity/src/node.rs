@@ -291,8 +291,7 @@ impl Node {
                 LeafDigests::Backend { card, buffer } => {
                     let fetched = match self.runtimes.get_mut(card) {
                         Some(rt) => {
-                            // the card's context, whichever runtime was made or used last on this thread
-                            let bytes = rt.bind_thread().and_then(|()| rt.buf_download(buffer));
+                            let bytes = rt.buf_download(buffer);
                             let _ = rt.buf_free(buffer);
                             bytes
                                 .and_then(|v| cuproof::runtime::digests(&v))
@@ -321,9 +320,7 @@ impl Node {
         for o in outputs {
             if let LeafDigests::Backend { card, buffer } = o.leaves {
                 if let Some(rt) = self.runtimes.get_mut(card) {
-                    if rt.bind_thread().is_ok() {
-                        let _ = rt.buf_free(buffer);
-                    }
+                    let _ = rt.buf_free(buffer);
                 }
             }
         }
@@ -343,9 +340,6 @@ fn card_share(
     if range.is_empty() {
         return Ok(Vec::new());
     }
-    // on any thread, and whichever runtime was made last on it: this card's context
-    rt.bind_thread()
-        .map_err(|e| CapacityError::Node(format!("card {card}: {e}")))?;
     let mut held: Vec<BufferId> = Vec::with_capacity(3);
     let out = share_iterations(rt, card, started, params, dims, range, &mut held);
     for b in held {
