@@ -82,25 +82,47 @@ fn detail(e: &cuproof_attest::bootlog::BootEvent) -> String {
     format!("{} bytes", e.data.len())
 }
 
-/// The bytes to show and where they came from: a receipt's field, a named file, or this machine's file.
-fn source(
-    file: Option<&Path>,
-    receipt: Option<&Path>,
-    field: fn(cuproof_core::Receipt) -> Vec<u8>,
+/// Where a measurement log is read from.
+pub enum Source<'a> {
+    /// This machine's file under /sys/kernel/security.
+    Machine,
+    /// A named file.
+    File(&'a Path),
+    /// The log a receipt carries.
+    Receipt(&'a Path),
+    /// The log a capacity commit message carries.
+    Commit(&'a Path),
+}
+
+/// The bytes to show and where they came from: `ima` picks the IMA list, else the firmware log.
+fn read_source(
+    src: &Source<'_>,
+    ima: bool,
     what: &str,
     default: &str,
     hint: &str,
 ) -> CliResult<(Vec<u8>, String)> {
-    match (receipt, file) {
-        (Some(r), _) => {
-            let b = field(crate::load_receipt(r)?);
-            if b.is_empty() {
-                return Err(CliError::input(format!("the receipt carries no {what}")));
-            }
-            Ok((b, "receipt".to_string()))
+    let nonempty = |b: Vec<u8>, from: &str| {
+        if b.is_empty() {
+            Err(CliError::input(format!("the {from} carries no {what}")))
+        } else {
+            Ok((b, from.to_string()))
         }
-        (None, Some(f)) => Ok((read_limited(f)?, f.display().to_string())),
-        (None, None) => {
+    };
+    match src {
+        Source::Receipt(r) => {
+            let node = crate::load_receipt(r)?.node;
+            nonempty(if ima { node.ima_log } else { node.boot_log }, "receipt")
+        }
+        Source::Commit(c) => {
+            let bytes = crate::error::read_file(c, "commit message")?;
+            let logs = cuproof_capacity::CommitMessage::from_bytes(&bytes)
+                .map_err(|e| CliError::input(format!("commit message {}: {e}", c.display())))?
+                .logs;
+            nonempty(if ima { logs.ima } else { logs.boot }, "commit message")
+        }
+        Source::File(f) => Ok((read_limited(f)?, f.display().to_string())),
+        Source::Machine => {
             let p = Path::new(default);
             let b = read_limited(p).map_err(|e| CliError::env(format!("{e} ({hint})")))?;
             Ok((b, p.display().to_string()))
@@ -109,11 +131,10 @@ fn source(
 }
 
 /// `cuproof bootlog`.
-pub fn run(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -> CliResult<i32> {
-    let (bytes, source) = source(
-        file,
-        receipt,
-        |r| r.node.boot_log,
+pub fn run(src: &Source<'_>, policy_only: bool) -> CliResult<i32> {
+    let (bytes, source) = read_source(
+        src,
+        false,
         "boot event log",
         cuproof::node::DEFAULT_BOOT_LOG,
         "this machine's firmware log; it needs root, or name a file",
@@ -175,12 +196,11 @@ pub fn run(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -> Cl
 }
 
 /// `cuproof ima`.
-pub fn run_ima(file: Option<&Path>, receipt: Option<&Path>, policy_only: bool) -> CliResult<i32> {
+pub fn run_ima(src: &Source<'_>, policy_only: bool) -> CliResult<i32> {
     use cuproof_attest::ima::{ImaLog, ReplayMode, IMA_PCR};
-    let (bytes, source) = source(
-        file,
-        receipt,
-        |r| r.node.ima_log,
+    let (bytes, source) = read_source(
+        src,
+        true,
         "IMA measurement list",
         cuproof::node::DEFAULT_IMA_LOG,
         "this machine's IMA list; it needs root and a kernel with IMA, or name a file",

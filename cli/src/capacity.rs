@@ -18,55 +18,29 @@ fn load<T>(
     parse(&read_file(p, what)?).map_err(|e| CliError::input(format!("{what} {}: {e}", p.display())))
 }
 
-/// The capacity verifier's policy: the `[capacity]` of the policy file (its measurements applied to the built-in
-/// class table) or, without one, the development policy; the AK pinned, and its TPM's kind known, from the node
-/// record. Offline: no wall-clock check.
+/// The capacity verifier's policy: the policy file applied by `cuproof_verify::capacity::capacity_policy`
+/// (`[capacity]` with its measurements, `[gpu]`, signatures, and the `[pcrs]`/`[boot]`/`[ima]` tables judging the
+/// stack Q2 quoted) or, without a file, the development policy; the AK pinned, and its TPM's kind known, from
+/// the node record. Offline: no wall-clock check.
 fn capacity_policy(
     file: Option<&Path>,
     record: Option<&cuproof_attest::NodeRecord>,
 ) -> CliResult<Policy> {
     let mut p = match file {
-        None => Policy::default(),
+        None => {
+            let mut p = Policy::default();
+            if let Some(r) = record {
+                p.pinned_ak_name = Some(r.ak_name.clone());
+                p.ak_tpm_kind = Some(r.tpm_kind);
+            }
+            p
+        }
         Some(path) => {
             let fp = crate::load_policy(path)?;
-            let c = &fp.capacity;
-            let bad = |key: String, e: cuproof_capacity::CapacityError| {
-                CliError::input(format!("policy {} {key}: {e}", path.display()))
-            };
-            let mut classes = cuproof_capacity::builtin_classes();
-            for m in &c.measured {
-                let key = format!("capacity.measured.{}", m.class);
-                let base = cuproof_capacity::class::find(&classes, &m.class)
-                    .map_err(|e| bad(key.clone(), e))?
-                    .clone();
-                let spec = base
-                    .with_measurement(m.measured_ms, m.tensor_ms, &m.on, &classes)
-                    .map_err(|e| bad(key, e))?;
-                if let Some(slot) = classes.iter_mut().find(|x| x.name == spec.name) {
-                    *slot = spec;
-                }
-            }
-            if let Some(rc) = &c.require_class {
-                cuproof_capacity::class::find(&classes, rc)
-                    .map_err(|e| bad("capacity.require_class".into(), e))?;
-            }
-            Policy {
-                require_class: c.require_class.clone(),
-                min_cards: c.min_cards,
-                accept_cpu_class: c.accept_cpu_class,
-                accept_unmeasured_bounds: c.accept_unmeasured_bounds,
-                require_hardware_tpm: c.require_hardware_tpm,
-                require_safe_clock: c.require_safe_clock,
-                gpu_models: fp.gpu_models.clone(),
-                gpu_uuids: fp.gpu_uuids.clone(),
-                ..Policy::new(classes)
-            }
+            cuproof_verify::capacity::capacity_policy(&fp, record)
+                .map_err(|e| CliError::input(format!("policy {}: {e}", path.display())))?
         }
     };
-    if let Some(r) = record {
-        p.pinned_ak_name = Some(r.ak_name.clone());
-        p.ak_tpm_kind = Some(r.tpm_kind);
-    }
     p.wall_clock_allowance_ms = None;
     Ok(p)
 }
@@ -126,8 +100,7 @@ pub fn commit(challenge: &Path, ak: Option<&Path>, out: &Path) -> CliResult<i32>
     let ch = load(challenge, "challenge", Challenge::from_bytes)?;
     let mut session = crate::node::NodeSession::open(ak)?;
     let mut worker = node::Node::with_runtimes(node_runtimes(&ch, true)?).map_err(cap)?;
-    let (tpm, akh) = (&mut session.tpm, &session.ak);
-    let mut quoter = TpmQuoter::new(tpm, akh);
+    let mut quoter = TpmQuoter::for_session(&mut session);
     let started = node::begin(&ch, &mut quoter).map_err(|e| CliError::env(e.to_string()))?;
     let outputs = worker
         .compute(&started)
@@ -137,10 +110,14 @@ pub fn commit(challenge: &Path, ak: Option<&Path>, out: &Path) -> CliResult<i32>
         .map_err(|e| CliError::env(e.to_string()))?;
     write_file(out, &msg.to_bytes(), "commit message")?;
     println!(
-        "wrote {} ({} iteration commitments on {} card(s), Q1 and Q2)",
+        "wrote {} ({} iteration commitments on {} card(s), Q1 and Q2 over SHA-256 PCRs {:?}; boot log {} bytes, \
+         IMA list {} bytes)",
         out.display(),
         msg.commitments.len(),
-        worker.runtimes().len()
+        worker.runtimes().len(),
+        ch.pcrs,
+        msg.logs.boot.len(),
+        msg.logs.ima.len()
     );
     Ok(0)
 }
@@ -201,6 +178,18 @@ pub fn judge(
                 c.name,
                 c.detail
             );
+            if c.name == "stack" {
+                for s in &v.stack {
+                    use cuproof_capacity::stack::StackOutcome as O;
+                    let mark = match s.outcome {
+                        O::Pass => "✓",
+                        O::Fail => "✗",
+                        O::SkippedByPolicy => "–",
+                        O::NotReached => "·",
+                    };
+                    println!("    {mark} {:<20} {}", s.name, s.detail);
+                }
+            }
         }
     }
     if v.accepted {

@@ -211,9 +211,23 @@ struct MeasurementLogArgs {
     /// Take the log a receipt carries instead.
     #[arg(long, conflicts_with = "file")]
     receipt: Option<PathBuf>,
+    /// Take the log a capacity commit message (`cuproof respond commit`) carries instead.
+    #[arg(long, conflicts_with_all = ["file", "receipt"])]
+    commit: Option<PathBuf>,
     /// Print only the policy table (`[boot]` or `[ima]`).
     #[arg(long)]
     policy: bool,
+}
+
+impl MeasurementLogArgs {
+    fn source(&self) -> bootlog::Source<'_> {
+        match (&self.file, &self.receipt, &self.commit) {
+            (_, Some(r), _) => bootlog::Source::Receipt(r),
+            (_, _, Some(c)) => bootlog::Source::Commit(c),
+            (Some(f), _, _) => bootlog::Source::File(f),
+            (None, None, None) => bootlog::Source::Machine,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -485,8 +499,8 @@ fn dispatch(cmd: Cmd) -> CliResult<i32> {
         ),
         Cmd::Verify(a) => verify(a),
         Cmd::Inspect(a) => inspect(a),
-        Cmd::Bootlog(a) => bootlog::run(a.file.as_deref(), a.receipt.as_deref(), a.policy),
-        Cmd::Ima(a) => bootlog::run_ima(a.file.as_deref(), a.receipt.as_deref(), a.policy),
+        Cmd::Bootlog(a) => bootlog::run(&a.source(), a.policy),
+        Cmd::Ima(a) => bootlog::run_ima(&a.source(), a.policy),
         Cmd::Export(e) => export(e),
         Cmd::Calldata(a) => calldata(a),
         Cmd::Enroll(e) => enroll(e),

@@ -576,6 +576,199 @@ fn capacity_challenge_through_files() {
     );
 }
 
+/// A capacity claim held to the policy's measured stack: the challenge asks for the boot and IMA PCRs the policy
+/// judges, the node sends its firmware log and IMA list with Q2, and the verifier judges them as it judges a
+/// receipt's: the reference tables taken from one transcript accept the next, and a policy that lists another
+/// driver build refuses it.
+#[test]
+fn capacity_challenge_judges_the_node_stack() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let ok = |o: &Output| {
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let dev = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/verify/policies/development.toml"
+    ))
+    .unwrap();
+    // The transcript suffixed `tag` judged under `policy`.
+    let judge = |policy: &str, tag: &str| {
+        let f = |x: &str| format!("{x}{tag}.bin");
+        cuproof(
+            &[
+                "challenge",
+                "judge",
+                "--challenge",
+                &f("ch"),
+                "--commit",
+                &f("commit"),
+                "--rows",
+                &f("rows"),
+                "--openings",
+                &f("open"),
+                "--policy",
+                policy,
+            ],
+            p,
+        )
+    };
+    // A whole round under `policy`, files suffixed `tag`: what the node said, and the judge's output.
+    let round = |policy: &str, tag: &str| {
+        let f = |x: &str| format!("{x}{tag}.bin");
+        ok(&cuproof(
+            &[
+                "challenge",
+                "new",
+                "--class",
+                "cpu",
+                "--policy",
+                policy,
+                "--out",
+                &f("ch"),
+            ],
+            p,
+        ));
+        let o = cuproof(
+            &[
+                "respond",
+                "commit",
+                "--challenge",
+                &f("ch"),
+                "--out",
+                &f("commit"),
+            ],
+            p,
+        );
+        ok(&o);
+        let said = String::from_utf8_lossy(&o.stdout).to_string();
+        ok(&cuproof(
+            &[
+                "challenge",
+                "rows",
+                "--challenge",
+                &f("ch"),
+                "--commit",
+                &f("commit"),
+                "--out",
+                &f("rows"),
+            ],
+            p,
+        ));
+        ok(&cuproof(
+            &[
+                "respond",
+                "open",
+                "--challenge",
+                &f("ch"),
+                "--commit",
+                &f("commit"),
+                "--rows",
+                &f("rows"),
+                "--out",
+                &f("open"),
+            ],
+            p,
+        ));
+        (said, judge(policy, tag))
+    };
+
+    // 1. The development policy judges no boot or IMA table: the quotes select the job PCR only, no logs travel.
+    std::fs::write(p.join("dev.toml"), &dev).unwrap();
+    let (said, o) = round("dev.toml", "-dev");
+    ok(&o);
+    assert!(
+        said.contains("PCRs [23]; boot log 0 bytes, IMA list 0 bytes"),
+        "{said}"
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("✓ stack") && out.contains("– boot.log"),
+        "{out}"
+    );
+    let o = cuproof(&["bootlog", "--commit", "commit-dev.bin"], p);
+    assert_fails(&o, 2, "the commit message carries no boot event log");
+
+    // 2. A policy that quotes the boot and IMA PCRs (values not judged yet): the node sends both logs.
+    let quoted = dev.replace(
+        "exact_selection = false",
+        "exact_selection = false\nalso_quoted = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]",
+    );
+    std::fs::write(p.join("quoted.toml"), &quoted).unwrap();
+    let (said, o) = round("quoted.toml", "-q");
+    ok(&o);
+    assert!(
+        said.contains("PCRs [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 23]"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("boot log 0 bytes") && !said.contains("IMA list 0 bytes"),
+        "{said}"
+    );
+    // the transcript answers a challenge for other PCRs than the dev policy asks: refused
+    let o = judge("dev.toml", "-q");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("✗ challenge"));
+
+    // 3. The reference tables of that node's boot and runtime, taken from its commit message, accept its next
+    //    transcript: the stack is judged as a receipt's.
+    let table = |cmd: &str| {
+        let o = cuproof(&[cmd, "--commit", "commit-q.bin", "--policy"], p);
+        ok(&o);
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let (boot, ima) = (table("bootlog"), table("ima"));
+    assert!(
+        boot.contains("[boot]") && ima.contains("[ima]"),
+        "{boot}{ima}"
+    );
+    std::fs::write(p.join("stack.toml"), format!("{dev}\n{boot}\n{ima}")).unwrap();
+    let (said, o) = round("stack.toml", "-s");
+    ok(&o);
+    assert!(
+        said.contains("PCRs [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 23]"),
+        "{said}"
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    for check in [
+        "✓ stack",
+        "✓ boot.log",
+        "✓ boot.applications",
+        "✓ ima.log",
+        "✓ ima.files",
+    ] {
+        assert!(out.contains(check), "{check}:\n{out}");
+    }
+    assert!(out.contains("class cpu × 1 proven"), "{out}");
+
+    // 4. A policy that lists another build of the NVIDIA driver refuses the same transcript, by the stack alone.
+    let module = ima
+        .lines()
+        .find(|l| l.contains("/nvidia.ko\" ="))
+        .and_then(|l| l.split("sha256:").nth(1))
+        .map(|d| d[..64].to_string())
+        .expect("nvidia.ko digest");
+    std::fs::write(
+        p.join("other-driver.toml"),
+        format!("{dev}\n{boot}\n{}", ima.replace(&module, &"ef".repeat(32))),
+    )
+    .unwrap();
+    let o = judge("other-driver.toml", "-s");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("✗ stack") && out.contains("✗ ima.files"),
+        "{out}"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("capacity challenge failed: stack"));
+}
+
 #[test]
 fn setup_exports_r1cs_and_refuses_a_bad_zkey() {
     // the multi-party route: the circuit goes out as .r1cs for snarkjs; a zkey that is not one (or is for

@@ -340,6 +340,35 @@ impl ImaLog {
         v
     }
 
+    /// The shortest prefix of the list (its entry count, and the replay mode) that gives `quoted` in `pcr`'s
+    /// SHA-256 bank, if any. The list only grows while the machine runs: read after a quote, it holds the
+    /// quote's entries and then whatever the kernel measured since; this prefix is what the quote covers.
+    pub fn quoted_prefix(&self, pcr: u32, quoted: &[u8]) -> Option<(usize, ReplayMode)> {
+        [ReplayMode::PerBank, ReplayMode::PaddedSha1]
+            .into_iter()
+            .find_map(|m| {
+                let mut v = [0u8; 32];
+                if bool::from(subtle::ConstantTimeEq::ct_eq(v.as_slice(), quoted)) {
+                    return Some((0, m));
+                }
+                for (i, e) in self
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.pcr == pcr)
+                {
+                    let mut h = sha2::Sha256::new();
+                    h.update(v);
+                    h.update(e.sha256_extend(m));
+                    v = h.finalize().into();
+                    if bool::from(subtle::ConstantTimeEq::ct_eq(v.as_slice(), quoted)) {
+                        return Some((i + 1, m));
+                    }
+                }
+                None
+            })
+    }
+
     /// The replay mode under which the whole list gives `quoted` in `pcr`'s SHA-256 bank, if any.
     pub fn matches_quote(&self, pcr: u32, quoted: &[u8]) -> Option<ReplayMode> {
         [ReplayMode::PerBank, ReplayMode::PaddedSha1]
@@ -351,10 +380,73 @@ impl ImaLog {
     }
 }
 
+/// The bytes of `list` (a binary measurement list read after a quote) that the quote's `pcr` value accounts
+/// for: the shortest prefix that replays to `quoted` ([`ImaLog::quoted_prefix`]). `Ok(None)` when no prefix
+/// does (the list is of another boot, or the kernel uses another PCR or bank).
+pub fn quoted_prefix_bytes<'a>(
+    list: &'a [u8],
+    pcr: u32,
+    quoted: &[u8],
+) -> Result<Option<&'a [u8]>, ImaError> {
+    let log = ImaLog::parse(list)?;
+    Ok(log.quoted_prefix(pcr, quoted).map(|(count, _)| {
+        let end = log.entries.get(count).map_or(list.len(), |e| e.offset);
+        &list[..end]
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::build::ImaLogBuilder;
     use super::*;
+
+    #[test]
+    fn quoted_prefix_is_what_the_quote_covered() {
+        let mut b = ImaLogBuilder::new();
+        b.boot_aggregate(&[7u8; 32]);
+        b.file("ima-ng", "/usr/bin/true", &[1u8; 32], None);
+        let at_quote = b.sha256_extends().to_vec();
+        b.file("ima-ng", "/usr/bin/later", &[2u8; 32], None);
+        b.violation("/tmp/w");
+        let bytes = b.finish();
+        // PCR 10 as the TPM held it after the first two entries
+        let mut quoted = [0u8; 32];
+        for (_, d) in &at_quote {
+            let mut h = sha2::Sha256::new();
+            h.update(quoted);
+            h.update(d);
+            quoted = h.finalize().into();
+        }
+        let log = ImaLog::parse(&bytes).unwrap();
+        assert_eq!(
+            log.quoted_prefix(IMA_PCR, &quoted),
+            Some((2, ReplayMode::PerBank))
+        );
+        let prefix = quoted_prefix_bytes(&bytes, IMA_PCR, &quoted)
+            .unwrap()
+            .unwrap();
+        let short = ImaLog::parse(prefix).unwrap();
+        assert_eq!(short.entries.len(), 2);
+        assert_eq!(
+            short.matches_quote(IMA_PCR, &quoted),
+            Some(ReplayMode::PerBank)
+        );
+        // the whole list, the empty prefix, and a value no prefix reaches
+        let whole = log.replay_sha256(IMA_PCR, log.entries.len(), ReplayMode::PerBank);
+        assert_eq!(
+            quoted_prefix_bytes(&bytes, IMA_PCR, &whole).unwrap(),
+            Some(&bytes[..])
+        );
+        assert_eq!(
+            quoted_prefix_bytes(&bytes, IMA_PCR, &[0u8; 32]).unwrap(),
+            Some(&bytes[..0])
+        );
+        assert_eq!(
+            quoted_prefix_bytes(&bytes, IMA_PCR, &[9u8; 32]).unwrap(),
+            None
+        );
+        assert!(quoted_prefix_bytes(&bytes[..bytes.len() - 1], IMA_PCR, &whole).is_err());
+    }
 
     #[test]
     fn builder_round_trip_and_replay() {

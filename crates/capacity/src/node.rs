@@ -106,7 +106,7 @@ pub fn begin(challenge: &Challenge, quoter: &mut dyn Quoter) -> Result<Started, 
     challenge.validate()?;
     let cd = challenge.digest();
     let ak_public = quoter.ak_public()?;
-    let q1 = quoter.quote(&q1_qualifying_data(&cd))?;
+    let q1 = quoter.quote(&challenge.pcrs, &q1_qualifying_data(&cd))?;
     let ws = work_seed(&cd, &q1.attest, &q1.signature);
     Ok(Started {
         challenge: challenge.clone(),
@@ -472,11 +472,12 @@ fn quote_result(
     }
     let commitments: Vec<Commitment> = outputs.iter().map(|o| o.commitment).collect();
     let rd = result_digest(&w, &commitments, &cards);
-    let q2 = quoter.quote(&q2_qualifying_data(
-        &started.challenge_digest,
-        &rd,
-        &started.q1.digest(),
-    ))?;
+    let q2 = quoter.quote(
+        &started.challenge.pcrs,
+        &q2_qualifying_data(&started.challenge_digest, &rd, &started.q1.digest()),
+    )?;
+    // After the clock stopped: the logs that explain Q2's PCRs.
+    let logs = quoter.measurement_logs(&q2)?;
     Ok(CommitMessage {
         challenge_digest: started.challenge_digest,
         ak_public: started.ak_public.clone(),
@@ -484,6 +485,7 @@ fn quote_result(
         q2,
         commitments,
         cards,
+        logs,
     })
 }
 

@@ -10,6 +10,7 @@
 use crate::class::{find, BoundBasis, ClassSpec};
 use crate::error::CapacityError;
 use crate::row_check;
+use crate::stack::{StackCheck, StackJudge};
 use crate::wire::{
     CardIdentity, Challenge, CommitMessage, OpeningsMessage, QuoteEvidence, SampleRequest,
 };
@@ -23,6 +24,8 @@ use cuproof_attest::quote::{verify_quote, QuoteExpectations, VerifiedQuote};
 use cuproof_attest::signature::SignaturePolicy;
 use cuproof_attest::TpmKind;
 use rand::{CryptoRng, RngCore};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 use subtle::ConstantTimeEq;
 
@@ -31,8 +34,12 @@ use subtle::ConstantTimeEq;
 pub struct Policy {
     /// The class table (see [`crate::class::builtin_classes`]).
     pub classes: Vec<ClassSpec>,
-    /// The PCRs both quotes must cover, exactly (bank, index).
-    pub required_pcrs: Vec<(TpmHash, u8)>,
+    /// PCRs of the SHA-256 bank both quotes must select (the job PCR 23 by default); the challenge asks for
+    /// these and the [`Policy::stack`] judge's, exactly ([`Policy::quoted_pcrs`]).
+    pub pcrs: Vec<u8>,
+    /// The judge of the software stack Q2 quoted (boot and IMA logs against the quoted PCRs), if the verifier
+    /// judges it ([`crate::stack`]); `None`: the `stack` check passes on the PCR selection alone.
+    pub stack: Option<Arc<dyn StackJudge>>,
     /// Allowed signature schemes and hashes.
     pub signature_policy: SignaturePolicy,
     /// The Name of the node's enrolled AK (from credential activation). `None` accepts any key that has the
@@ -69,7 +76,8 @@ impl Policy {
     pub fn new(classes: Vec<ClassSpec>) -> Self {
         Policy {
             classes,
-            required_pcrs: vec![(TpmHash::Sha256, 23)],
+            pcrs: vec![23],
+            stack: None,
             signature_policy: SignaturePolicy::default(),
             pinned_ak_name: None,
             require_safe_clock: true,
@@ -94,6 +102,20 @@ impl Policy {
             require_hardware_tpm: true,
             ..Policy::new(classes)
         }
+    }
+
+    /// The PCRs (SHA-256 bank) a challenge asks both quotes to select: [`Policy::pcrs`] and the stack judge's,
+    /// sorted, each once.
+    pub fn quoted_pcrs(&self) -> Vec<u8> {
+        let mut v: Vec<u8> = self
+            .pcrs
+            .iter()
+            .copied()
+            .chain(self.stack.iter().flat_map(|j| j.pcrs()))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     /// Why this policy refuses a claim of `class` (the class of the table, or its claim for several cards), if it
@@ -153,8 +175,11 @@ pub struct Verdict {
     pub class: String,
     /// The number of cards claimed (the claim is "`cards` cards of `class`").
     pub cards: u32,
-    /// The cards the node named (device name and UUID, signed by Q2 with the result; not otherwise verified).
+    /// The cards the node named (device name and UUID, signed by Q2 with the result; reported by a software
+    /// stack the `stack` check judged, where the policy judges one).
     pub card_identities: Vec<CardIdentity>,
+    /// The checks of the software stack Q2 quoted (empty when the policy judges none, or Q2 did not verify).
+    pub stack: Vec<StackCheck>,
     /// The class's TPM-clock bound (ms).
     pub bound_ms: u64,
     /// `t2 − t1` from the verified quotes, when both verified.
@@ -241,6 +266,7 @@ impl Verifier {
             cards: spec.card_count,
             workload: spec.workload,
             samples: spec.samples,
+            pcrs: self.policy.quoted_pcrs(),
         };
         challenge.validate()?;
         Ok(AwaitingCommitment {
@@ -366,9 +392,14 @@ fn verify_one(
     qualifying_data: &[u8; 32],
 ) -> Result<VerifiedQuote, String> {
     let ak = ak.ok_or("no usable AK")?;
+    let required: Vec<(TpmHash, u8)> = policy
+        .quoted_pcrs()
+        .into_iter()
+        .map(|i| (TpmHash::Sha256, i))
+        .collect();
     let expect = QuoteExpectations {
         qualifying_data,
-        required_pcrs: &policy.required_pcrs,
+        required_pcrs: &required,
         qualified_signer: None,
         signature_policy: policy.signature_policy.clone(),
     };
@@ -412,7 +443,7 @@ pub fn judge(
     let mut c = Checks(Vec::new());
     if let Err(e) = challenge.validate() {
         c.push("challenge", false, format!("invalid challenge: {e}"));
-        return finish(c, class, &commit.cards, None, observed_ms, None);
+        return finish(c, class, &commit.cards, Vec::new(), None, observed_ms, None);
     }
     let w = challenge.workload;
     let cd = challenge.digest();
@@ -422,7 +453,8 @@ pub fn judge(
         && challenge.class == class.name
         && challenge.cards == class.card_count
         && challenge.workload == class.workload
-        && challenge.samples == class.samples;
+        && challenge.samples == class.samples
+        && challenge.pcrs == policy.quoted_pcrs();
     c.push(
         "challenge",
         same_challenge,
@@ -432,7 +464,9 @@ pub fn judge(
                 challenge.cards, challenge.class
             )
         } else {
-            "the commitment names another challenge (replay?) or the challenge does not fit the class".to_string()
+            "the commitment names another challenge (replay?) or the challenge does not fit the class and the \
+             policy's PCR selection"
+                .to_string()
         },
     );
 
@@ -622,6 +656,72 @@ pub fn judge(
         }
     }
 
+    // The software stack Q2 quoted, judged from the logs the node sent.
+    let stack = match (&q2, &policy.stack) {
+        (Err(_), _) => {
+            c.push(
+                "stack",
+                false,
+                "not judged: Q2 did not verify, so its PCR values are not evidence",
+            );
+            Vec::new()
+        }
+        (Ok(_), None) => {
+            c.push(
+                "stack",
+                true,
+                format!(
+                    "the policy judges no software stack (quotes select SHA-256 PCRs {:?}{})",
+                    policy.quoted_pcrs(),
+                    if commit.logs.boot.is_empty() && commit.logs.ima.is_empty() {
+                        ""
+                    } else {
+                        "; the logs sent are not judged"
+                    }
+                ),
+            );
+            Vec::new()
+        }
+        (Ok(q), Some(judge)) => {
+            let quoted: BTreeMap<u8, Vec<u8>> = q
+                .pcrs
+                .iter()
+                .filter(|p| p.bank == TpmHash::Sha256.alg_id())
+                .map(|p| (p.index, p.value.clone()))
+                .collect();
+            let checks = judge.judge(&quoted, &commit.logs);
+            let failed: Vec<String> = checks
+                .iter()
+                .filter(|x| {
+                    !matches!(
+                        x.outcome,
+                        crate::stack::StackOutcome::Pass
+                            | crate::stack::StackOutcome::SkippedByPolicy
+                    )
+                })
+                .map(|x| format!("{}: {}", x.name, x.detail))
+                .collect();
+            let judged = checks
+                .iter()
+                .filter(|x| x.outcome == crate::stack::StackOutcome::Pass)
+                .count();
+            c.push(
+                "stack",
+                failed.is_empty(),
+                if failed.is_empty() {
+                    format!(
+                        "the stack Q2 quoted passes the policy ({judged} of {} stack checks ran and passed, \
+                         the rest not asked for)",
+                        checks.len()
+                    )
+                } else {
+                    failed.join("; ")
+                },
+            );
+            checks
+        }
+    };
+
     // The commitments have the shape of the workload.
     let params = w.commit_params();
     let shape_ok = match &params {
@@ -712,6 +812,7 @@ pub fn judge(
         c,
         class,
         &commit.cards,
+        stack,
         tpm_elapsed,
         observed_ms,
         Some(("rows", rows.0, rows.1)),
@@ -847,6 +948,7 @@ fn finish(
     mut c: Checks,
     class: &ClassSpec,
     named: &[CardIdentity],
+    stack: Vec<StackCheck>,
     tpm_elapsed_ms: Option<u64>,
     observed_ms: Option<u64>,
     last: Option<(&'static str, bool, String)>,
@@ -859,6 +961,7 @@ fn finish(
         class: class.name.clone(),
         cards: class.card_count,
         card_identities: named.to_vec(),
+        stack,
         bound_ms: class.bound_ms,
         tpm_elapsed_ms,
         observed_ms,

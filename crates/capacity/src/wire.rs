@@ -15,11 +15,18 @@ use cuproof_core::DecodeError;
 
 /// Version of the [`SampleRequest`] and [`OpeningsMessage`] encodings.
 pub const VERSION: u16 = 1;
-/// Version of the [`Challenge`] encoding: 2 added the card count (version 1, single-card only, is no longer
-/// accepted; it was never deployed).
-pub const CHALLENGE_VERSION: u16 = 2;
-/// Version of the [`CommitMessage`] encoding: 2 added the cards the node names (version 1 is no longer accepted).
-pub const COMMIT_VERSION: u16 = 2;
+/// Version of the [`Challenge`] encoding: 2 added the card count, 3 the PCRs to quote (earlier versions are no
+/// longer accepted; they were never deployed).
+pub const CHALLENGE_VERSION: u16 = 3;
+/// Version of the [`CommitMessage`] encoding: 2 added the cards the node names, 3 the measurement logs (earlier
+/// versions are no longer accepted).
+pub const COMMIT_VERSION: u16 = 3;
+/// Highest PCR index (a PC-client TPM has PCRs 0–23).
+pub const MAX_PCR_INDEX: u8 = 23;
+/// Largest firmware event log carried ([`cuproof_attest::bootlog::MAX_LOG_BYTES`]).
+pub const MAX_BOOT_LOG: usize = cuproof_attest::bootlog::MAX_LOG_BYTES;
+/// Largest IMA measurement list carried ([`cuproof_attest::ima::MAX_LOG_BYTES`]).
+pub const MAX_IMA_LOG: usize = cuproof_attest::ima::MAX_LOG_BYTES;
 /// Longest card name accepted.
 pub const MAX_CARD_NAME: usize = 256;
 /// Magic of a [`Challenge`].
@@ -85,17 +92,25 @@ pub struct Challenge {
     pub workload: Workload,
     /// Number of rows that will be sampled.
     pub samples: u32,
+    /// The PCRs of the SHA-256 bank both quotes must select, exactly: strictly increasing, at most
+    /// [`MAX_PCR_INDEX`], at least one (the job PCR 23; with the boot PCRs 0–9 and IMA's 10 when the verifier
+    /// judges the node's software stack).
+    pub pcrs: Vec<u8>,
 }
 
 impl Challenge {
-    /// `magic "cpCH" ‖ version 2 ‖ seed[32] ‖ nonce[32] ‖ class (u32 len ‖ utf8) ‖ cards ‖ m ‖ n ‖ k ‖ iterations ‖
-    /// samples`.
+    /// `magic "cpCH" ‖ version 3 ‖ seed[32] ‖ nonce[32] ‖ class (u32 len ‖ utf8) ‖ cards ‖ m ‖ n ‖ k ‖ iterations ‖
+    /// samples ‖ pcr_count:u32 ‖ pcr_count × index:u8`.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
         header(&mut w, MAGIC_CHALLENGE);
         w.raw(&self.seed).raw(&self.nonce).str(&self.class);
         w.u32(self.cards);
         w.raw(&self.workload.to_bytes()).u32(self.samples);
+        w.u32(self.pcrs.len() as u32);
+        for &p in &self.pcrs {
+            w.u8(p);
+        }
         w.into_bytes()
     }
 
@@ -115,6 +130,11 @@ impl Challenge {
                 iterations: r.u32()?,
             };
             let samples = r.u32()?;
+            let n = r.count("pcrs", MAX_PCR_INDEX as usize + 1, 1)?;
+            let mut pcrs = Vec::with_capacity(n);
+            for _ in 0..n {
+                pcrs.push(r.u8()?);
+            }
             r.finish()?;
             Ok(Challenge {
                 seed,
@@ -123,6 +143,7 @@ impl Challenge {
                 cards,
                 workload,
                 samples,
+                pcrs,
             })
         };
         let c = f(&mut r).map_err(CapacityError::decode("challenge"))?;
@@ -130,8 +151,17 @@ impl Challenge {
         Ok(c)
     }
 
-    /// Checks the class name, the card count, the workload and the sample count.
+    /// Checks the class name, the card count, the workload, the sample count and the PCR selection.
     pub fn validate(&self) -> Result<(), CapacityError> {
+        if self.pcrs.is_empty()
+            || self.pcrs.windows(2).any(|w| w[0] >= w[1])
+            || self.pcrs.iter().any(|&p| p > MAX_PCR_INDEX)
+        {
+            return Err(CapacityError::Workload(format!(
+                "PCR selection {:?}: must be non-empty, strictly increasing, each at most {MAX_PCR_INDEX}",
+                self.pcrs
+            )));
+        }
         if !valid_class_name(&self.class) {
             return Err(CapacityError::UnknownClass(self.class.clone()));
         }
@@ -240,12 +270,24 @@ pub struct CommitMessage {
     pub commitments: Vec<Commitment>,
     /// The cards the node says it worked on, one per runtime (empty for a result computed some other way).
     pub cards: Vec<CardIdentity>,
+    /// The measurement logs that explain Q2's boot and IMA PCRs (empty where the challenge does not select
+    /// them). Not signed as such: a log is evidence only where it replays to the quoted PCR values.
+    pub logs: MeasurementLogs,
+}
+
+/// The node's measurement logs, as its TPM's PCRs account for them at Q2.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MeasurementLogs {
+    /// The firmware's measured-boot event log (TCG PC Client, crypto-agile; `docs/bootlog.md`), empty if none.
+    pub boot: Vec<u8>,
+    /// The IMA runtime measurement list up to Q2 (`docs/ima.md`), empty if none.
+    pub ima: Vec<u8>,
 }
 
 impl CommitMessage {
-    /// `magic "cpCM" ‖ version 2 ‖ challenge_digest ‖ ak_public ‖ Q1 ‖ Q2 ‖ count:u32 ‖ count × commitment[42] ‖
-    /// cards:u32 ‖ cards × (name ‖ uuid[16])`, each quote `attest ‖ signature ‖ pcr_count:u32 ‖ pcr_count × (bank:u16
-    /// ‖ index:u8 ‖ value)` (byte strings u32-prefixed).
+    /// `magic "cpCM" ‖ version 3 ‖ challenge_digest ‖ ak_public ‖ Q1 ‖ Q2 ‖ count:u32 ‖ count × commitment[42] ‖
+    /// cards:u32 ‖ cards × (name ‖ uuid[16]) ‖ boot_log ‖ ima_log`, each quote `attest ‖ signature ‖
+    /// pcr_count:u32 ‖ pcr_count × (bank:u16 ‖ index:u8 ‖ value)` (byte strings u32-prefixed).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
         header(&mut w, MAGIC_COMMIT);
@@ -260,6 +302,7 @@ impl CommitMessage {
         for c in &self.cards {
             w.str(&c.name).raw(&c.uuid);
         }
+        w.bytes(&self.logs.boot).bytes(&self.logs.ima);
         w.into_bytes()
     }
 
@@ -295,6 +338,10 @@ impl CommitMessage {
                         })?;
                 cards.push(CardIdentity { name, uuid });
             }
+            let logs = MeasurementLogs {
+                boot: r.bytes("boot log", MAX_BOOT_LOG)?.to_vec(),
+                ima: r.bytes("ima log", MAX_IMA_LOG)?.to_vec(),
+            };
             r.finish()?;
             Ok(CommitMessage {
                 challenge_digest,
@@ -303,6 +350,7 @@ impl CommitMessage {
                 q2,
                 commitments,
                 cards,
+                logs,
             })
         };
         f(&mut r).map_err(CapacityError::decode("commit message"))
@@ -450,6 +498,7 @@ mod tests {
                 iterations: 2,
             },
             samples: 3,
+            pcrs: vec![0, 10, 23],
         }
     }
 
@@ -502,10 +551,25 @@ mod tests {
         let mut other = c.clone();
         other.cards = 1;
         assert_ne!(other.digest(), c.digest());
-        // version 1 (no card count) is refused
-        let mut v1 = b.clone();
-        v1[4..6].copy_from_slice(&1u16.to_le_bytes());
-        assert!(Challenge::from_bytes(&v1).is_err());
+        // versions 1 (no card count) and 2 (no PCR selection) are refused
+        for old in [1u16, 2] {
+            let mut v = b.clone();
+            v[4..6].copy_from_slice(&old.to_le_bytes());
+            assert!(Challenge::from_bytes(&v).is_err(), "version {old}");
+        }
+        // the PCR selection: non-empty, strictly increasing, at most 23; it is part of the digest
+        for pcrs in [vec![], vec![23, 10], vec![10, 10], vec![24]] {
+            let mut bad = c.clone();
+            bad.pcrs = pcrs.clone();
+            assert!(Challenge::from_bytes(&bad.to_bytes()).is_err(), "{pcrs:?}");
+        }
+        let mut more = b.clone();
+        let n = more.len() - 4 - 3;
+        more[n..n + 4].copy_from_slice(&25u32.to_le_bytes());
+        assert!(Challenge::from_bytes(&more).is_err(), "25 PCRs");
+        let mut other = c.clone();
+        other.pcrs = vec![23];
+        assert_ne!(other.digest(), c.digest());
         let mut other = c.clone();
         other.nonce[0] ^= 1;
         assert_ne!(other.digest(), c.digest());
@@ -541,6 +605,10 @@ mod tests {
                     uuid: [0; 16],
                 },
             ],
+            logs: MeasurementLogs {
+                boot: vec![1; 7],
+                ima: vec![2; 5],
+            },
         };
         let b = cm.to_bytes();
         assert_eq!(CommitMessage::from_bytes(&b).unwrap(), cm);
@@ -558,6 +626,22 @@ mod tests {
         many.cards = vec![cm.cards[0].clone(); MAX_CARDS as usize + 1];
         assert!(CommitMessage::from_bytes(&many.to_bytes()).is_err());
         assert_ne!(none.digest(), cm.digest());
+        // the logs: each is covered by the message digest, and may be empty
+        let no_logs = CommitMessage {
+            logs: MeasurementLogs::default(),
+            ..cm.clone()
+        };
+        assert_eq!(
+            CommitMessage::from_bytes(&no_logs.to_bytes()).unwrap(),
+            no_logs
+        );
+        assert_ne!(no_logs.digest(), cm.digest());
+        let mut swapped = cm.clone();
+        std::mem::swap(&mut swapped.logs.boot, &mut swapped.logs.ima);
+        assert_ne!(swapped.digest(), cm.digest());
+        let mut v2 = cm.to_bytes();
+        v2[4..6].copy_from_slice(&2u16.to_le_bytes());
+        assert!(CommitMessage::from_bytes(&v2).is_err(), "version 2");
 
         let sr = SampleRequest {
             commit_digest: cm.digest(),

@@ -604,6 +604,7 @@ fn swapping_the_ak_between_quotes_is_rejected() {
             "clock-epoch",
             "clock-order",
             "clock-bound",
+            "stack",
         ],
     );
 

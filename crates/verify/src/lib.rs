@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod boot;
+pub mod capacity;
 pub mod detached;
 pub mod groth16;
 pub mod ima;
@@ -667,29 +668,13 @@ fn check_tpm(
         (_, None) => Err(format!("PCR {job_pcr} value missing")),
     };
     let replay_ok = v.record("log.replay", r);
-    if policy.allowed_pcrs.is_empty() {
-        v.skip("pcrs.boot", "policy pins no boot/driver PCR values");
-    } else {
-        let mut bad = Vec::new();
-        for (idx, allowed) in &policy.allowed_pcrs {
-            match job.pcrs.get(&(*idx as u8)) {
-                Some(val) if allowed.iter().any(|a| ct_eq(a, val)) => {}
-                Some(val) => bad.push(format!("PCR {idx} = {} not allowed", hex::encode(val))),
-                None => bad.push(format!("PCR {idx} not quoted")),
-            }
-        }
-        let keys: Vec<_> = policy.allowed_pcrs.keys().collect();
-        v.record(
-            "pcrs.boot",
-            if bad.is_empty() {
-                Ok(format!("PCRs {keys:?} hold allowed values"))
-            } else {
-                Err(bad.join("; "))
-            },
-        );
-    }
-    boot::check_boot(&receipt.node.boot_log, policy.boot.as_ref(), &job.pcrs, v);
-    ima::check_ima(&receipt.node.ima_log, policy.ima.as_ref(), &job.pcrs, v);
+    check_stack(
+        policy,
+        &job.pcrs,
+        &receipt.node.boot_log,
+        &receipt.node.ima_log,
+        v,
+    );
 
     // Stage 4: freshness.
     let ci = job.attest.clock_info;
@@ -761,6 +746,41 @@ fn check_tpm(
     }
 }
 
+/// The software stack a quote covers (`pcrs.boot`, `boot.*`, `ima.*`): the boot/driver PCR values against the
+/// allowed ones, the firmware event log and the IMA list replayed against the quoted PCRs and judged. Shared by
+/// the receipt verifier and the capacity verifier's stack judge ([`capacity::PolicyStack`]).
+pub(crate) fn check_stack(
+    policy: &Policy,
+    quoted: &BTreeMap<u8, Vec<u8>>,
+    boot_log: &[u8],
+    ima_log: &[u8],
+    v: &mut Verdict,
+) {
+    if policy.allowed_pcrs.is_empty() {
+        v.skip("pcrs.boot", "policy pins no boot/driver PCR values");
+    } else {
+        let mut bad = Vec::new();
+        for (idx, allowed) in &policy.allowed_pcrs {
+            match quoted.get(&(*idx as u8)) {
+                Some(val) if allowed.iter().any(|a| ct_eq(a, val)) => {}
+                Some(val) => bad.push(format!("PCR {idx} = {} not allowed", hex::encode(val))),
+                None => bad.push(format!("PCR {idx} not quoted")),
+            }
+        }
+        let keys: Vec<_> = policy.allowed_pcrs.keys().collect();
+        v.record(
+            "pcrs.boot",
+            if bad.is_empty() {
+                Ok(format!("PCRs {keys:?} hold allowed values"))
+            } else {
+                Err(bad.join("; "))
+            },
+        );
+    }
+    boot::check_boot(boot_log, policy.boot.as_ref(), quoted, v);
+    ima::check_ima(ima_log, policy.ima.as_ref(), quoted, v);
+}
+
 /// `sha256:[0, 7, 23]`-style rendering of a PCR selection.
 fn show_selection(set: &BTreeSet<(u16, u8)>) -> String {
     let mut banks: BTreeMap<u16, Vec<u8>> = BTreeMap::new();
@@ -803,13 +823,13 @@ pub(crate) fn log_to_judge(
         (None, false) => v.skip(
             check,
             format!(
-                "policy has no {table} table: the receipt's {what} ({} bytes) is not judged",
+                "policy has no {table} table: the {what} sent ({} bytes) is not judged",
                 log.len()
             ),
         ),
         (Some(true), true) => v.fail(
             check,
-            format!("the receipt carries no {what}; the policy requires one"),
+            format!("no {what} was sent; the policy requires one"),
         ),
         (Some(false), true) => v.skip(check, format!("no {what}; the policy does not require one")),
         (Some(_), false) => return true,

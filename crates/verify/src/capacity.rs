@@ -1,0 +1,110 @@
+//! A policy file applied to the capacity challenge (`cuproof-capacity`, `docs/capacity.md`): the capacity
+//! verifier's [`cuproof_capacity::Policy`] built from `[capacity]`, `[gpu]` and `[signatures]`, and a
+//! [`PolicyStack`] judge that holds a capacity transcript's software stack to the same `[pcrs]`, `[boot]` and
+//! `[ima]` tables as a receipt, with the same functions.
+
+use crate::policy::{Policy, PolicyError};
+use crate::verdict::{Outcome, Verdict};
+use cuproof_attest::enroll::NodeRecord;
+use cuproof_capacity::stack::{StackCheck, StackJudge, StackOutcome};
+use cuproof_capacity::MeasurementLogs;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Judges the stack a capacity transcript's Q2 quoted by a policy's `[pcrs]`, `[boot]` and `[ima]` tables: the
+/// checks `pcrs.boot`, `boot.*` and `ima.*` of a receipt (`docs/verify.md`), on Q2's PCR values and the logs the
+/// node sent.
+#[derive(Debug, Clone)]
+pub struct PolicyStack {
+    policy: Arc<Policy>,
+}
+
+impl PolicyStack {
+    /// A judge applying `policy`.
+    pub fn new(policy: Arc<Policy>) -> Self {
+        PolicyStack { policy }
+    }
+}
+
+impl StackJudge for PolicyStack {
+    fn pcrs(&self) -> Vec<u8> {
+        self.policy.required_selection()
+    }
+
+    fn judge(&self, quoted: &BTreeMap<u8, Vec<u8>>, logs: &MeasurementLogs) -> Vec<StackCheck> {
+        let mut v = Verdict::new(&self.policy.name);
+        crate::check_stack(&self.policy, quoted, &logs.boot, &logs.ima, &mut v);
+        v.checks
+            .into_iter()
+            .map(|c| StackCheck {
+                name: c.name,
+                outcome: match c.outcome {
+                    Outcome::Pass => StackOutcome::Pass,
+                    Outcome::Fail => StackOutcome::Fail,
+                    Outcome::SkippedByPolicy => StackOutcome::SkippedByPolicy,
+                    Outcome::NotReached => StackOutcome::NotReached,
+                },
+                detail: c.reason,
+            })
+            .collect()
+    }
+}
+
+/// The capacity verifier's policy from a policy file: the class table with the `[capacity.measured.*]`
+/// measurements applied, the claim rules of `[capacity]`, the GPUs of `[gpu]`, the signature allow-list, the job
+/// PCR, and a [`PolicyStack`] judge (so the challenge asks for the boot and IMA PCRs the file judges); with a
+/// node record, its AK pinned and its TPM's kind known. The wall-clock allowance is left at the development
+/// default of 5 s: an offline verifier clears it.
+pub fn capacity_policy(
+    policy: &Policy,
+    record: Option<&NodeRecord>,
+) -> Result<cuproof_capacity::Policy, PolicyError> {
+    let c = &policy.capacity;
+    let bad = |key: String, e: cuproof_capacity::CapacityError| PolicyError::Invalid {
+        key,
+        why: e.to_string(),
+    };
+    let mut classes = cuproof_capacity::builtin_classes();
+    for m in &c.measured {
+        let key = format!("capacity.measured.{}", m.class);
+        let base = cuproof_capacity::class::find(&classes, &m.class)
+            .map_err(|e| bad(key.clone(), e))?
+            .clone();
+        let spec = base
+            .with_measurement(m.measured_ms, m.tensor_ms, &m.on, &classes)
+            .map_err(|e| bad(key, e))?;
+        if let Some(slot) = classes.iter_mut().find(|x| x.name == spec.name) {
+            *slot = spec;
+        }
+    }
+    if let Some(rc) = &c.require_class {
+        cuproof_capacity::class::find(&classes, rc)
+            .map_err(|e| bad("capacity.require_class".into(), e))?;
+    }
+    let job_pcr = u8::try_from(policy.job_pcr)
+        .ok()
+        .filter(|&p| p <= cuproof_capacity::wire::MAX_PCR_INDEX)
+        .ok_or_else(|| PolicyError::Invalid {
+            key: "pcrs.job".into(),
+            why: format!("PCR {} is not a PCR a quote can select", policy.job_pcr),
+        })?;
+    let mut p = cuproof_capacity::Policy {
+        pcrs: vec![job_pcr],
+        stack: Some(Arc::new(PolicyStack::new(Arc::new(policy.clone())))),
+        signature_policy: policy.signature_policy(),
+        require_class: c.require_class.clone(),
+        min_cards: c.min_cards,
+        accept_cpu_class: c.accept_cpu_class,
+        accept_unmeasured_bounds: c.accept_unmeasured_bounds,
+        require_hardware_tpm: c.require_hardware_tpm,
+        require_safe_clock: c.require_safe_clock,
+        gpu_models: policy.gpu_models.clone(),
+        gpu_uuids: policy.gpu_uuids.clone(),
+        ..cuproof_capacity::Policy::new(classes)
+    };
+    if let Some(r) = record {
+        p.pinned_ak_name = Some(r.ak_name.clone());
+        p.ak_tpm_kind = Some(r.tpm_kind);
+    }
+    Ok(p)
+}
