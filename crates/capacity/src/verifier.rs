@@ -705,10 +705,11 @@ pub fn judge(
                 .iter()
                 .filter(|x| x.outcome == crate::stack::StackOutcome::Pass)
                 .count();
+            let accepted = crate::stack::accepted(&checks);
             c.push(
                 "stack",
-                failed.is_empty(),
-                if failed.is_empty() {
+                accepted,
+                if accepted {
                     format!(
                         "the stack Q2 quoted passes the policy ({judged} of {} stack checks ran and passed, \
                          the rest not asked for)",
@@ -978,6 +979,54 @@ mod tests {
             name: name.into(),
             uuid: [b; 16],
         }
+    }
+
+    /// A judge that needs its first field's PCRs quoted and returns its second field's checks.
+    #[derive(Debug)]
+    struct FixedJudge(Vec<u8>, Vec<StackCheck>);
+
+    impl StackJudge for FixedJudge {
+        fn pcrs(&self) -> Vec<u8> {
+            self.0.clone()
+        }
+        fn judge(
+            &self,
+            _: &BTreeMap<u8, Vec<u8>>,
+            _: &crate::wire::MeasurementLogs,
+        ) -> Vec<StackCheck> {
+            self.1.clone()
+        }
+    }
+
+    #[test]
+    fn the_challenge_names_the_job_pcr_and_the_judges_pcrs() {
+        use crate::stack::{accepted, StackOutcome};
+        let mut p = Policy::default();
+        assert_eq!(p.quoted_pcrs(), vec![23]);
+        p.stack = Some(Arc::new(FixedJudge(vec![10, 0, 23, 7], Vec::new())));
+        assert_eq!(p.quoted_pcrs(), vec![0, 7, 10, 23]);
+        let mut rng = rand::rngs::OsRng;
+        let s = Verifier::new(p.clone()).challenge("cpu", &mut rng).unwrap();
+        assert_eq!(s.challenge().pcrs, vec![0, 7, 10, 23]);
+        // a selection no quote can have is refused when the challenge is made
+        p.pcrs = vec![24];
+        assert!(Verifier::new(p).challenge("cpu", &mut rng).is_err());
+        // skipped checks pass, failed and unreached ones do not
+        let check = |outcome| StackCheck {
+            name: "x".into(),
+            outcome,
+            detail: String::new(),
+        };
+        assert!(accepted(&[]));
+        assert!(accepted(&[
+            check(StackOutcome::Pass),
+            check(StackOutcome::SkippedByPolicy)
+        ]));
+        assert!(!accepted(&[
+            check(StackOutcome::Pass),
+            check(StackOutcome::Fail)
+        ]));
+        assert!(!accepted(&[check(StackOutcome::NotReached)]));
     }
 
     #[test]
