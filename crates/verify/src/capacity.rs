@@ -53,8 +53,9 @@ impl StackJudge for PolicyStack {
 /// The capacity verifier's policy from a policy file: the class table with the `[capacity.measured.*]`
 /// measurements applied, the claim rules of `[capacity]`, the GPUs of `[gpu]`, the signature allow-list, the job
 /// PCR, and a [`PolicyStack`] judge (so the challenge asks for the boot and IMA PCRs the file judges); with a
-/// node record, its AK pinned and its TPM's kind known. The wall-clock allowance is left at the development
-/// default of 5 s: an offline verifier clears it.
+/// node record, its AK pinned and its TPM's kind known. The wall-clock allowance is `[capacity]
+/// wall_clock_allowance_ms`, for an interactive verifier; one that judges a transcript from files (the CLI) has
+/// no elapsed time of its own and clears it.
 pub fn capacity_policy(
     policy: &Policy,
     record: Option<&NodeRecord>,
@@ -98,6 +99,7 @@ pub fn capacity_policy(
         accept_unmeasured_bounds: c.accept_unmeasured_bounds,
         require_hardware_tpm: c.require_hardware_tpm,
         require_safe_clock: c.require_safe_clock,
+        wall_clock_allowance_ms: Some(c.wall_clock_allowance_ms),
         gpu_models: policy.gpu_models.clone(),
         gpu_uuids: policy.gpu_uuids.clone(),
         ..cuproof_capacity::Policy::new(classes)
@@ -107,4 +109,43 @@ pub fn capacity_policy(
         p.ak_tpm_kind = Some(r.tpm_kind);
     }
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(extra: &str) -> Result<Policy, PolicyError> {
+        let dev = include_str!("../policies/development.toml");
+        Policy::from_toml_str(&format!("{dev}{extra}"), std::path::Path::new("."))
+    }
+
+    #[test]
+    fn a_policy_file_makes_the_capacity_policy() {
+        let file = policy("wall_clock_allowance_ms = 2500\nmin_cards = 2\n").unwrap();
+        let p = capacity_policy(&file, None).unwrap();
+        assert_eq!(p.wall_clock_allowance_ms, Some(2500));
+        assert_eq!(p.min_cards, 2);
+        assert!(p.accept_cpu_class && !p.require_hardware_tpm);
+        assert_eq!(p.pinned_ak_name, None);
+        // no [boot] or [ima] table: the job PCR alone, and the stack judge reports every table absent
+        assert_eq!(p.quoted_pcrs(), vec![23]);
+        let checks = p
+            .stack
+            .as_ref()
+            .unwrap()
+            .judge(&BTreeMap::new(), &MeasurementLogs::default());
+        assert!(cuproof_capacity::stack::accepted(&checks));
+        assert!(checks
+            .iter()
+            .all(|c| c.outcome == StackOutcome::SkippedByPolicy));
+        // the default allowance, and one past the limit
+        let p = capacity_policy(&policy("").unwrap(), None).unwrap();
+        assert_eq!(p.wall_clock_allowance_ms, Some(5_000));
+        let e = policy("wall_clock_allowance_ms = 60001\n").unwrap_err();
+        assert!(
+            e.to_string().contains("capacity.wall_clock_allowance_ms"),
+            "{e}"
+        );
+    }
 }

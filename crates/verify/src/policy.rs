@@ -56,6 +56,9 @@ pub enum PolicyError {
     },
 }
 
+/// Largest `[capacity] wall_clock_allowance_ms` accepted (60 s).
+pub const MAX_WALL_CLOCK_ALLOWANCE_MS: u64 = 60_000;
+
 /// The policy format version this build reads (`version = 1` in the TOML; absent means 1).
 pub const POLICY_VERSION: u32 = 1;
 
@@ -363,6 +366,7 @@ struct RawCapacity {
     accept_unmeasured_bounds: bool,
     require_hardware_tpm: bool,
     require_safe_clock: bool,
+    wall_clock_allowance_ms: u64,
     measured: BTreeMap<String, RawMeasurement>,
 }
 
@@ -376,6 +380,7 @@ impl Default for RawCapacity {
             accept_unmeasured_bounds: d.accept_unmeasured_bounds,
             require_hardware_tpm: d.require_hardware_tpm,
             require_safe_clock: d.require_safe_clock,
+            wall_clock_allowance_ms: d.wall_clock_allowance_ms,
             measured: BTreeMap::new(),
         }
     }
@@ -492,6 +497,10 @@ pub struct CapacityPolicy {
     pub require_hardware_tpm: bool,
     /// Require the `safe` flag of both quotes' clocks (default true).
     pub require_safe_clock: bool,
+    /// What an interactive verifier allows its own clock, from issuing the challenge to receiving the commitment,
+    /// beyond the class bound (network, quoting; default 5000 ms, at most [`MAX_WALL_CLOCK_ALLOWANCE_MS`]). A
+    /// verifier that judges a transcript from files has no such time and does not apply it.
+    pub wall_clock_allowance_ms: u64,
     /// Measured bounds, by class.
     pub measured: Vec<CapacityMeasurement>,
 }
@@ -505,6 +514,7 @@ impl Default for CapacityPolicy {
             accept_unmeasured_bounds: false,
             require_hardware_tpm: true,
             require_safe_clock: true,
+            wall_clock_allowance_ms: 5_000,
             measured: Vec::new(),
         }
     }
@@ -901,6 +911,16 @@ impl Policy {
         if !(1..=64).contains(&cap.min_cards) {
             return Err(invalid("capacity.min_cards", "must be in 1..=64"));
         }
+        if cap.wall_clock_allowance_ms > MAX_WALL_CLOCK_ALLOWANCE_MS {
+            return Err(invalid(
+                "capacity.wall_clock_allowance_ms",
+                format!(
+                    "{} ms: at most {MAX_WALL_CLOCK_ALLOWANCE_MS} (beyond that the verifier's own clock says \
+                     nothing about a workload of about a second)",
+                    cap.wall_clock_allowance_ms
+                ),
+            ));
+        }
         let mut measured = Vec::new();
         for (class, m) in &cap.measured {
             let key = format!("capacity.measured.{class}");
@@ -978,6 +998,7 @@ impl Policy {
                 accept_unmeasured_bounds: raw.capacity.accept_unmeasured_bounds,
                 require_hardware_tpm: raw.capacity.require_hardware_tpm,
                 require_safe_clock: raw.capacity.require_safe_clock,
+                wall_clock_allowance_ms: raw.capacity.wall_clock_allowance_ms,
                 measured,
             },
             boot,

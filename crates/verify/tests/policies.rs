@@ -69,6 +69,33 @@ fn production_without_operator_files() -> String {
 }
 
 #[test]
+fn production_holds_a_capacity_claim_to_its_boot_and_ima_tables() {
+    let p = Policy::from_toml_str(&production_without_operator_files(), dir()).expect("loads");
+    let c = cuproof_verify::capacity::capacity_policy(&p, None).expect("capacity policy");
+    // the challenge asks for the boot PCRs the [boot] table explains, IMA's PCR 10 and the job PCR
+    let pcrs = c.quoted_pcrs();
+    for want in [0u8, 4, 7, 9, 10, 23] {
+        assert!(pcrs.contains(&want), "PCR {want} missing from {pcrs:?}");
+    }
+    assert!(!c.accept_cpu_class && !c.accept_unmeasured_bounds && c.require_hardware_tpm);
+    assert_eq!(c.wall_clock_allowance_ms, Some(5_000));
+    // no logs: the stack fails on both tables' require_log
+    let checks = c.stack.as_ref().expect("stack judge").judge(
+        &std::collections::BTreeMap::new(),
+        &cuproof_capacity::MeasurementLogs::default(),
+    );
+    assert!(!cuproof_capacity::stack::accepted(&checks));
+    for name in ["boot.log", "ima.log"] {
+        let c = checks.iter().find(|c| c.name == name).expect(name);
+        assert_eq!(
+            c.outcome,
+            cuproof_capacity::stack::StackOutcome::Fail,
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn production_policy_requires_a_measured_secure_boot() {
     let p = Policy::from_toml_str(&production_without_operator_files(), dir()).expect("loads");
     let b = p.boot.as_ref().expect("[boot] table");
