@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{assert_fails, cuproof, hex32, npy};
-use std::process::{Command, Output};
+use common::{assert_fails, assert_ok, cuproof, development_policy, hex32, npy};
+use std::process::Command;
 
 #[test]
 fn usage_errors_exit_2() {
@@ -329,18 +329,9 @@ fn run_then_verify_valid_and_tampered() {
     assert!(out.contains("✓ ima.log"), "{out}");
     assert!(out.contains("✓ ima.files"), "{out}");
     // ... and refusing a build of the driver it does not list.
-    let module = ima_table
-        .lines()
-        .find(|l| l.contains("/nvidia.ko\" ="))
-        .and_then(|l| l.split("sha256:").nth(1))
-        .map(|d| d[..64].to_string())
-        .expect("nvidia.ko digest");
     std::fs::write(
         p.join("other-driver.toml"),
-        format!(
-            "{dev}\n{table}\n{}",
-            ima_table.replace(&module, &"ef".repeat(32))
-        ),
+        format!("{dev}\n{table}\n{}", other_driver_build(&ima_table)),
     )
     .unwrap();
     let o = verify("other-driver.toml");
@@ -364,18 +355,22 @@ fn run_then_verify_valid_and_tampered() {
     assert_eq!(o.status.code(), Some(0), "{err}");
 }
 
+/// An `[ima]` table (`cuproof ima --policy`) that allows another build of `nvidia.ko` than the one it lists.
+fn other_driver_build(ima_table: &str) -> String {
+    let module = ima_table
+        .lines()
+        .find(|l| l.contains("/nvidia.ko\" ="))
+        .and_then(|l| l.split("sha256:").nth(1))
+        .map(|d| d[..64].to_string())
+        .expect("nvidia.ko digest");
+    ima_table.replace(&module, &"ef".repeat(32))
+}
+
 #[test]
 fn capacity_challenge_through_files() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
-    let ok = |o: &Output| {
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        )
-    };
+    let ok = assert_ok;
     ok(&cuproof(
         &["challenge", "new", "--class", "cpu", "--out", "ch.bin"],
         p,
@@ -460,11 +455,7 @@ fn capacity_challenge_through_files() {
     // A policy whose [capacity] is production's (development.toml otherwise): the same transcript fails its
     // `policy` check (the cpu class, no node record for a hardware TPM), exit 1; the verifier will not even issue
     // a cpu challenge under it, and a measurement for an unknown class is refused (exit 2).
-    let dev = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../crates/verify/policies/development.toml"
-    ))
-    .unwrap();
+    let dev = development_policy();
     let strict = &dev[..dev.find("[capacity]").unwrap()];
     std::fs::write(
         p.join("strict.toml"),
@@ -584,20 +575,8 @@ fn capacity_challenge_through_files() {
 fn capacity_challenge_judges_the_node_stack() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
-    let ok = |o: &Output| {
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    };
-    let dev = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../crates/verify/policies/development.toml"
-    ))
-    .unwrap();
+    let ok = assert_ok;
+    let dev = development_policy();
     // The transcript suffixed `tag` judged under `policy`.
     let judge = |policy: &str, tag: &str| {
         let f = |x: &str| format!("{x}{tag}.bin");
@@ -748,15 +727,9 @@ fn capacity_challenge_judges_the_node_stack() {
     assert!(out.contains("class cpu × 1 proven"), "{out}");
 
     // 4. A policy that lists another build of the NVIDIA driver refuses the same transcript, by the stack alone.
-    let module = ima
-        .lines()
-        .find(|l| l.contains("/nvidia.ko\" ="))
-        .and_then(|l| l.split("sha256:").nth(1))
-        .map(|d| d[..64].to_string())
-        .expect("nvidia.ko digest");
     std::fs::write(
         p.join("other-driver.toml"),
-        format!("{dev}\n{boot}\n{}", ima.replace(&module, &"ef".repeat(32))),
+        format!("{dev}\n{boot}\n{}", other_driver_build(&ima)),
     )
     .unwrap();
     let o = judge("other-driver.toml", "-s");

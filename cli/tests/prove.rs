@@ -23,15 +23,7 @@ struct Fixture {
     circuit4: String,
 }
 
-fn ok(o: &Output) {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+use common::assert_ok as ok;
 
 fn setup_id(o: &Output) -> String {
     ok(o);

@@ -39,6 +39,26 @@ pub fn assert_fails(o: &Output, code: i32, needle: &str) {
     );
 }
 
+/// Exit 0, or the test fails showing what the command printed.
+pub fn assert_ok(o: &Output) {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The text of the shipped development policy.
+pub fn development_policy() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/verify/policies/development.toml"
+    ))
+    .expect("development.toml")
+}
+
 pub fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let shape_s = if shape.len() == 1 {
         format!("({},)", shape[0])
