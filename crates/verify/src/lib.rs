@@ -25,6 +25,10 @@
 //!
 //! Any failure makes the receipt invalid. No input makes the verifier panic (see the tamper suite and the
 //! fuzz targets).
+//!
+//! A capacity claim (`cuproof-capacity`) is judged under the same policy file through [`capacity`]: its
+//! `[capacity]`, `[gpu]` and signature rules, and the stage-3 boot and IMA checks applied to the stack the
+//! transcript's second quote covers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
