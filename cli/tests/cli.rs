@@ -194,13 +194,7 @@ fn run_then_verify_valid_and_tampered() {
         ],
         p,
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_ok(&o);
     // Another challenge: invalid.
     let o = cuproof(
         &[
