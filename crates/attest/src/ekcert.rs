@@ -107,7 +107,7 @@ impl Cert {
         &self.cert
     }
 
-    fn is_ca(&self) -> bool {
+    pub(crate) fn is_ca(&self) -> bool {
         self.cert
             .tbs_certificate
             .extensions
@@ -120,7 +120,7 @@ impl Cert {
             .unwrap_or(false)
     }
 
-    fn check_time(&self, now: Option<u64>) -> Result<()> {
+    pub(crate) fn check_time(&self, now: Option<u64>) -> Result<()> {
         if let Some(now) = now {
             let v = &self.cert.tbs_certificate.validity;
             let nb = v.not_before.to_unix_duration().as_secs();
@@ -135,7 +135,7 @@ impl Cert {
     }
 
     /// Verify that `self` was signed by `issuer`'s key.
-    fn signed_by(&self, issuer: &Cert) -> Result<()> {
+    pub(crate) fn signed_by(&self, issuer: &Cert) -> Result<()> {
         let sig = self
             .cert
             .signature

@@ -14,6 +14,8 @@
 //! * [`bootlog`]: the firmware's measured-boot event log (TCG PC Client, crypto-agile): strict parsing,
 //!   replay, the UEFI variables and boot applications a policy judges.
 //! * [`ima`]: the kernel's IMA runtime measurement list (PCR 10): strict parsing, replay in both kernel modes.
+//! * [`gpu`]: an NVIDIA GPU's own attestation report (SPDM 1.1 measurements signed by a key that
+//!   chains to NVIDIA's Device Identity CA): strict parsing, chain, signature, nonce, FWID.
 //! * [`fuzz`]: every parser as a bytes → `Result` function.
 //!
 //! Data is exchanged as raw TPM bytes: `ek_public`/`ak_public` = TPM2B_PUBLIC, `attest` =
@@ -29,6 +31,7 @@ pub mod ekcert;
 pub mod enroll;
 pub mod error;
 pub mod fuzz;
+pub mod gpu;
 mod hexser;
 pub mod ima;
 pub mod pcr;
