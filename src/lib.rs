@@ -16,6 +16,8 @@
 //! * [`job`] — [`job::MeasuredJob`]: a measured job over **your own** PTX kernels (measured loading, committed
 //!   inputs, logged launches, committed outputs, TPM checkpoints, quote → receipt), with CPU twins supplied as
 //!   closures on the CPU backend.
+//! * [`gpu_attest`] — the cards' own attestation reports (NVML behind feature `cuda`, a software responder for
+//!   tests), checked by [`cuproof_attest::gpu`].
 //! * [`node`] — [`node::NodeSession`]: the TPM side (configured TPM or a private swtpm, EK/AK, local
 //!   enrollment, job PCR, quotes).
 //!
@@ -51,6 +53,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod gpu_attest;
 pub mod host;
 pub mod job;
 pub mod kernels;
