@@ -95,13 +95,29 @@ fn node_runtimes(ch: &Challenge, timed: bool) -> CliResult<Vec<cuproof::Runtime>
     Ok(v)
 }
 
-/// Node: take Q1, run the seeded workload, commit, take Q2.
-pub fn commit(challenge: &Path, ak: Option<&Path>, out: &Path) -> CliResult<i32> {
+/// Node: the cards' attestation reports (through `gpu_attestation`: see [`crate::gpu::attester`]), Q1, the seeded
+/// workload, the commitments, Q2.
+pub fn commit(
+    challenge: &Path,
+    ak: Option<&Path>,
+    out: &Path,
+    gpu_attestation: &str,
+) -> CliResult<i32> {
     let ch = load(challenge, "challenge", Challenge::from_bytes)?;
+    let runtimes = node_runtimes(&ch, true)?;
+    let on_gpu = runtimes
+        .iter()
+        .any(|r| r.backend() != cuproof_core::log::Backend::Cpu);
+    let attester = crate::gpu::attester(gpu_attestation, ch.cards, on_gpu)?;
     let mut session = crate::node::NodeSession::open(ak)?;
-    let mut worker = node::Node::with_runtimes(node_runtimes(&ch, true)?).map_err(cap)?;
+    let mut worker = node::Node::with_runtimes(runtimes).map_err(cap)?;
+    if let Some(a) = &attester {
+        worker = worker.with_gpu_attester(a.clone());
+    }
     let mut quoter = TpmQuoter::for_session(&mut session);
-    let started = node::begin(&ch, &mut quoter).map_err(|e| CliError::env(e.to_string()))?;
+    let started = worker
+        .begin(&ch, &mut quoter)
+        .map_err(|e| CliError::env(e.to_string()))?;
     let outputs = worker
         .compute(&started)
         .map_err(|e| CliError::env(e.to_string()))?;
@@ -119,6 +135,18 @@ pub fn commit(challenge: &Path, ak: Option<&Path>, out: &Path) -> CliResult<i32>
         msg.logs.boot.len(),
         msg.logs.ima.len()
     );
+    let attested = msg.cards.iter().filter(|c| c.evidence.is_some()).count();
+    match &attester {
+        Some(a) => println!(
+            "GPU attestation: {attested} of {} card(s) gave a report ({})",
+            msg.cards.len(),
+            a.describe()
+        ),
+        None => println!("GPU attestation: none ({gpu_attestation})"),
+    }
+    for note in worker.gpu_attestation_notes() {
+        println!("  {note}");
+    }
     Ok(0)
 }
 
@@ -178,6 +206,20 @@ pub fn judge(
                 c.name,
                 c.detail
             );
+            if c.name == "gpu-attestation" {
+                for a in &v.attested_gpus {
+                    println!(
+                        "    ✓ card {:<2} chip {} ({}), driver {}, VBIOS {}, {} of {} measurements golden",
+                        a.card,
+                        a.device_serial,
+                        a.device_name.as_deref().unwrap_or("?"),
+                        a.driver_version.as_deref().unwrap_or("-"),
+                        a.vbios_version.as_deref().unwrap_or("-"),
+                        a.measurements_judged,
+                        a.measurements
+                    );
+                }
+            }
             if c.name == "stack" {
                 for s in &v.stack {
                     use cuproof_capacity::stack::StackOutcome as O;

@@ -8,6 +8,7 @@ mod capacity;
 mod chain;
 mod demo;
 mod error;
+mod gpu;
 mod job;
 mod node;
 mod npy;
@@ -69,6 +70,9 @@ enum Cmd {
     /// Show an IMA runtime measurement list (what the kernel measured after boot: the NVIDIA driver, binaries),
     /// the PCR-10 value it replays to, and the `[ima]` policy table that accepts exactly those files.
     Ima(MeasurementLogArgs),
+    /// Check a GPU's own attestation report (SPDM measurements signed by a key NVIDIA certified for the chip), from
+    /// NVML's files or a capacity commit message, and print the `[gpu_attestation]` table that accepts that card.
+    GpuEvidence(GpuEvidenceArgs),
     /// The main job: setup → run → prove → verify → on-chain check, with a story of what was proven.
     Demo(DemoArgs),
     /// Print shell completions.
@@ -228,6 +232,40 @@ impl MeasurementLogArgs {
             (None, None, None) => bootlog::Source::Machine,
         }
     }
+}
+
+#[derive(Args)]
+struct GpuEvidenceArgs {
+    /// The report: the SPDM GET_MEASUREMENTS request and signed response (binary, or hex text).
+    #[arg(long, requires_all = ["chain", "nonce"], conflicts_with = "commit")]
+    report: Option<PathBuf>,
+    /// The attestation key's certificate chain (PEM, or DER back to back), attestation key first.
+    #[arg(long)]
+    chain: Option<PathBuf>,
+    /// The nonce the request carried (64 hex digits).
+    #[arg(long)]
+    nonce: Option<String>,
+    /// Take the evidence of a card of a capacity commit message (`cuproof respond commit`) instead.
+    #[arg(long, requires = "challenge")]
+    commit: Option<PathBuf>,
+    /// The challenge the commit message answers (the card's nonce comes from it).
+    #[arg(long)]
+    challenge: Option<PathBuf>,
+    /// Which card of the commit message.
+    #[arg(long, default_value_t = 0)]
+    card: usize,
+    /// Trusted roots (PEM); default: NVIDIA's Device Identity CA.
+    #[arg(long)]
+    roots: Option<PathBuf>,
+    /// Check certificate validity at this Unix time instead of now.
+    #[arg(long)]
+    at: Option<u64>,
+    /// Print only the `[gpu_attestation]` policy table.
+    #[arg(long)]
+    policy: bool,
+    /// Print the verified content as JSON.
+    #[arg(long, conflicts_with = "policy")]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -409,6 +447,10 @@ enum RespondCmd {
         /// Where to write the commit message.
         #[arg(long)]
         out: PathBuf,
+        /// How the cards attest (before Q1): `auto` (NVML on a GPU node), `none`, or `soft:DIR` (a software
+        /// responder with DIR/cardN-ak.key.pem and DIR/cardN-chain.pem: a rehearsal under a test authority).
+        #[arg(long, default_value = "auto")]
+        gpu_attestation: String,
     },
     /// Open the rows the verifier asked for.
     Open {
@@ -501,6 +543,24 @@ fn dispatch(cmd: Cmd) -> CliResult<i32> {
         Cmd::Inspect(a) => inspect(a),
         Cmd::Bootlog(a) => bootlog::run(&a.source(), a.policy),
         Cmd::Ima(a) => bootlog::run_ima(&a.source(), a.policy),
+        Cmd::GpuEvidence(a) => {
+            let src = match (&a.report, &a.commit) {
+                (Some(report), _) => gpu::Source::Files {
+                    report,
+                    chain: a.chain.as_deref().unwrap_or(Path::new("")),
+                    nonce: a.nonce.as_deref().unwrap_or(""),
+                },
+                (None, Some(commit)) => gpu::Source::Commit {
+                    challenge: a.challenge.as_deref().unwrap_or(Path::new("")),
+                    commit,
+                    card: a.card,
+                },
+                (None, None) => return Err(CliError::input(
+                    "gpu-evidence: give --report, --chain and --nonce, or --commit and --challenge",
+                )),
+            };
+            gpu::run(&src, a.roots.as_deref(), a.at, a.policy, a.json)
+        }
         Cmd::Export(e) => export(e),
         Cmd::Calldata(a) => calldata(a),
         Cmd::Enroll(e) => enroll(e),
@@ -535,9 +595,12 @@ fn dispatch(cmd: Cmd) -> CliResult<i32> {
             ),
         },
         Cmd::Respond(r) => match r {
-            RespondCmd::Commit { challenge, ak, out } => {
-                capacity::commit(&challenge, ak.as_deref(), &out)
-            }
+            RespondCmd::Commit {
+                challenge,
+                ak,
+                out,
+                gpu_attestation,
+            } => capacity::commit(&challenge, ak.as_deref(), &out, &gpu_attestation),
             RespondCmd::Open {
                 challenge,
                 commit,

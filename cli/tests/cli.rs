@@ -817,3 +817,217 @@ fn setup_exports_r1cs_and_refuses_a_bad_zkey() {
     );
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// The cards' own attestation reports through the CLI: a node whose two cards answer with the software responder
+/// (`--gpu-attestation soft:DIR`, the test authority), judged under a policy that requires attested cards and
+/// trusts that authority (accepted, each chip listed), and under one that trusts NVIDIA's root only (refused by
+/// `gpu-attestation`, exit 1). `gpu-evidence` reads a card's evidence from the commit message.
+#[test]
+fn capacity_challenge_with_attested_cards() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let ok = assert_ok;
+    let authority = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/data/gpu-test-authority"
+    );
+    let dev = development_policy();
+    let trusting =
+        format!("{dev}\n[gpu_attestation]\nrequired = true\nroots = [\"{authority}/root.pem\"]\n");
+    std::fs::write(p.join("trusting.toml"), &trusting).unwrap();
+    std::fs::write(
+        p.join("nvidia.toml"),
+        format!("{dev}\n[gpu_attestation]\nrequired = true\n"),
+    )
+    .unwrap();
+    ok(&cuproof(
+        &[
+            "challenge",
+            "new",
+            "--class",
+            "cpu",
+            "--cards",
+            "2",
+            "--out",
+            "ch.bin",
+        ],
+        p,
+    ));
+    let soft = format!("soft:{authority}");
+    let o = cuproof(
+        &[
+            "respond",
+            "commit",
+            "--challenge",
+            "ch.bin",
+            "--out",
+            "commit.bin",
+            "--gpu-attestation",
+            &soft,
+        ],
+        p,
+    );
+    ok(&o);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("GPU attestation: 2 of 2 card(s) gave a report (software GPU responder"),
+        "{said}"
+    );
+    ok(&cuproof(
+        &[
+            "challenge",
+            "rows",
+            "--challenge",
+            "ch.bin",
+            "--commit",
+            "commit.bin",
+            "--out",
+            "rows.bin",
+        ],
+        p,
+    ));
+    ok(&cuproof(
+        &[
+            "respond",
+            "open",
+            "--challenge",
+            "ch.bin",
+            "--commit",
+            "commit.bin",
+            "--rows",
+            "rows.bin",
+            "--out",
+            "open.bin",
+        ],
+        p,
+    ));
+    let judge = |policy: &str| {
+        cuproof(
+            &[
+                "challenge",
+                "judge",
+                "--challenge",
+                "ch.bin",
+                "--commit",
+                "commit.bin",
+                "--rows",
+                "rows.bin",
+                "--openings",
+                "open.bin",
+                "--policy",
+                policy,
+            ],
+            p,
+        )
+    };
+    let o = judge("trusting.toml");
+    ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("✓ gpu-attestation") && out.contains("chip C0FFEE0000000002 (Test GPU BROM)"),
+        "{out}"
+    );
+    let o = judge("nvidia.toml");
+    assert_fails(&o, 1, "gpu-attestation");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("untrusted root"));
+
+    // One card's evidence, from the commit message: verified under the authority, refused under NVIDIA's root.
+    let root = format!("{authority}/root.pem");
+    let card1 = [
+        "gpu-evidence",
+        "--commit",
+        "commit.bin",
+        "--challenge",
+        "ch.bin",
+        "--card",
+        "1",
+    ];
+    let o = cuproof(&[&card1[..], &["--roots", &root]].concat(), p);
+    ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("chip        C0FFEE0000000002")
+            && out.contains("devices = [\"C0FFEE0000000002\"]"),
+        "{out}"
+    );
+    assert_fails(&cuproof(&card1, p), 1, "untrusted root");
+    // the evidence of card 1 checked as card 0's: another nonce
+    let o = cuproof(
+        &[
+            "gpu-evidence",
+            "--commit",
+            "commit.bin",
+            "--challenge",
+            "ch.bin",
+            "--roots",
+            &root,
+        ],
+        p,
+    );
+    ok(&o);
+    let o = cuproof(
+        &[
+            "gpu-evidence",
+            "--commit",
+            "commit.bin",
+            "--challenge",
+            "ch.bin",
+            "--card",
+            "2",
+        ],
+        p,
+    );
+    assert_fails(&o, 2, "names 2 card(s), not card 2");
+}
+
+/// NVIDIA's published H100 evidence through `gpu-evidence`: verified under the embedded NVIDIA root, with the
+/// policy table that accepts exactly that card; the same files with another nonce are a replay (exit 1).
+#[test]
+fn gpu_evidence_checks_nvidias_sample_h100_report() {
+    let d = tempfile::tempdir().unwrap();
+    let data = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/attest/tests/data/nvidia"
+    );
+    let report = format!("{data}/h100-report.hex");
+    let chain = format!("{data}/h100-cert-chain.pem");
+    let nonce = "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb";
+    let args = |nonce: &str| {
+        vec![
+            "gpu-evidence".to_string(),
+            "--report".into(),
+            report.clone(),
+            "--chain".into(),
+            chain.clone(),
+            "--nonce".into(),
+            nonce.to_string(),
+        ]
+    };
+    let run = |a: &[String]| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        cuproof(&a, d.path())
+    };
+    let o = run(&args(nonce));
+    assert_ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
+    for want in [
+        "chip        41431D480FE5E87274 (GH100 A01 GSP BROM)",
+        "(NVIDIA Device Identity CA)",
+        "driver      550.90.07",
+        "VBIOS       96.00.9F.00.01",
+        "measurements 64 (26 non-zero)",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    let mut policy = args(nonce);
+    policy.push("--policy".into());
+    let o = run(&policy);
+    assert_ok(&o);
+    let table = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        table.starts_with("[gpu_attestation]\nrequired = true\ndevices = [\"41431D480FE5E87274\"]")
+    );
+    assert_eq!(table.matches(" = [\"").count(), 1 + 64, "{table}");
+    let other = format!("0{}", &nonce[1..]);
+    assert_fails(&run(&args(&other)), 1, "nonce is not the expected one");
+}

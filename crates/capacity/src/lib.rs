@@ -24,6 +24,7 @@
 
 pub mod class;
 pub mod error;
+pub mod gpu;
 #[cfg(feature = "node")]
 pub mod node;
 pub mod row_check;

@@ -24,14 +24,17 @@ use crate::wire::{
 };
 use crate::workload::{b_transposed, expected_rows};
 use crate::workload::{
-    iteration_seed, q1_qualifying_data, q2_qualifying_data, result_digest, work_seed, Workload,
+    card_nonce, iteration_seed, q1_qualifying_data, q2_qualifying_data, result_digest, work_seed,
+    Workload,
 };
 use crate::Quoter;
+use cuproof::gpu_attest::{GpuAttestError, GpuAttester};
 use cuproof::runtime::{BufferId, Runtime};
+use cuproof_attest::gpu::GpuEvidence;
 use cuproof_core::commitment::{leaves, CommitParams, Commitment, MerkleTree};
 use cuproof_core::error::CommitError;
 use cuproof_core::fill::{STREAM_A, STREAM_B};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use subtle::ConstantTimeEq;
 
 /// A challenge accepted and Q1 taken.
@@ -117,9 +120,13 @@ pub fn begin(challenge: &Challenge, quoter: &mut dyn Quoter) -> Result<Started, 
     })
 }
 
-/// The node: one runtime (CPU or CUDA backend) per card.
+/// The node: one runtime (CPU or CUDA backend) per card, and what asks the cards for attestation reports.
 pub struct Node {
     runtimes: Vec<Runtime>,
+    attester: Option<Arc<dyn GpuAttester>>,
+    /// Each card's evidence, and the challenge digest it was taken for.
+    evidence: Option<([u8; 32], Vec<Option<GpuEvidence>>)>,
+    attestation_notes: Vec<String>,
 }
 
 impl Node {
@@ -127,7 +134,62 @@ impl Node {
     pub fn new(runtime: Runtime) -> Self {
         Node {
             runtimes: vec![runtime],
+            attester: None,
+            evidence: None,
+            attestation_notes: Vec::new(),
         }
+    }
+
+    /// Ask the cards for attestation reports through `attester` ([`Node::begin`] does, before Q1).
+    pub fn with_gpu_attester(mut self, attester: Arc<dyn GpuAttester>) -> Self {
+        self.attester = Some(attester);
+        self
+    }
+
+    /// Step 2a on this node: validate the challenge, ask each card for its attestation report over
+    /// [`card_nonce`] (when the node has an attester; outside the timed window, which starts at Q1), then
+    /// [`begin`]. A card that cannot attest ([`GpuAttestError::Unavailable`]) is named without evidence and the
+    /// reason kept in [`Node::gpu_attestation_notes`]; one whose driver fails stops the run.
+    pub fn begin(
+        &mut self,
+        challenge: &Challenge,
+        quoter: &mut dyn Quoter,
+    ) -> Result<Started, CapacityError> {
+        challenge.validate()?;
+        self.attest_cards(&challenge.digest())?;
+        begin(challenge, quoter)
+    }
+
+    fn attest_cards(&mut self, challenge_digest: &[u8; 32]) -> Result<(), CapacityError> {
+        self.attestation_notes.clear();
+        self.evidence = None;
+        let Some(attester) = self.attester.clone() else {
+            return Ok(());
+        };
+        let mut all = Vec::with_capacity(self.runtimes.len());
+        for (i, card) in self.cards().iter().enumerate() {
+            let nonce = card_nonce(challenge_digest, i as u32);
+            match attester.attest(i, &card.uuid, &nonce) {
+                Ok(e) => all.push(Some(e)),
+                Err(GpuAttestError::Unavailable(why)) => {
+                    self.attestation_notes.push(format!("card {i}: {why}"));
+                    all.push(None);
+                }
+                Err(e @ GpuAttestError::Failed(_)) => {
+                    return Err(CapacityError::Node(format!(
+                        "card {i} ({}): {e}",
+                        attester.describe()
+                    )))
+                }
+            }
+        }
+        self.evidence = Some((*challenge_digest, all));
+        Ok(())
+    }
+
+    /// Why cards gave no attestation report in the last [`Node::begin`] (one line per card).
+    pub fn gpu_attestation_notes(&self) -> &[String] {
+        &self.attestation_notes
     }
 
     /// A node with one runtime per card (e.g. `Runtime::cuda(0)`, `Runtime::cuda(1)`, …); 1..=[`MAX_CARDS`].
@@ -138,7 +200,12 @@ impl Node {
                 runtimes.len()
             )));
         }
-        Ok(Node { runtimes })
+        Ok(Node {
+            runtimes,
+            attester: None,
+            evidence: None,
+            attestation_notes: Vec::new(),
+        })
     }
 
     /// The first card's runtime (its log records every fill, GEMM and commitment launch of its share).
@@ -157,7 +224,7 @@ impl Node {
     }
 
     /// The card each runtime works on, as the commit message names it: a CUDA runtime's device name and UUID, a CPU
-    /// runtime's `cpu: <model>` and a zero UUID.
+    /// runtime's `cpu: <model>` and a zero UUID (without evidence; [`Node::commit`] adds what [`Node::begin`] took).
     pub fn cards(&self) -> Vec<CardIdentity> {
         self.runtimes
             .iter()
@@ -167,10 +234,12 @@ impl Node {
                     Some(g) => CardIdentity {
                         name: g.name.clone(),
                         uuid: g.uuid,
+                        evidence: None,
                     },
                     None => CardIdentity {
                         name: format!("cpu: {}", inv.cpu),
                         uuid: [0; 16],
+                        evidence: None,
                     },
                 }
             })
@@ -267,7 +336,15 @@ impl Node {
         outputs: Vec<IterationOutput>,
         quoter: &mut dyn Quoter,
     ) -> Result<(CommitMessage, NodeSession), CapacityError> {
-        let msg = match quote_result(started, &outputs, self.cards(), quoter) {
+        let mut cards = self.cards();
+        if let Some((digest, evidence)) = &self.evidence {
+            if *digest == started.challenge_digest {
+                for (c, e) in cards.iter_mut().zip(evidence) {
+                    c.evidence = e.clone();
+                }
+            }
+        }
+        let msg = match quote_result(started, &outputs, cards, quoter) {
             Ok(msg) => msg,
             Err(e) => {
                 self.release(&outputs);
@@ -629,13 +706,13 @@ impl NodeSession {
     }
 }
 
-/// Steps 2a–2c in one call: an honest node.
+/// Steps 2a–2c in one call: an honest node (its cards attested first where it has an attester).
 pub fn respond(
     node: &mut Node,
     challenge: &Challenge,
     quoter: &mut dyn Quoter,
 ) -> Result<(CommitMessage, NodeSession), CapacityError> {
-    let started = begin(challenge, quoter)?;
+    let started = node.begin(challenge, quoter)?;
     let outputs = node.compute(&started)?;
     node.commit(&started, outputs, quoter)
 }

@@ -9,6 +9,7 @@
 
 use crate::class::{find, BoundBasis, ClassSpec};
 use crate::error::CapacityError;
+use crate::gpu::{gpu_attestation_check, AttestedCard, GpuAttestationPolicy};
 use crate::row_check;
 use crate::stack::{StackCheck, StackJudge};
 use crate::wire::{
@@ -67,6 +68,9 @@ pub struct Policy {
     pub gpu_models: Vec<String>,
     /// Allowed GPU UUIDs for the cards a node names; empty: any (the policy file's `[gpu] uuids`).
     pub gpu_uuids: Vec<[u8; 16]>,
+    /// What the cards' own attestation reports must show (the `gpu-attestation` check; the policy file's
+    /// `[gpu_attestation]`).
+    pub gpu_attestation: GpuAttestationPolicy,
 }
 
 impl Policy {
@@ -90,6 +94,7 @@ impl Policy {
             ak_tpm_kind: None,
             gpu_models: Vec::new(),
             gpu_uuids: Vec::new(),
+            gpu_attestation: GpuAttestationPolicy::default(),
         }
     }
 
@@ -180,6 +185,8 @@ pub struct Verdict {
     pub card_identities: Vec<CardIdentity>,
     /// The checks of the software stack Q2 quoted (empty when the policy judges none, or Q2 did not verify).
     pub stack: Vec<StackCheck>,
+    /// The cards whose own attestation reports verified (the `gpu-attestation` check).
+    pub attested_gpus: Vec<AttestedCard>,
     /// The class's TPM-clock bound (ms).
     pub bound_ms: u64,
     /// `t2 − t1` from the verified quotes, when both verified.
@@ -443,7 +450,15 @@ pub fn judge(
     let mut c = Checks(Vec::new());
     if let Err(e) = challenge.validate() {
         c.push("challenge", false, format!("invalid challenge: {e}"));
-        return finish(c, class, &commit.cards, Vec::new(), None, observed_ms, None);
+        return finish(
+            c,
+            class,
+            &commit.cards,
+            (Vec::new(), Vec::new()),
+            None,
+            observed_ms,
+            None,
+        );
     }
     let w = challenge.workload;
     let cd = challenge.digest();
@@ -750,6 +765,11 @@ pub fn judge(
     let (cards_ok, cards_detail) = cards_check(policy, class, &commit.cards);
     c.push("cards", cards_ok, cards_detail);
 
+    // The cards' own attestation reports, over nonces only this challenge gives.
+    let (gpu_ok, gpu_detail, attested) =
+        gpu_attestation_check(&policy.gpu_attestation, &cd, &commit.cards);
+    c.push("gpu-attestation", gpu_ok, gpu_detail);
+
     // The openings answer this request, which was made after this commitment.
     let req_ok = bool::from(request.commit_digest.ct_eq(&commit.digest()))
         && bool::from(openings.request_digest.ct_eq(&request.digest()))
@@ -813,7 +833,7 @@ pub fn judge(
         c,
         class,
         &commit.cards,
-        stack,
+        (stack, attested),
         tpm_elapsed,
         observed_ms,
         Some(("rows", rows.0, rows.1)),
@@ -949,7 +969,7 @@ fn finish(
     mut c: Checks,
     class: &ClassSpec,
     named: &[CardIdentity],
-    stack: Vec<StackCheck>,
+    (stack, attested_gpus): (Vec<StackCheck>, Vec<AttestedCard>),
     tpm_elapsed_ms: Option<u64>,
     observed_ms: Option<u64>,
     last: Option<(&'static str, bool, String)>,
@@ -963,6 +983,7 @@ fn finish(
         cards: class.card_count,
         card_identities: named.to_vec(),
         stack,
+        attested_gpus,
         bound_ms: class.bound_ms,
         tpm_elapsed_ms,
         observed_ms,
@@ -978,6 +999,7 @@ mod tests {
         CardIdentity {
             name: name.into(),
             uuid: [b; 16],
+            evidence: None,
         }
     }
 

@@ -7,6 +7,7 @@
 use crate::class::{valid_class_name, MAX_CARDS};
 use crate::error::CapacityError;
 use crate::workload::{Workload, MAX_ITERATIONS, MAX_SAMPLES};
+use cuproof_attest::gpu::GpuEvidence;
 use cuproof_attest::pcr::PcrValue;
 use cuproof_core::commitment::{Commitment, Opening, COMMITMENT_LEN};
 use cuproof_core::encoding::{Reader, Writer};
@@ -18,9 +19,9 @@ pub const VERSION: u16 = 1;
 /// Version of the [`Challenge`] encoding: 2 added the card count, 3 the PCRs to quote (earlier versions are no
 /// longer accepted; they were never deployed).
 pub const CHALLENGE_VERSION: u16 = 3;
-/// Version of the [`CommitMessage`] encoding: 2 added the cards the node names, 3 the measurement logs (earlier
-/// versions are no longer accepted).
-pub const COMMIT_VERSION: u16 = 3;
+/// Version of the [`CommitMessage`] encoding: 2 added the cards the node names, 3 the measurement logs, 4 each
+/// card's own attestation evidence (earlier versions are no longer accepted).
+pub const COMMIT_VERSION: u16 = 4;
 /// Highest PCR index (a PC-client TPM has PCRs 0–23).
 pub const MAX_PCR_INDEX: u8 = 23;
 /// Largest firmware event log carried ([`cuproof_attest::bootlog::MAX_LOG_BYTES`]).
@@ -29,6 +30,10 @@ pub const MAX_BOOT_LOG: usize = cuproof_attest::bootlog::MAX_LOG_BYTES;
 pub const MAX_IMA_LOG: usize = cuproof_attest::ima::MAX_LOG_BYTES;
 /// Longest card name accepted.
 pub const MAX_CARD_NAME: usize = 256;
+/// Largest GPU attestation report carried ([`cuproof_attest::gpu::spdm::MAX_REPORT_LEN`]).
+pub const MAX_GPU_REPORT: usize = cuproof_attest::gpu::spdm::MAX_REPORT_LEN;
+/// Largest GPU certificate chain carried.
+pub const MAX_GPU_CHAIN: usize = 64 * 1024;
 /// Magic of a [`Challenge`].
 pub const MAGIC_CHALLENGE: &[u8; 4] = b"cpCH";
 /// Magic of a [`CommitMessage`].
@@ -238,9 +243,10 @@ impl QuoteEvidence {
 }
 
 /// A card the node says it worked on: its name and UUID as the driver reports them (for a CPU runtime, `cpu: ` and
-/// the CPU model, and a zero UUID). Bound into Q2 with the result, so the node's TPM signs the claim; nothing checks
-/// that it is true, but a claim of `N` cards must name `N` distinct GPUs, and a UUID named by two nodes is visible
-/// to whoever collects verdicts.
+/// the CPU model, and a zero UUID), and, where the card could give it, the card's own attestation evidence over
+/// [`crate::workload::card_nonce`]. Bound into Q2 with the result, so the node's TPM signs the claim. The name and
+/// UUID are the driver's word; the evidence is the card's, checked by the `gpu-attestation` check
+/// (`docs/gpu-attestation.md`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CardIdentity {
     /// The device's name (e.g. `NVIDIA H100 80GB HBM3`), at most [`MAX_CARD_NAME`] bytes.
@@ -248,6 +254,9 @@ pub struct CardIdentity {
     /// The device's UUID (zero for a CPU runtime).
     #[serde(serialize_with = "uuid_hex")]
     pub uuid: [u8; 16],
+    /// The card's SPDM report and certificate chain (not serialized: the verdict lists what it proved).
+    #[serde(skip)]
+    pub evidence: Option<GpuEvidence>,
 }
 
 fn uuid_hex<S: serde::Serializer>(uuid: &[u8; 16], s: S) -> Result<S::Ok, S::Error> {
@@ -285,8 +294,9 @@ pub struct MeasurementLogs {
 }
 
 impl CommitMessage {
-    /// `magic "cpCM" ‖ version 3 ‖ challenge_digest ‖ ak_public ‖ Q1 ‖ Q2 ‖ count:u32 ‖ count × commitment[42] ‖
-    /// cards:u32 ‖ cards × (name ‖ uuid[16]) ‖ boot_log ‖ ima_log`, each quote `attest ‖ signature ‖
+    /// `magic "cpCM" ‖ version 4 ‖ challenge_digest ‖ ak_public ‖ Q1 ‖ Q2 ‖ count:u32 ‖ count × commitment[42] ‖
+    /// cards:u32 ‖ cards × (name ‖ uuid[16] ‖ gpu_report ‖ gpu_chain) ‖ boot_log ‖ ima_log` (a card without evidence:
+    /// both empty), each quote `attest ‖ signature ‖
     /// pcr_count:u32 ‖ pcr_count × (bank:u16 ‖ index:u8 ‖ value)` (byte strings u32-prefixed).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
@@ -301,6 +311,10 @@ impl CommitMessage {
         w.u32(self.cards.len() as u32);
         for c in &self.cards {
             w.str(&c.name).raw(&c.uuid);
+            match &c.evidence {
+                Some(e) => w.bytes(&e.report).bytes(&e.cert_chain),
+                None => w.bytes(&[]).bytes(&[]),
+            };
         }
         w.bytes(&self.logs.boot).bytes(&self.logs.ima);
         w.into_bytes()
@@ -325,7 +339,7 @@ impl CommitMessage {
                 })?;
                 commitments.push(c);
             }
-            let n = r.count("cards", MAX_CARDS as usize, 4 + 16)?;
+            let n = r.count("cards", MAX_CARDS as usize, 4 + 16 + 4 + 4)?;
             let mut cards = Vec::with_capacity(n);
             for _ in 0..n {
                 let name = r.str("card name", MAX_CARD_NAME)?;
@@ -336,7 +350,23 @@ impl CommitMessage {
                             what: "card uuid",
                             why: "16 bytes".into(),
                         })?;
-                cards.push(CardIdentity { name, uuid });
+                let report = r.bytes("gpu report", MAX_GPU_REPORT)?.to_vec();
+                let cert_chain = r.bytes("gpu certificate chain", MAX_GPU_CHAIN)?.to_vec();
+                let evidence = match (report.is_empty(), cert_chain.is_empty()) {
+                    (true, true) => None,
+                    (false, false) => Some(GpuEvidence { report, cert_chain }),
+                    _ => {
+                        return Err(DecodeError::Inconsistent {
+                            what: "gpu evidence",
+                            why: "a report without a certificate chain, or the reverse".into(),
+                        })
+                    }
+                };
+                cards.push(CardIdentity {
+                    name,
+                    uuid,
+                    evidence,
+                });
             }
             let logs = MeasurementLogs {
                 boot: r.bytes("boot log", MAX_BOOT_LOG)?.to_vec(),
@@ -599,10 +629,15 @@ mod tests {
                 CardIdentity {
                     name: "NVIDIA H100 80GB HBM3".into(),
                     uuid: [7; 16],
+                    evidence: Some(GpuEvidence {
+                        report: vec![0x11; 40],
+                        cert_chain: vec![0x30; 9],
+                    }),
                 },
                 CardIdentity {
                     name: "cpu: x".into(),
                     uuid: [0; 16],
+                    evidence: None,
                 },
             ],
             logs: MeasurementLogs {
@@ -639,9 +674,22 @@ mod tests {
         let mut swapped = cm.clone();
         std::mem::swap(&mut swapped.logs.boot, &mut swapped.logs.ima);
         assert_ne!(swapped.digest(), cm.digest());
-        let mut v2 = cm.to_bytes();
-        v2[4..6].copy_from_slice(&2u16.to_le_bytes());
-        assert!(CommitMessage::from_bytes(&v2).is_err(), "version 2");
+        let mut v3 = cm.to_bytes();
+        v3[4..6].copy_from_slice(&3u16.to_le_bytes());
+        assert!(CommitMessage::from_bytes(&v3).is_err(), "version 3");
+        // GPU evidence: covered by the digest; a report needs its chain and the reverse
+        let mut no_evidence = cm.clone();
+        no_evidence.cards[0].evidence = None;
+        assert_ne!(no_evidence.digest(), cm.digest());
+        let mut half = cm.clone();
+        half.cards[0].evidence.as_mut().unwrap().cert_chain.clear();
+        assert!(CommitMessage::from_bytes(&half.to_bytes()).is_err());
+        let mut half = cm.clone();
+        half.cards[0].evidence.as_mut().unwrap().report.clear();
+        assert!(CommitMessage::from_bytes(&half.to_bytes()).is_err());
+        let mut big = cm.clone();
+        big.cards[0].evidence.as_mut().unwrap().report = vec![0; MAX_GPU_REPORT + 1];
+        assert!(CommitMessage::from_bytes(&big.to_bytes()).is_err());
 
         let sr = SampleRequest {
             commit_digest: cm.digest(),

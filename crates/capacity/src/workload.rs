@@ -111,7 +111,7 @@ pub const TAG_ITER_SEED: &[u8] = b"cuproof.capacity.iter-seed.v1";
 /// Domain tag of a quote's digest (attest and signature).
 pub const TAG_QUOTE: &[u8] = b"cuproof.capacity.quote.v1";
 /// Domain tag of the result digest (the iteration commitments and the cards named).
-pub const TAG_RESULT: &[u8] = b"cuproof.capacity.result.v1";
+pub const TAG_RESULT: &[u8] = b"cuproof.capacity.result.v2";
 /// Domain tag of Q1's qualifying data.
 pub const TAG_Q1: &[u8] = b"cuproof.capacity.q1.v1";
 /// Domain tag of Q2's qualifying data.
@@ -145,9 +145,10 @@ pub fn quote_digest(attest: &[u8], signature: &[u8]) -> [u8; 32] {
     )
 }
 
-/// Digest of the result: `H("cuproof.capacity.result.v1", workload ‖ count:u32le ‖ commitment_0 ‖ … ‖
-/// cards:u32le ‖ (len(name):u32le ‖ name ‖ uuid[16]) …)` over the 42-byte encodings of the iteration commitments and
-/// the cards the node names.
+/// Digest of the result: `H("cuproof.capacity.result.v2", workload ‖ count:u32le ‖ commitment_0 ‖ … ‖
+/// cards:u32le ‖ (len(name):u32le ‖ name ‖ uuid[16] ‖ len(report):u32le ‖ report ‖ len(chain):u32le ‖ chain) …)`
+/// over the 42-byte encodings of the iteration commitments and the cards the node names, each with its GPU
+/// evidence (empty report and chain where it has none).
 pub fn result_digest(
     workload: &Workload,
     commitments: &[cuproof_core::Commitment],
@@ -159,15 +160,44 @@ pub fn result_digest(
     let mut parts: Vec<&[u8]> = vec![&wl, &count];
     parts.extend(enc.iter().map(|e| &e[..]));
     let card_count = (cards.len() as u32).to_le_bytes();
-    let name_lens: Vec<[u8; 4]> = cards
+    let lens: Vec<[[u8; 4]; 3]> = cards
         .iter()
-        .map(|c| (c.name.len() as u32).to_le_bytes())
+        .map(|c| {
+            let (r, ch) = c
+                .evidence
+                .as_ref()
+                .map(|e| (e.report.len(), e.cert_chain.len()))
+                .unwrap_or((0, 0));
+            [
+                (c.name.len() as u32).to_le_bytes(),
+                (r as u32).to_le_bytes(),
+                (ch as u32).to_le_bytes(),
+            ]
+        })
         .collect();
     parts.push(&card_count);
-    for (c, len) in cards.iter().zip(&name_lens) {
-        parts.extend([&len[..], c.name.as_bytes(), &c.uuid[..]]);
+    for (c, len) in cards.iter().zip(&lens) {
+        parts.extend([&len[0][..], c.name.as_bytes(), &c.uuid[..], &len[1][..]]);
+        if let Some(e) = &c.evidence {
+            parts.push(&e.report);
+        }
+        parts.push(&len[2][..]);
+        if let Some(e) = &c.evidence {
+            parts.push(&e.cert_chain);
+        }
     }
     tagged_sha256(TAG_RESULT, &parts)
+}
+
+/// The nonce card `card` (its position in the commit message) signs in its attestation report:
+/// [`cuproof_attest::gpu::gpu_nonce`] of `"cuproof.capacity.card.v1" ‖ challenge_digest ‖ card:u32le`. Known once
+/// the challenge is, so the report is taken before Q1, outside the timed window; fresh because the challenge is.
+pub fn card_nonce(challenge_digest: &[u8; 32], card: u32) -> [u8; 32] {
+    let mut ctx = Vec::with_capacity(24 + 32 + 4);
+    ctx.extend_from_slice(b"cuproof.capacity.card.v1");
+    ctx.extend_from_slice(challenge_digest);
+    ctx.extend_from_slice(&card.to_le_bytes());
+    cuproof_attest::gpu::gpu_nonce(&ctx)
 }
 
 /// Q1's qualifying data: `H("cuproof.capacity.q1.v1", challenge_digest)`; the challenge digest covers the nonce,

@@ -383,6 +383,7 @@ fn two_cards_side_by_side_are_accepted_and_a_missing_card_is_caught() {
     more.cards.push(cuproof_capacity::wire::CardIdentity {
         name: "NVIDIA H100 80GB HBM3".into(),
         uuid: [9; 16],
+        evidence: None,
     });
     let v = judge_transcript(&offline, &challenge, &more, &request, &openings, None).unwrap();
     assert!(!v.check("q2").unwrap().passed, "{}", v.to_json());

@@ -51,7 +51,8 @@ impl StackJudge for PolicyStack {
 }
 
 /// The capacity verifier's policy from a policy file: the class table with the `[capacity.measured.*]`
-/// measurements applied, the claim rules of `[capacity]`, the GPUs of `[gpu]`, the signature allow-list, the job
+/// measurements applied, the claim rules of `[capacity]`, the GPUs of `[gpu]` and `[gpu_attestation]`, the
+/// signature allow-list, the job
 /// PCR, and a [`PolicyStack`] judge (so the challenge asks for the boot and IMA PCRs the file judges); with a
 /// node record, its AK pinned and its TPM's kind known. The wall-clock allowance is `[capacity]
 /// wall_clock_allowance_ms`, for an interactive verifier; one that judges a transcript from files (the CLI) has
@@ -102,6 +103,7 @@ pub fn capacity_policy(
         wall_clock_allowance_ms: Some(c.wall_clock_allowance_ms),
         gpu_models: policy.gpu_models.clone(),
         gpu_uuids: policy.gpu_uuids.clone(),
+        gpu_attestation: policy.gpu_attestation.clone(),
         ..cuproof_capacity::Policy::new(classes)
     };
     if let Some(r) = record {
@@ -147,5 +149,36 @@ mod tests {
             e.to_string().contains("capacity.wall_clock_allowance_ms"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn gpu_attestation_table_makes_the_cards_policy() {
+        // none: evidence checked where given, against NVIDIA's root
+        let p = capacity_policy(&policy("").unwrap(), None).unwrap();
+        assert!(!p.gpu_attestation.required && p.gpu_attestation.roots.is_empty());
+        let root = include_str!("../../attest/roots/nvidia-device-identity-ca.pem");
+        let table = format!(
+            "\n[gpu_attestation]\nrequired = true\nroots = [\"\"\"{root}\"\"\"]\ndevices = [\"41431D480FE5E87274\"]\n\
+             [gpu_attestation.measurements]\n\"2\" = [\"{}\", \"{}\"]\n",
+            "ab".repeat(48),
+            "cd".repeat(48)
+        );
+        let p = capacity_policy(&policy(&table).unwrap(), None).unwrap();
+        let g = &p.gpu_attestation;
+        assert!(g.required);
+        assert_eq!(g.roots.len(), 1);
+        assert_eq!(g.devices, ["41431D480FE5E87274"]);
+        assert_eq!(g.measurements[&2].len(), 2);
+        for (bad, key) in [
+            ("[gpu_attestation.measurements]\n\"0\" = [\"ab\"]\n", "measurements.0"),
+            ("[gpu_attestation.measurements]\n\"3\" = []\n", "measurements.3"),
+            ("[gpu_attestation.measurements]\n\"3\" = [\"xyz\"]\n", "measurements.3"),
+            ("[gpu_attestation]\ndevices = [\"a b\"]\n", "devices[0]"),
+            ("[gpu_attestation]\nroots = [\"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\"]\n", "roots[0]"),
+            ("[gpu_attestation]\nrequire = true\n", "require"),
+        ] {
+            let e = policy(&format!("\n{bad}")).unwrap_err();
+            assert!(e.to_string().contains(key), "{bad}: {e}");
+        }
     }
 }

@@ -187,6 +187,8 @@ struct RawPolicy {
     #[serde(default)]
     capacity: RawCapacity,
     #[serde(default)]
+    gpu_attestation: RawGpuAttestation,
+    #[serde(default)]
     boot: Option<RawBoot>,
     #[serde(default)]
     ima: Option<RawIma>,
@@ -327,6 +329,19 @@ struct RawGpu {
     models: Vec<String>,
     #[serde(default)]
     uuids: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGpuAttestation {
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    roots: Vec<String>,
+    #[serde(default)]
+    devices: Vec<String>,
+    #[serde(default)]
+    measurements: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -655,6 +670,8 @@ pub struct Policy {
     pub gpu_models: Vec<String>,
     /// Allowed GPU UUIDs.
     pub gpu_uuids: Vec<[u8; 16]>,
+    /// What the cards' own attestation reports must show (`[gpu_attestation]`; applied to capacity claims).
+    pub gpu_attestation: cuproof_capacity::gpu::GpuAttestationPolicy,
     /// Circuits that must have a valid proof in every receipt (by policy name).
     pub required_proofs: Vec<String>,
     /// Known circuits.
@@ -966,6 +983,13 @@ impl Policy {
                 Some(resolve_ima(i, raw.pcrs.job, keys)?)
             }
         };
+        let gpu_attestation = resolve_gpu_attestation(&raw.gpu_attestation, |entry| {
+            if entry.trim_start().starts_with("-----BEGIN") {
+                Ok(entry.as_bytes().to_vec())
+            } else {
+                read_limited(&path_of(entry), MAX_AUX_BYTES)
+            }
+        })?;
         Ok(Policy {
             name: raw.name,
             description: raw.description,
@@ -989,6 +1013,7 @@ impl Policy {
             allowed_modules,
             gpu_models: raw.gpu.models,
             gpu_uuids,
+            gpu_attestation,
             required_proofs: raw.proofs.required,
             circuits,
             capacity: CapacityPolicy {
@@ -1109,6 +1134,56 @@ fn resolve_ima(
         digests,
         files,
         signing_keys,
+    })
+}
+
+fn resolve_gpu_attestation(
+    g: &RawGpuAttestation,
+    read: impl Fn(&str) -> Result<Vec<u8>, PolicyError>,
+) -> Result<cuproof_capacity::gpu::GpuAttestationPolicy, PolicyError> {
+    let mut roots = Vec::new();
+    for (i, entry) in g.roots.iter().enumerate() {
+        let key = format!("gpu_attestation.roots[{i}]");
+        let bytes = read(entry)?;
+        roots.extend(
+            cuproof_attest::Cert::parse_many(&bytes).map_err(|e| invalid(&key, e.to_string()))?,
+        );
+    }
+    for (i, d) in g.devices.iter().enumerate() {
+        if d.is_empty() || d.len() > 64 || !d.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(invalid(
+                format!("gpu_attestation.devices[{i}]"),
+                format!("{d:?} is not a chip serial number (letters and digits, as the device certificate has it)"),
+            ));
+        }
+    }
+    let mut measurements = cuproof_attest::gpu::GoldenMeasurements::new();
+    for (index, values) in &g.measurements {
+        let key = format!("gpu_attestation.measurements.{index}");
+        let i: u8 = index
+            .parse()
+            .ok()
+            .filter(|i| (1..=254).contains(i))
+            .ok_or_else(|| invalid(&key, "a measurement index is 1..=254"))?;
+        if values.is_empty() {
+            return Err(invalid(&key, "no allowed value: no card could pass"));
+        }
+        let mut allowed = Vec::with_capacity(values.len());
+        for v in values {
+            let b = hex::decode(v.trim()).map_err(|e| invalid(&key, format!("not hex: {e}")))?;
+            if b.is_empty() || b.len() > 64 {
+                return Err(invalid(&key, format!("{} bytes, not a digest", b.len())));
+            }
+            allowed.push(b);
+        }
+        measurements.insert(i, allowed);
+    }
+    Ok(cuproof_capacity::gpu::GpuAttestationPolicy {
+        required: g.required,
+        roots,
+        at: None,
+        measurements,
+        devices: g.devices.clone(),
     })
 }
 
