@@ -709,6 +709,7 @@ mod device {
         if let Err(e) = tensor_core_freivalds(&base, rng.below(u64::MAX) | 1, &mut rep) {
             rep.check("freivalds (tensor cores)", false, format!("aborted: {e}"));
         }
+        gpu_attestation_probe(&info.uuid, &seed, &mut rep);
 
         let ok = rep.checks.iter().all(|c| c.1);
         println!();
@@ -735,6 +736,43 @@ mod device {
         println!();
         println!("overall: {}", if ok { "PASS" } else { "FAIL" });
         Ok(ok)
+    }
+
+    /// Whether this card gives an SPDM attestation report through NVML, and whether it verifies to NVIDIA's root
+    /// (docs/gpu-attestation.md). A row, not a check: a card without confidential computing enabled has none.
+    fn gpu_attestation_probe(uuid: &[u8; 16], seed: &[u8; 32], rep: &mut Report) {
+        use cuproof::gpu_attest::{GpuAttester, Nvml};
+        let nonce = cuproof_attest::gpu::gpu_nonce(seed);
+        let (value, note) = match Nvml::open() {
+            Err(e) => ("unavailable".to_string(), e.to_string()),
+            Ok(nvml) => match nvml.attest(0, uuid, &nonce) {
+                Err(e) => (format!("no report ({})", nvml.describe()), e.to_string()),
+                Ok(ev) => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .ok()
+                        .map(|d| d.as_secs());
+                    let sizes = format!(
+                        "report {} B, chain {} B",
+                        ev.report.len(),
+                        ev.cert_chain.len()
+                    );
+                    match ev.verify(&nonce, &cuproof_attest::gpu::GpuTrust::nvidia(now)) {
+                        Ok(v) => (
+                            format!("verified: chip {}", v.device_serial),
+                            format!(
+                                "{sizes}; driver {}, VBIOS {}, {} measurements",
+                                v.driver_version.unwrap_or_default(),
+                                v.vbios_version.unwrap_or_default(),
+                                v.measurements.len()
+                            ),
+                        ),
+                        Err(e) => ("**refused**".to_string(), format!("{sizes}; {e}")),
+                    }
+                }
+            },
+        };
+        rep.row("GPU attestation report (NVML)", value, note);
     }
 
     /// The Freivalds test shapes (m, n, k): fast paths, generic paths (k % 4, n % 4 != 0), folded accumulators

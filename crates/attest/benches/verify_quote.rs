@@ -47,5 +47,37 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// NVIDIA's sample H100 evidence (docs/gpu-attestation.md): the whole check, against its bound in the same
+/// process, the six ECDSA P-384 verifications it cannot avoid (five certificate signatures, root self-signature
+/// included, and the report's), each done here on the report's signature with the attestation key.
+fn bench_gpu(c: &mut Criterion) {
+    use cuproof_attest::gpu::{verify_gpu_evidence, DeviceChain, GpuTrust, Report};
+    use p384::ecdsa::signature::hazmat::PrehashVerifier;
+    use sha2::Digest;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nvidia");
+    let hex_report = std::fs::read_to_string(dir.join("h100-report.hex")).expect("report");
+    let report = hex::decode(hex_report.trim()).expect("hex");
+    let chain = std::fs::read(dir.join("h100-cert-chain.pem")).expect("chain");
+    let nonce: [u8; 32] = report[4..36].try_into().expect("nonce");
+    let trust = GpuTrust::nvidia(None);
+    c.bench_function("gpu_evidence_h100_sample", |b| {
+        b.iter(|| verify_gpu_evidence(&report, &chain, &nonce, &trust).expect("verifies"))
+    });
+    let parsed = Report::parse(&report).expect("parse");
+    let key = DeviceChain::parse(&chain)
+        .expect("chain")
+        .attestation_key()
+        .expect("key");
+    let digest = sha2::Sha384::digest(parsed.signed_bytes());
+    let sig = p384::ecdsa::Signature::from_slice(&parsed.response.signature).expect("sig");
+    c.bench_function("baseline_6x_p384_verify", |b| {
+        b.iter(|| {
+            for _ in 0..6 {
+                key.verify_prehash(&digest, &sig).expect("verifies");
+            }
+        })
+    });
+}
+
+criterion_group!(benches, bench, bench_gpu);
 criterion_main!(benches);
