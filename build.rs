@@ -124,13 +124,17 @@ fn main() {
         let used = match &nvcc {
             Some(nvcc) => {
                 let fresh = out.join(format!("{stem}.ptx"));
-                compile_ptx(
-                    nvcc,
-                    target,
-                    &kdir.join(format!("{stem}.cu")),
-                    &kdir,
-                    &fresh,
-                );
+                let src = kdir.join(format!("{stem}.cu"));
+                let key = cache_key(&[
+                    b"nvcc-ptx-v1",
+                    tool_identity(nvcc).as_bytes(),
+                    target.as_bytes(),
+                    &fs::read(&src).expect("read kernel source"),
+                    &headers(&kdir),
+                ]);
+                cached(&out, &format!("{stem}-{key}.ptx"), &fresh, || {
+                    compile_ptx(nvcc, target, &src, &kdir, &fresh)
+                });
                 let same = fs::read(&committed).ok() == fs::read(&fresh).ok();
                 if !same {
                     println!(
@@ -267,7 +271,18 @@ fn compile_ptx(nvcc: &Path, target: &str, src: &Path, include: &Path, dst: &Path
 }
 
 fn validate_ptx(ptxas: &Path, ptx: &Path, out: &Path, archs: &[&str]) {
+    let ptx_bytes = fs::read(ptx).expect("read PTX");
     for arch in archs {
+        let key = cache_key(&[
+            b"ptxas-ok-v1",
+            tool_identity(ptxas).as_bytes(),
+            arch.as_bytes(),
+            &ptx_bytes,
+        ]);
+        let marker = cache_dir(out).join(format!("ptxas-{arch}-{key}.ok"));
+        if marker.is_file() {
+            continue;
+        }
         let o = Command::new(ptxas)
             .arg(format!("-arch={arch}"))
             .arg(ptx)
@@ -282,7 +297,89 @@ fn validate_ptx(ptxas: &Path, ptx: &Path, out: &Path, archs: &[&str]) {
                 String::from_utf8_lossy(&o.stderr)
             );
         }
+        let _ = fs::write(&marker, b"");
     }
+}
+
+/// A cache of nvcc's and ptxas's results shared by every run of this build script in one target directory
+/// (`<target>/<profile>/.cuproof-build-cache`): the default build and `--features cuda` are two runs of it, and
+/// nvcc at -O3 plus ptxas for two architectures per module is most of its time. Keyed by the tool (path, size,
+/// mtime), its flags and every input byte, so a hit is the output those inputs give.
+fn cache_dir(out: &Path) -> PathBuf {
+    // OUT_DIR is <target>/<profile>/build/cuproof-<hash>/out
+    let dir = out
+        .ancestors()
+        .nth(3)
+        .map(|p| p.join(".cuproof-build-cache"))
+        .unwrap_or_else(|| out.join("cache"));
+    let _ = fs::create_dir_all(&dir);
+    dir
+}
+
+/// `make` writes `dst`; served from the cache entry `name` when present, stored there after a miss.
+fn cached(out: &Path, name: &str, dst: &Path, make: impl FnOnce()) {
+    let entry = cache_dir(out).join(name);
+    if entry.is_file() && fs::copy(&entry, dst).is_ok() {
+        return;
+    }
+    make();
+    // written under a temporary name and renamed, so a concurrent build never reads half an entry
+    let tmp = entry.with_extension(format!("tmp{}", std::process::id()));
+    if fs::copy(dst, &tmp).is_ok() {
+        let _ = fs::rename(&tmp, &entry);
+    }
+}
+
+/// Every header a module may include.
+fn headers(kdir: &Path) -> Vec<u8> {
+    let mut names: Vec<PathBuf> = fs::read_dir(kdir)
+        .expect("read kernels/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|x| x.to_str()),
+                Some("cuh" | "h" | "hpp")
+            )
+        })
+        .collect();
+    names.sort();
+    let mut all = Vec::new();
+    for n in names {
+        all.extend_from_slice(n.to_string_lossy().as_bytes());
+        all.extend_from_slice(&fs::read(&n).expect("read header"));
+    }
+    all
+}
+
+fn tool_identity(tool: &Path) -> String {
+    let meta = fs::metadata(tool).ok();
+    let mtime = meta
+        .as_ref()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}:{}:{mtime}",
+        tool.display(),
+        meta.map(|m| m.len()).unwrap_or(0)
+    )
+}
+
+/// 128 bits of two SipHash runs over the length-prefixed parts (a cache key, not a security boundary).
+fn cache_key(parts: &[&[u8]]) -> String {
+    use std::hash::Hasher;
+    let mut out = String::new();
+    for seed in [0x6375_7072_6f6f_6631u64, 0x7074_7863_6163_6865] {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        h.write_u64(seed);
+        for p in parts {
+            h.write_usize(p.len());
+            h.write(p);
+        }
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
 }
 
 /// A real driver library usable at link time (`libcuda.so`, not a toolkit stub).

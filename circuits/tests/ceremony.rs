@@ -2,7 +2,7 @@
 //! (powers of tau with a contribution, phase 2 with two contributions and a beacon, `snarkjs zkey verify`), the
 //! zkey imported, proofs made with the snarkjs witness map accepted by our verifier and by `snarkjs groth16
 //! verify`; and the witness map checked on its own against arkworks' generator with snarkjs's H basis.
-mod common;
+use crate::common;
 
 use std::path::Path;
 

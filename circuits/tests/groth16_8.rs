@@ -2,7 +2,7 @@
 //! against another statement, key files and proofs parse strictly, and `snarkjs groth16 verify` (npm snarkjs
 //! 0.7.6) accepts our exported verifying key, proof and public signal and rejects a tampered public signal.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

@@ -1,7 +1,7 @@
 //! Our Poseidon equals circomlibjs's `buildPoseidon` (npm circomlibjs 0.1.7) for every width 2..=17, and our
 //! generated constants equal circomlib's `poseidon_constants.json`.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! Setup, prove and verify for 5×40×3 and 64×64×64 (8×8×8 is proved in `groth16_8.rs`), one size per test,
 //! each with its own setup.
 
-mod common;
+use crate::common;
 
 use std::time::Instant;
 

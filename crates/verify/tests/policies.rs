@@ -1,7 +1,7 @@
 //! The shipped example policies parse and load; the development one accepts a software-TPM, CPU-backend
 //! receipt that the production settings reject.
 
-mod common;
+use crate::common;
 
 use common::{fixture, now};
 use cuproof_verify::{verify_receipt, Policy, VerifyContext};

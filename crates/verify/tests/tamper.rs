@@ -3,7 +3,7 @@
 //! corruptions. Field substitutions (another job's quote, another AK, an old nonce, a reordered log, a
 //! swapped output commitment) are in `tests/verify.rs`.
 
-mod common;
+use crate::common;
 
 use common::{fixture, now};
 use cuproof_verify::{verify_receipt_bytes, VerifyContext};

@@ -1,7 +1,7 @@
 //! End-to-end verification of receipts with real TPM evidence (swtpm + tpm2-tools), real enrollment and a real
 //! Groth16 proof; each cheat of the threat model is caught by the named check.
 
-mod common;
+use crate::common;
 
 use common::{fixture, now, Fixture};
 use cuproof_core::log::{Backend, BufferRole, Record};
