@@ -251,3 +251,41 @@ pub fn attester(choice: &str, cards: u32, on_gpu: bool) -> CliResult<Option<Arc<
         }
     }
 }
+
+/// Whether this node's cards can give attestation reports (`cuproof info`): asks NVML for a report from each GPU
+/// over a throwaway nonce and checks it against NVIDIA's root.
+pub fn attestation_status(gpus: &[cuproof_core::log::GpuInfo]) -> String {
+    if gpus.is_empty() {
+        return "none: no GPU (the CPU backend's cards cannot attest)".into();
+    }
+    #[cfg(feature = "cuda")]
+    {
+        let nvml = match cuproof::gpu_attest::Nvml::open() {
+            Ok(n) => n,
+            Err(e) => return format!("none: {e}"),
+        };
+        let nonce = cuproof_attest::gpu::gpu_nonce(b"cuproof info");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs());
+        let each: Vec<String> = gpus
+            .iter()
+            .map(|g| match nvml.attest(g.ordinal as usize, &g.uuid, &nonce) {
+                Err(e) => format!("GPU {}: {e}", g.ordinal),
+                Ok(ev) => match ev.verify(&nonce, &GpuTrust::nvidia(now)) {
+                    Ok(v) => format!(
+                        "GPU {}: report verified, chip {}",
+                        g.ordinal, v.device_serial
+                    ),
+                    Err(e) => format!("GPU {}: report refused: {e}", g.ordinal),
+                },
+            })
+            .collect();
+        format!("{} ({})", each.join("; "), nvml.describe())
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        "none: this build has no NVML (build with --features cuda)".into()
+    }
+}

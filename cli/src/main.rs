@@ -680,6 +680,7 @@ fn info(a: InfoArgs) -> CliResult<i32> {
         None if cuproof_tpm::tpm_available() => "hardware: /dev/tpmrm0".into(),
         None => "none: a private software TPM (swtpm) will be started".into(),
     };
+    let gpu_attestation = gpu::attestation_status(&inv.gpus);
     let tools = [
         ("swtpm", tool_version("swtpm", "--version")),
         ("tpm2-tools", tool_version("tpm2_eventlog", "--version")),
@@ -693,6 +694,7 @@ fn info(a: InfoArgs) -> CliResult<i32> {
             "why_not_gpu": why.map(|e| e.to_string()),
             "host": inv.host, "cpu": inv.cpu,
             "tpm": tpm,
+            "gpu_attestation": gpu_attestation,
             "tools": tools.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(v.clone()))).collect::<serde_json::Map<_,_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -709,6 +711,7 @@ fn info(a: InfoArgs) -> CliResult<i32> {
             }
         }
         println!("TPM         {tpm}");
+        println!("GPU attest. {gpu_attestation}");
         for (k, v) in tools {
             println!("{k:<12}{v}");
         }

@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{assert_fails, assert_ok, cuproof, development_policy, hex32, npy};
+use common::{
+    assert_fails, assert_ok, capacity_judge, capacity_rounds, cuproof, development_policy, hex32,
+    npy,
+};
 use std::process::Command;
 
 #[test]
@@ -369,60 +372,10 @@ fn capacity_challenge_through_files() {
         &["challenge", "new", "--class", "cpu", "--out", "ch.bin"],
         p,
     ));
-    // the node's two rounds and the verifier's row choice, for challenge `ch`, files suffixed `tag`
+    // the node's two rounds and the verifier's row choice, for challenge `ch`, files suffixed `tag`, then the judge
     let node_rounds = |ch: &str, tag: &str| {
-        let (commit, rows, open) = (
-            format!("commit{tag}.bin"),
-            format!("rows{tag}.bin"),
-            format!("open{tag}.bin"),
-        );
-        ok(&cuproof(
-            &["respond", "commit", "--challenge", ch, "--out", &commit],
-            p,
-        ));
-        ok(&cuproof(
-            &[
-                "challenge",
-                "rows",
-                "--challenge",
-                ch,
-                "--commit",
-                &commit,
-                "--out",
-                &rows,
-            ],
-            p,
-        ));
-        ok(&cuproof(
-            &[
-                "respond",
-                "open",
-                "--challenge",
-                ch,
-                "--commit",
-                &commit,
-                "--rows",
-                &rows,
-                "--out",
-                &open,
-            ],
-            p,
-        ));
-        cuproof(
-            &[
-                "challenge",
-                "judge",
-                "--challenge",
-                ch,
-                "--commit",
-                &commit,
-                "--rows",
-                &rows,
-                "--openings",
-                &open,
-            ],
-            p,
-        )
+        capacity_rounds(p, ch, tag, &[]);
+        capacity_judge(p, ch, tag, &[])
     };
     let o = node_rounds("ch.bin", "");
     ok(&o);
@@ -573,28 +526,11 @@ fn capacity_challenge_judges_the_node_stack() {
     let dev = development_policy();
     // The transcript suffixed `tag` judged under `policy`.
     let judge = |policy: &str, tag: &str| {
-        let f = |x: &str| format!("{x}{tag}.bin");
-        cuproof(
-            &[
-                "challenge",
-                "judge",
-                "--challenge",
-                &f("ch"),
-                "--commit",
-                &f("commit"),
-                "--rows",
-                &f("rows"),
-                "--openings",
-                &f("open"),
-                "--policy",
-                policy,
-            ],
-            p,
-        )
+        capacity_judge(p, &format!("ch{tag}.bin"), tag, &["--policy", policy])
     };
     // A whole round under `policy`, files suffixed `tag`: what the node said, and the judge's output.
     let round = |policy: &str, tag: &str| {
-        let f = |x: &str| format!("{x}{tag}.bin");
+        let ch = format!("ch{tag}.bin");
         ok(&cuproof(
             &[
                 "challenge",
@@ -604,51 +540,11 @@ fn capacity_challenge_judges_the_node_stack() {
                 "--policy",
                 policy,
                 "--out",
-                &f("ch"),
+                &ch,
             ],
             p,
         ));
-        let o = cuproof(
-            &[
-                "respond",
-                "commit",
-                "--challenge",
-                &f("ch"),
-                "--out",
-                &f("commit"),
-            ],
-            p,
-        );
-        ok(&o);
-        let said = String::from_utf8_lossy(&o.stdout).to_string();
-        ok(&cuproof(
-            &[
-                "challenge",
-                "rows",
-                "--challenge",
-                &f("ch"),
-                "--commit",
-                &f("commit"),
-                "--out",
-                &f("rows"),
-            ],
-            p,
-        ));
-        ok(&cuproof(
-            &[
-                "respond",
-                "open",
-                "--challenge",
-                &f("ch"),
-                "--commit",
-                &f("commit"),
-                "--rows",
-                &f("rows"),
-                "--out",
-                &f("open"),
-            ],
-            p,
-        ));
+        let said = capacity_rounds(p, &ch, tag, &[]);
         (said, judge(policy, tag))
     };
 
@@ -826,7 +722,6 @@ fn setup_exports_r1cs_and_refuses_a_bad_zkey() {
 fn capacity_challenge_with_attested_cards() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
-    let ok = assert_ok;
     let authority = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../tests/data/gpu-test-authority"
@@ -840,7 +735,7 @@ fn capacity_challenge_with_attested_cards() {
         format!("{dev}\n[gpu_attestation]\nrequired = true\n"),
     )
     .unwrap();
-    ok(&cuproof(
+    assert_ok(&cuproof(
         &[
             "challenge",
             "new",
@@ -854,80 +749,19 @@ fn capacity_challenge_with_attested_cards() {
         p,
     ));
     let soft = format!("soft:{authority}");
-    let o = cuproof(
-        &[
-            "respond",
-            "commit",
-            "--challenge",
-            "ch.bin",
-            "--out",
-            "commit.bin",
-            "--gpu-attestation",
-            &soft,
-        ],
-        p,
-    );
-    ok(&o);
-    let said = String::from_utf8_lossy(&o.stdout);
+    let said = capacity_rounds(p, "ch.bin", "", &["--gpu-attestation", &soft]);
     assert!(
         said.contains("GPU attestation: 2 of 2 card(s) gave a report (software GPU responder"),
         "{said}"
     );
-    ok(&cuproof(
-        &[
-            "challenge",
-            "rows",
-            "--challenge",
-            "ch.bin",
-            "--commit",
-            "commit.bin",
-            "--out",
-            "rows.bin",
-        ],
-        p,
-    ));
-    ok(&cuproof(
-        &[
-            "respond",
-            "open",
-            "--challenge",
-            "ch.bin",
-            "--commit",
-            "commit.bin",
-            "--rows",
-            "rows.bin",
-            "--out",
-            "open.bin",
-        ],
-        p,
-    ));
-    let judge = |policy: &str| {
-        cuproof(
-            &[
-                "challenge",
-                "judge",
-                "--challenge",
-                "ch.bin",
-                "--commit",
-                "commit.bin",
-                "--rows",
-                "rows.bin",
-                "--openings",
-                "open.bin",
-                "--policy",
-                policy,
-            ],
-            p,
-        )
-    };
-    let o = judge("trusting.toml");
-    ok(&o);
+    let o = capacity_judge(p, "ch.bin", "", &["--policy", "trusting.toml"]);
+    assert_ok(&o);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         out.contains("✓ gpu-attestation") && out.contains("chip C0FFEE0000000002 (Test GPU BROM)"),
         "{out}"
     );
-    let o = judge("nvidia.toml");
+    let o = capacity_judge(p, "ch.bin", "", &["--policy", "nvidia.toml"]);
     assert_fails(&o, 1, "gpu-attestation");
     assert!(String::from_utf8_lossy(&o.stdout).contains("untrusted root"));
 
@@ -943,7 +777,7 @@ fn capacity_challenge_with_attested_cards() {
         "1",
     ];
     let o = cuproof(&[&card1[..], &["--roots", &root]].concat(), p);
-    ok(&o);
+    assert_ok(&o);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         out.contains("chip        C0FFEE0000000002")
@@ -951,7 +785,7 @@ fn capacity_challenge_with_attested_cards() {
         "{out}"
     );
     assert_fails(&cuproof(&card1, p), 1, "untrusted root");
-    // the evidence of card 1 checked as card 0's: another nonce
+    // card 0 (the default card) verifies as well; a card the message does not name is an input error
     let o = cuproof(
         &[
             "gpu-evidence",
@@ -964,7 +798,7 @@ fn capacity_challenge_with_attested_cards() {
         ],
         p,
     );
-    ok(&o);
+    assert_ok(&o);
     let o = cuproof(
         &[
             "gpu-evidence",

@@ -82,3 +82,66 @@ pub fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(data);
     out
 }
+
+/// A capacity challenge's node and row rounds in `dir` for challenge file `ch`, the files suffixed `tag`
+/// (`commit{tag}.bin`, `rows{tag}.bin`, `open{tag}.bin`), `commit_args` added to `respond commit`. Each step must
+/// succeed; returns what `respond commit` printed.
+pub fn capacity_rounds(dir: &Path, ch: &str, tag: &str, commit_args: &[&str]) -> String {
+    let f = |x: &str| format!("{x}{tag}.bin");
+    let mut commit = vec!["respond", "commit", "--challenge", ch, "--out"];
+    let commit_file = f("commit");
+    commit.push(&commit_file);
+    commit.extend_from_slice(commit_args);
+    let o = cuproof(&commit, dir);
+    assert_ok(&o);
+    let (rows, open) = (f("rows"), f("open"));
+    assert_ok(&cuproof(
+        &[
+            "challenge",
+            "rows",
+            "--challenge",
+            ch,
+            "--commit",
+            &commit_file,
+            "--out",
+            &rows,
+        ],
+        dir,
+    ));
+    assert_ok(&cuproof(
+        &[
+            "respond",
+            "open",
+            "--challenge",
+            ch,
+            "--commit",
+            &commit_file,
+            "--rows",
+            &rows,
+            "--out",
+            &open,
+        ],
+        dir,
+    ));
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// `challenge judge` of the files [`capacity_rounds`] wrote for `ch` and `tag`, with `extra` arguments.
+pub fn capacity_judge(dir: &Path, ch: &str, tag: &str, extra: &[&str]) -> Output {
+    let f = |x: &str| format!("{x}{tag}.bin");
+    let (commit, rows, open) = (f("commit"), f("rows"), f("open"));
+    let mut args = vec![
+        "challenge",
+        "judge",
+        "--challenge",
+        ch,
+        "--commit",
+        &commit,
+        "--rows",
+        &rows,
+        "--openings",
+        &open,
+    ];
+    args.extend_from_slice(extra);
+    cuproof(&args, dir)
+}

@@ -148,43 +148,44 @@ impl Node {
 
     /// Step 2a on this node: validate the challenge, ask each card for its attestation report over
     /// [`card_nonce`] (when the node has an attester; outside the timed window, which starts at Q1), then
-    /// [`begin`]. A card that cannot attest ([`GpuAttestError::Unavailable`]) is named without evidence and the
-    /// reason kept in [`Node::gpu_attestation_notes`]; one whose driver fails stops the run.
+    /// [`begin`]. A card that gives no report (unavailable, or its driver failed) is named without evidence and
+    /// the reason kept in [`Node::gpu_attestation_notes`]: whether a claim without it passes is the verifier's
+    /// policy (`GpuAttestationPolicy::required`), so the node does not withhold the claim.
     pub fn begin(
         &mut self,
         challenge: &Challenge,
         quoter: &mut dyn Quoter,
     ) -> Result<Started, CapacityError> {
         challenge.validate()?;
-        self.attest_cards(&challenge.digest())?;
+        self.attest_cards(&challenge.digest());
         begin(challenge, quoter)
     }
 
-    fn attest_cards(&mut self, challenge_digest: &[u8; 32]) -> Result<(), CapacityError> {
+    fn attest_cards(&mut self, challenge_digest: &[u8; 32]) {
         self.attestation_notes.clear();
         self.evidence = None;
         let Some(attester) = self.attester.clone() else {
-            return Ok(());
+            return;
         };
         let mut all = Vec::with_capacity(self.runtimes.len());
         for (i, card) in self.cards().iter().enumerate() {
             let nonce = card_nonce(challenge_digest, i as u32);
             match attester.attest(i, &card.uuid, &nonce) {
                 Ok(e) => all.push(Some(e)),
-                Err(GpuAttestError::Unavailable(why)) => {
+                Err(e) => {
+                    // no evidence is the policy's to judge, not a reason to withhold the claim
+                    let why = match e {
+                        GpuAttestError::Unavailable(why) => why,
+                        GpuAttestError::Failed(why) => {
+                            format!("{} failed: {why}", attester.describe())
+                        }
+                    };
                     self.attestation_notes.push(format!("card {i}: {why}"));
                     all.push(None);
-                }
-                Err(e @ GpuAttestError::Failed(_)) => {
-                    return Err(CapacityError::Node(format!(
-                        "card {i} ({}): {e}",
-                        attester.describe()
-                    )))
                 }
             }
         }
         self.evidence = Some((*challenge_digest, all));
-        Ok(())
     }
 
     /// Why cards gave no attestation report in the last [`Node::begin`] (one line per card).
