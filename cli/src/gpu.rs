@@ -110,12 +110,7 @@ pub fn run(
     json: bool,
 ) -> CliResult<i32> {
     let (evidence, nonce, what) = evidence_and_nonce(src)?;
-    let now = at.or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()
-            .map(|d| d.as_secs())
-    });
+    let now = at.or_else(cuproof_attest::gpu::unix_now);
     let trust = match roots {
         None => GpuTrust::nvidia(now),
         Some(p) => GpuTrust::with_roots(&read_file(p, "GPU roots")?, now)
@@ -265,10 +260,7 @@ pub fn attestation_status(gpus: &[cuproof_core::log::GpuInfo]) -> String {
             Err(e) => return format!("none: {e}"),
         };
         let nonce = cuproof_attest::gpu::gpu_nonce(b"cuproof info");
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()
-            .map(|d| d.as_secs());
+        let now = cuproof_attest::gpu::unix_now();
         let each: Vec<String> = gpus
             .iter()
             .map(|g| match nvml.attest(g.ordinal as usize, &g.uuid, &nonce) {

@@ -748,10 +748,7 @@ mod device {
             Ok(nvml) => match nvml.attest(0, uuid, &nonce) {
                 Err(e) => (format!("no report ({})", nvml.describe()), e.to_string()),
                 Ok(ev) => {
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .ok()
-                        .map(|d| d.as_secs());
+                    let now = cuproof_attest::gpu::unix_now();
                     let sizes = format!(
                         "report {} B, chain {} B",
                         ev.report.len(),

@@ -26,7 +26,8 @@ pub use chain::{DeviceChain, NVIDIA_DEVICE_IDENTITY_CA_PEM};
 pub use opaque::{OpaqueData, OpaqueField};
 pub use spdm::{MeasurementBlock, MeasurementRequest, MeasurementResponse, Report};
 pub use verifier::{
-    gpu_nonce, judge_measurements, verify_gpu_evidence, GoldenMeasurements, GpuTrust, VerifiedGpu,
+    gpu_nonce, judge_measurements, unix_now, verify_gpu_evidence, GoldenMeasurements, GpuTrust,
+    VerifiedGpu,
 };
 
 use serde::{Deserialize, Serialize};

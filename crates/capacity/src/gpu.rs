@@ -31,12 +31,7 @@ pub struct GpuAttestationPolicy {
 impl GpuAttestationPolicy {
     /// The trust in force: the roots (or NVIDIA's) at [`GpuAttestationPolicy::at`] (or the system clock).
     pub fn trust(&self) -> GpuTrust {
-        let now = self.at.or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .ok()
-        });
+        let now = self.at.or_else(cuproof_attest::gpu::unix_now);
         if self.roots.is_empty() {
             GpuTrust::nvidia(now)
         } else {

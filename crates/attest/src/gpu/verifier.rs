@@ -24,6 +24,15 @@ pub fn gpu_nonce(context: &[u8]) -> [u8; NONCE_LEN] {
     h.finalize().into()
 }
 
+/// The system clock in Unix seconds, the time a verifier checks certificates at unless told another
+/// (`None` if the clock is before 1970).
+pub fn unix_now() -> Option<u64> {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs())
+}
+
 /// The roots a device chain must end at, and the time certificates are checked at.
 #[derive(Debug, Clone)]
 pub struct GpuTrust {
